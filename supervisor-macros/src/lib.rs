@@ -1,0 +1,1 @@
+//! Procedural macros of `supervisor`: users reach them through `supervisor` itself.

@@ -1,0 +1,101 @@
+//! Erlang/OTP-style supervision for Tokio services.
+//!
+//! A trading bot's market feeds, pollers and order routers must survive failures for weeks,
+//! restart sanely and shut down without losing work. This crate runs each of them as a
+//! supervised Tokio task: a failure or a panic is caught, the service is restarted after an
+//! exponential, jittered backoff, a circuit breaker stops a service that keeps failing, and a
+//! shutdown cancels, drains and, past a timeout, aborts, so that no task is left behind.
+//!
+//! # Tutorial
+//!
+//! 1. Write a service: implement [`TradingService`], returning `Box::pin(async move { .. })`
+//!    from [`run`](TradingService::run). Return `Ok(())` when
+//!    [`ctx.cancelled()`](TaskContext::cancelled) fires.
+//! 2. Create a [`Supervisor`] and [`spawn_service`](Supervisor::spawn_service) it, optionally
+//!    with its own [`BackoffConfig`] through [`SpawnOptions`].
+//! 3. Call [`run_until_shutdown`](Supervisor::run_until_shutdown): it returns after SIGINT /
+//!    SIGTERM (or [`trigger_shutdown`](Supervisor::trigger_shutdown)) once every service has
+//!    stopped, with a [`ShutdownReport`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use supervisor::prelude::*;
+//!
+//! struct FlakyFeed;
+//!
+//! impl TradingService for FlakyFeed {
+//!     fn name(&self) -> &str {
+//!         "market-feed"
+//!     }
+//!
+//!     fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
+//!         Box::pin(async move {
+//!             if ctx.attempt() < 3 {
+//!                 return Err(ServiceError::from("connection reset"));
+//!             }
+//!             ctx.cancelled().await;
+//!             Ok(())
+//!         })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let supervisor = Supervisor::new(SupervisorConfig::default().without_signal_handler());
+//! let backoff = BackoffConfig::new(Duration::from_millis(100), Duration::from_secs(5));
+//! supervisor.spawn_service_with_options(Box::new(FlakyFeed), SpawnOptions::new().with_backoff(backoff))?;
+//!
+//! tokio::time::sleep(Duration::from_secs(1)).await; // two failures, two restarts
+//! let feed = supervisor.service_lifecycle("market-feed").await.unwrap();
+//! assert_eq!(feed.phase, ServicePhase::Running);
+//! assert_eq!(feed.start_count, 3);
+//! assert_eq!(feed.last_error.as_deref(), Some("connection reset"));
+//!
+//! supervisor.trigger_shutdown();
+//! let report = supervisor.run_until_shutdown().await?;
+//! assert_eq!(report.count(StopOutcome::Graceful), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Tour
+//!
+//! - Model: [`RestartPolicy`], [`BackoffConfig`] and [`Jitter`], [`ServicePhase`],
+//!   [`TerminationReason`]. Plain data, validated with errors that name the field.
+//! - [`policy`]: the pure decisions (backoff delays, the circuit breaker's window, the
+//!   restart decision), deterministic for a given time and rng seed.
+//! - Runtime: [`Supervisor`], [`TaskContext`], [`SupervisorConfig`], [`SpawnOptions`].
+//! - Observation: [`Supervisor::subscribe`] for [`LifecycleEvent`]s,
+//!   [`Supervisor::metrics`] for counters, [`Supervisor::lifecycle_snapshots`] for state.
+//! - [`error`]: every error type.
+#![deny(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod context;
+pub mod error;
+mod model;
+mod observe;
+pub mod policy;
+mod runtime;
+mod service;
+
+pub use context::TaskContext;
+pub use error::{BoxError, ErrorKind, ServiceError};
+pub use model::{
+    BackoffConfig, CircuitBreakerConfig, FailureSummary, Jitter, RestartPolicy, ServicePhase,
+    TerminationReason,
+};
+pub use observe::{EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
+pub use runtime::{
+    ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome,
+    Supervisor, SupervisorConfig,
+};
+pub use service::{ServiceFuture, TradingService};
+
+/// The types most programs need: `use supervisor::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        BackoffConfig, Jitter, RestartPolicy, ServiceError, ServiceFuture, ServicePhase,
+        SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, TaskContext, TradingService,
+    };
+}

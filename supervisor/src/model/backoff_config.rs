@@ -1,0 +1,204 @@
+//! How long to wait before a restart, and when to stop restarting.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{ConfigError, ParsePolicyError};
+
+/// How a computed backoff delay is randomised, so that services that failed together do not
+/// all restart in the same instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Jitter {
+    /// Exactly the computed delay.
+    None,
+    /// Uniform in `[0, delay]` (AWS "full jitter"): the best spread, the default.
+    #[default]
+    Full,
+    /// Uniform in `[delay / 2, delay]`: keeps at least half of the wait.
+    Equal,
+}
+
+impl Jitter {
+    /// Every accepted spelling.
+    pub const SPELLINGS: &'static [&'static str] = &["none", "full", "equal"];
+}
+
+impl FromStr for Jitter {
+    type Err = ParsePolicyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Jitter::None),
+            "full" => Ok(Jitter::Full),
+            "equal" => Ok(Jitter::Equal),
+            _ => Err(ParsePolicyError::new("jitter", s, Self::SPELLINGS)),
+        }
+    }
+}
+
+impl fmt::Display for Jitter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Jitter::None => "none",
+            Jitter::Full => "full",
+            Jitter::Equal => "equal",
+        })
+    }
+}
+
+/// Stop restarting a service after `max_failures` failures within `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CircuitBreakerConfig {
+    /// Failures that open the breaker; at least 1.
+    pub max_failures: u32,
+    /// The sliding window the failures are counted in; greater than zero.
+    pub window: Duration,
+}
+
+/// Exponential backoff between restarts, with jitter, a cooldown that resets it and an
+/// optional circuit breaker.
+///
+/// The delay before restart number `n` (counting from 0 since the last reset) is
+/// `min(max, base * 2^n)`, then jittered. After a service has run healthily for `cooldown`, the
+/// count starts again from 0.
+///
+/// The builder methods never fail; [`BackoffConfig::validate`] (called by the supervisor when a
+/// service is spawned) rejects nonsense with an error naming the field.
+///
+/// ```
+/// use std::time::Duration;
+/// use supervisor::{BackoffConfig, Jitter};
+///
+/// let backoff = BackoffConfig::new(Duration::from_millis(100), Duration::from_secs(30))
+///     .with_cooldown(Duration::from_secs(60))
+///     .with_circuit_breaker(5, Duration::from_secs(60))
+///     .with_jitter(Jitter::Equal);
+/// assert!(backoff.validate().is_ok());
+///
+/// let bad = BackoffConfig::new(Duration::from_secs(5), Duration::from_secs(1));
+/// assert_eq!(bad.validate().unwrap_err().field(), "backoff.base");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BackoffConfig {
+    base: Duration,
+    max: Duration,
+    cooldown: Duration,
+    circuit_breaker: Option<CircuitBreakerConfig>,
+    jitter: Jitter,
+}
+
+impl Default for BackoffConfig {
+    /// Base 100 ms, max 60 s, cooldown 300 s, breaker 10 failures within 600 s, full jitter.
+    fn default() -> Self {
+        BackoffConfig {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(60),
+            cooldown: Duration::from_secs(300),
+            circuit_breaker: Some(CircuitBreakerConfig {
+                max_failures: 10,
+                window: Duration::from_secs(600),
+            }),
+            jitter: Jitter::Full,
+        }
+    }
+}
+
+impl BackoffConfig {
+    /// The defaults with another `base` and `max` delay.
+    pub fn new(base: Duration, max: Duration) -> Self {
+        BackoffConfig {
+            base,
+            max,
+            ..BackoffConfig::default()
+        }
+    }
+
+    /// How long a service must run without failing before its backoff starts again from `base`.
+    pub fn with_cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// Stop restarting after `max_failures` failures within `window`.
+    pub fn with_circuit_breaker(mut self, max_failures: u32, window: Duration) -> Self {
+        self.circuit_breaker = Some(CircuitBreakerConfig {
+            max_failures,
+            window,
+        });
+        self
+    }
+
+    /// Restart for ever, however often the service fails.
+    pub fn without_circuit_breaker(mut self) -> Self {
+        self.circuit_breaker = None;
+        self
+    }
+
+    /// How delays are randomised.
+    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The first delay.
+    pub fn base(&self) -> Duration {
+        self.base
+    }
+
+    /// The largest delay.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// The healthy run time that resets the backoff.
+    pub fn cooldown(&self) -> Duration {
+        self.cooldown
+    }
+
+    /// The circuit breaker, if any.
+    pub fn circuit_breaker(&self) -> Option<CircuitBreakerConfig> {
+        self.circuit_breaker
+    }
+
+    /// How delays are randomised.
+    pub fn jitter(&self) -> Jitter {
+        self.jitter
+    }
+
+    /// Checks every field: `max` and the breaker's `window` must be greater than zero, `base`
+    /// at most `max`, `max_failures` at least 1.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max.is_zero() {
+            return Err(ConfigError::new(
+                "backoff.max",
+                format!("{:?}", self.max),
+                "a duration greater than zero",
+            ));
+        }
+        if self.base > self.max {
+            return Err(ConfigError::new(
+                "backoff.base",
+                format!("{:?}", self.base),
+                format!("a duration no greater than backoff.max ({:?})", self.max),
+            ));
+        }
+        if let Some(breaker) = self.circuit_breaker {
+            if breaker.max_failures == 0 {
+                return Err(ConfigError::new(
+                    "circuit_breaker.max_failures",
+                    "0",
+                    "at least 1 (or no circuit breaker at all)",
+                ));
+            }
+            if breaker.window.is_zero() {
+                return Err(ConfigError::new(
+                    "circuit_breaker.window",
+                    format!("{:?}", breaker.window),
+                    "a duration greater than zero",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

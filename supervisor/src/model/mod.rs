@@ -1,0 +1,11 @@
+//! Plain data describing services and their policies. No tokio in here.
+
+mod backoff_config;
+mod phase;
+mod restart_policy;
+mod termination;
+
+pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter};
+pub use phase::ServicePhase;
+pub use restart_policy::RestartPolicy;
+pub use termination::{FailureSummary, TerminationReason};

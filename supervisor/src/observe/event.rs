@@ -1,0 +1,83 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::model::{ServicePhase, TerminationReason};
+
+/// One lifecycle change, as broadcast by [`Supervisor::subscribe`](crate::Supervisor::subscribe).
+///
+/// Its `Display` is one readable line:
+/// `[   1.250s] #7 market-feed: backing off, restart 2 in 200ms after: connection reset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    /// Increases by one per event of this supervisor, from 1; a gap means the subscriber lagged.
+    pub seq: u64,
+    /// Time since the supervisor started.
+    pub at: Duration,
+    /// The service concerned, or `None` for the supervisor itself.
+    pub service: Option<Arc<str>>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What a [`LifecycleEvent`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// Attempt number `attempt` was spawned.
+    Started {
+        /// 1 for the first start.
+        attempt: u32,
+    },
+    /// The service moved from one phase to another.
+    PhaseChanged {
+        /// The previous phase.
+        from: ServicePhase,
+        /// The new phase.
+        to: ServicePhase,
+    },
+    /// An attempt failed (error or panic) and the next one starts after `delay`.
+    BackingOff {
+        /// The attempt that the delay leads to.
+        next_attempt: u32,
+        /// The jittered delay.
+        delay: Duration,
+        /// The error or panic message, or `None` after a clean exit.
+        cause: Option<String>,
+    },
+    /// The service stopped for good.
+    Terminated(TerminationReason),
+    /// Shutdown began.
+    ShutdownRequested,
+    /// Every service has stopped and no task is left.
+    ShutdownCompleted,
+}
+
+impl fmt::Display for LifecycleEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{:>8.3}s] #{} ", self.at.as_secs_f64(), self.seq)?;
+        match &self.service {
+            Some(name) => write!(f, "{name}: ")?,
+            None => f.write_str("supervisor: ")?,
+        }
+        match &self.kind {
+            EventKind::Started { attempt: 1 } => f.write_str("started"),
+            EventKind::Started { attempt } => write!(f, "started attempt {attempt}"),
+            EventKind::PhaseChanged { from, to } => write!(f, "{from} -> {to}"),
+            EventKind::BackingOff {
+                next_attempt,
+                delay,
+                cause,
+            } => {
+                write!(f, "backing off, attempt {next_attempt} in {delay:?}")?;
+                match cause {
+                    Some(cause) => write!(f, " after: {cause}"),
+                    None => f.write_str(" after a clean exit"),
+                }
+            }
+            EventKind::Terminated(reason) => write!(f, "terminated ({reason})"),
+            EventKind::ShutdownRequested => f.write_str("shutdown requested"),
+            EventKind::ShutdownCompleted => f.write_str("shutdown complete"),
+        }
+    }
+}

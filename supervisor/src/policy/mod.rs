@@ -1,0 +1,12 @@
+//! Pure decisions: backoff delays, failure windows, what to do when a service exits.
+//!
+//! Nothing here touches tokio or the clock; every function takes `now` and a seedable rng, so
+//! it is unit- and property-tested without a runtime.
+
+mod backoff_state;
+mod decision;
+mod failure_window;
+
+pub use backoff_state::{BackoffAction, BackoffState, apply_jitter, exponential_delay};
+pub use decision::{Decision, ExitKind, StopReason, decide};
+pub use failure_window::FailureWindow;

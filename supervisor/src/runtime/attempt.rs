@@ -1,0 +1,92 @@
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::child_spec::Factory;
+use crate::context::TaskContext;
+use crate::error::ServiceError;
+use crate::service::ServiceFuture;
+
+/// How one attempt ended, as reported to its supervisor's control loop.
+pub(crate) struct AttemptExit {
+    pub(crate) index: usize,
+    pub(crate) attempt: u32,
+    pub(crate) outcome: Outcome,
+}
+
+pub(crate) enum Outcome {
+    Returned(Result<(), ServiceError>),
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// The task of one attempt: calls the factory on first poll and catches panics from it and
+/// from the service, so every exit reaches the control loop with its child's identity.
+pub(crate) struct Attempt {
+    index: usize,
+    attempt: u32,
+    state: State,
+}
+
+enum State {
+    Init(Factory, TaskContext),
+    Running(ServiceFuture<'static>),
+    Done,
+}
+
+impl Attempt {
+    pub(crate) fn new(index: usize, ctx: TaskContext, factory: Factory) -> Self {
+        Attempt {
+            index,
+            attempt: ctx.attempt(),
+            state: State::Init(factory, ctx),
+        }
+    }
+
+    fn exit(&mut self, outcome: Outcome) -> Poll<AttemptExit> {
+        self.state = State::Done;
+        Poll::Ready(AttemptExit {
+            index: self.index,
+            attempt: self.attempt,
+            outcome,
+        })
+    }
+}
+
+impl Future for Attempt {
+    type Output = AttemptExit;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<AttemptExit> {
+        // Every field is Unpin (the service future is boxed), so no projection is needed.
+        let this = self.get_mut();
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            if matches!(this.state, State::Init(..))
+                && let State::Init(factory, ctx) = std::mem::replace(&mut this.state, State::Done)
+            {
+                this.state = State::Running(factory(ctx));
+            }
+            match &mut this.state {
+                State::Running(future) => future.as_mut().poll(cx),
+                // Polled after completion: JoinSet never does this.
+                State::Init(..) | State::Done => Poll::Pending,
+            }
+        }));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => this.exit(Outcome::Returned(result)),
+            Err(payload) => this.exit(Outcome::Panicked(payload)),
+        }
+    }
+}
+
+/// The message of a panic payload (`&str` or `String`), or a placeholder.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}

@@ -1,0 +1,146 @@
+use std::time::Duration;
+
+use crate::model::{BackoffConfig, RestartPolicy};
+
+/// Settings of a [`Supervisor`](crate::Supervisor).
+///
+/// ```
+/// use std::time::Duration;
+/// use supervisor::SupervisorConfig;
+///
+/// let config = SupervisorConfig::default()
+///     .with_shutdown_timeout(Duration::from_secs(10))
+///     .without_signal_handler();
+/// assert_eq!(config.shutdown_timeout(), Duration::from_secs(10));
+/// assert!(!config.handles_signals());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorConfig {
+    shutdown_timeout: Duration,
+    handle_signals: bool,
+    default_backoff: BackoffConfig,
+    rng_seed: Option<u64>,
+    event_capacity: usize,
+}
+
+impl Default for SupervisorConfig {
+    /// Shutdown timeout 5 s, SIGINT/SIGTERM handled, [`BackoffConfig::default`], jitter seeded
+    /// from the OS, 1024 buffered events per subscriber.
+    fn default() -> Self {
+        SupervisorConfig {
+            shutdown_timeout: Duration::from_secs(5),
+            handle_signals: true,
+            default_backoff: BackoffConfig::default(),
+            rng_seed: None,
+            event_capacity: 1024,
+        }
+    }
+}
+
+impl SupervisorConfig {
+    /// How long services get to stop after cancellation before they are aborted.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Do not react to SIGINT / SIGTERM (Ctrl-C on Windows) in
+    /// [`run_until_shutdown`](crate::Supervisor::run_until_shutdown); shut down only through
+    /// [`trigger_shutdown`](crate::Supervisor::trigger_shutdown). For tests and for programs
+    /// that handle signals themselves.
+    pub fn without_signal_handler(mut self) -> Self {
+        self.handle_signals = false;
+        self
+    }
+
+    /// The backoff of services spawned without their own.
+    pub fn with_default_backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.default_backoff = backoff;
+        self
+    }
+
+    /// Seeds every service's jitter, so a run's delays are reproducible (service `i`, counting
+    /// from 0 in spawn order, gets `seed + i`).
+    pub fn with_rng_seed(mut self, seed: u64) -> Self {
+        self.rng_seed = Some(seed);
+        self
+    }
+
+    /// How many events a slow subscriber may fall behind before it misses some (at least 1).
+    pub fn with_event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// How long services get to stop before they are aborted.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    /// Whether `run_until_shutdown` reacts to signals.
+    pub fn handles_signals(&self) -> bool {
+        self.handle_signals
+    }
+
+    /// The backoff of services spawned without their own.
+    pub fn default_backoff(&self) -> &BackoffConfig {
+        &self.default_backoff
+    }
+
+    /// The jitter seed, if any.
+    pub fn rng_seed(&self) -> Option<u64> {
+        self.rng_seed
+    }
+
+    /// Events buffered per subscriber.
+    pub fn event_capacity(&self) -> usize {
+        self.event_capacity
+    }
+}
+
+/// Per-service settings for
+/// [`spawn_service_with_options`](crate::Supervisor::spawn_service_with_options).
+///
+/// ```
+/// use std::time::Duration;
+/// use supervisor::{BackoffConfig, RestartPolicy, SpawnOptions};
+///
+/// let options = SpawnOptions::new()
+///     .with_backoff(BackoffConfig::new(Duration::from_millis(50), Duration::from_secs(5)))
+///     .with_restart_policy(RestartPolicy::Always);
+/// assert_eq!(options.restart_policy(), Some(RestartPolicy::Always));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpawnOptions {
+    backoff: Option<BackoffConfig>,
+    restart_policy: Option<RestartPolicy>,
+}
+
+impl SpawnOptions {
+    /// No overrides: the supervisor's default backoff and the service's own restart policy.
+    pub fn new() -> Self {
+        SpawnOptions::default()
+    }
+
+    /// This service's backoff instead of the supervisor's default.
+    pub fn with_backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.backoff = Some(backoff);
+        self
+    }
+
+    /// This restart policy instead of the one the service declares.
+    pub fn with_restart_policy(mut self, policy: RestartPolicy) -> Self {
+        self.restart_policy = Some(policy);
+        self
+    }
+
+    /// The backoff override, if any.
+    pub fn backoff(&self) -> Option<&BackoffConfig> {
+        self.backoff.as_ref()
+    }
+
+    /// The restart policy override, if any.
+    pub fn restart_policy(&self) -> Option<RestartPolicy> {
+        self.restart_policy
+    }
+}

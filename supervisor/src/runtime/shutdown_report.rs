@@ -1,0 +1,63 @@
+use std::fmt;
+use std::time::Duration;
+
+/// What a shutdown did to each service, returned by
+/// [`Supervisor::wait_for_drain`](crate::Supervisor::wait_for_drain) and
+/// [`Supervisor::run_until_shutdown`](crate::Supervisor::run_until_shutdown).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShutdownReport {
+    /// One entry per service, in the order the services were added.
+    pub services: Vec<ServiceShutdown>,
+    /// From the stop request to the last task gone.
+    pub duration: Duration,
+}
+
+/// How one service ended during shutdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceShutdown {
+    /// The service's name.
+    pub name: String,
+    /// How it stopped.
+    pub outcome: StopOutcome,
+}
+
+/// How a service stopped during shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// It was running and returned after cancellation, within the timeout.
+    Graceful,
+    /// It did not return within the timeout and its task was aborted.
+    Aborted,
+    /// No attempt was running (it had terminated, or was waiting to restart).
+    NotRunning,
+}
+
+impl ShutdownReport {
+    /// How many services ended with `outcome`.
+    pub fn count(&self, outcome: StopOutcome) -> usize {
+        self.services.iter().filter(|s| s.outcome == outcome).count()
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "shutdown in {:?}: {} graceful, {} aborted, {} not running",
+            self.duration,
+            self.count(StopOutcome::Graceful),
+            self.count(StopOutcome::Aborted),
+            self.count(StopOutcome::NotRunning)
+        )
+    }
+}
+
+impl fmt::Display for StopOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopOutcome::Graceful => "stopped gracefully",
+            StopOutcome::Aborted => "aborted",
+            StopOutcome::NotRunning => "was not running",
+        })
+    }
+}
