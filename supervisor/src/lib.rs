@@ -85,7 +85,7 @@ pub use model::{
     BackoffConfig, CircuitBreakerConfig, FailureSummary, Jitter, RestartPolicy, ServicePhase,
     TerminationReason,
 };
-pub use observe::{EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
+pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
 pub use runtime::{
     ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome,
     Supervisor, SupervisorConfig,

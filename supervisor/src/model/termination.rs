@@ -38,7 +38,10 @@ pub struct FailureSummary {
 impl TerminationReason {
     /// Whether the service ended without an error, a panic or an abort.
     pub fn is_clean(&self) -> bool {
-        matches!(self, TerminationReason::Completed | TerminationReason::Cancelled)
+        matches!(
+            self,
+            TerminationReason::Completed | TerminationReason::Cancelled
+        )
     }
 }
 
@@ -54,7 +57,7 @@ impl fmt::Display for TerminationReason {
                 max_failures,
             } => write!(
                 f,
-                "circuit breaker open ({failures} failures, limit {max_failures})"
+                "circuit breaker open after {failures} failures in its window (limit {max_failures})"
             ),
             TerminationReason::Aborted => f.write_str("aborted after the shutdown timeout"),
         }

@@ -2,12 +2,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::CompactDuration;
 use crate::model::{ServicePhase, TerminationReason};
 
 /// One lifecycle change, as broadcast by [`Supervisor::subscribe`](crate::Supervisor::subscribe).
 ///
 /// Its `Display` is one readable line:
-/// `[   1.250s] #7 market-feed: backing off, restart 2 in 200ms after: connection reset`.
+/// `[   1.250s] market-feed: backing off, attempt 2 in 200ms after: connection reset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleEvent {
     /// Increases by one per event of this supervisor, from 1; a gap means the subscriber lagged.
@@ -55,7 +56,7 @@ pub enum EventKind {
 
 impl fmt::Display for LifecycleEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{:>8.3}s] #{} ", self.at.as_secs_f64(), self.seq)?;
+        write!(f, "[{:>8.3}s] ", self.at.as_secs_f64())?;
         match &self.service {
             Some(name) => write!(f, "{name}: ")?,
             None => f.write_str("supervisor: ")?,
@@ -69,13 +70,17 @@ impl fmt::Display for LifecycleEvent {
                 delay,
                 cause,
             } => {
-                write!(f, "backing off, attempt {next_attempt} in {delay:?}")?;
+                write!(
+                    f,
+                    "backing off, attempt {next_attempt} in {}",
+                    CompactDuration(*delay)
+                )?;
                 match cause {
                     Some(cause) => write!(f, " after: {cause}"),
                     None => f.write_str(" after a clean exit"),
                 }
             }
-            EventKind::Terminated(reason) => write!(f, "terminated ({reason})"),
+            EventKind::Terminated(reason) => write!(f, "terminated: {reason}"),
             EventKind::ShutdownRequested => f.write_str("shutdown requested"),
             EventKind::ShutdownCompleted => f.write_str("shutdown complete"),
         }

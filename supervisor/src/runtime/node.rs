@@ -270,7 +270,10 @@ impl Node {
                     delay,
                     cause: match exit {
                         ExitKind::Completed => None,
-                        _ => node.slots[index].last_failure.as_ref().map(Failure::message),
+                        _ => node.slots[index]
+                            .last_failure
+                            .as_ref()
+                            .map(Failure::message),
                     },
                 });
             }

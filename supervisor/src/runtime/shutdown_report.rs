@@ -1,6 +1,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::observe::CompactDuration;
+
 /// What a shutdown did to each service, returned by
 /// [`Supervisor::wait_for_drain`](crate::Supervisor::wait_for_drain) and
 /// [`Supervisor::run_until_shutdown`](crate::Supervisor::run_until_shutdown).
@@ -35,7 +37,10 @@ pub enum StopOutcome {
 impl ShutdownReport {
     /// How many services ended with `outcome`.
     pub fn count(&self, outcome: StopOutcome) -> usize {
-        self.services.iter().filter(|s| s.outcome == outcome).count()
+        self.services
+            .iter()
+            .filter(|s| s.outcome == outcome)
+            .count()
     }
 }
 
@@ -43,8 +48,8 @@ impl fmt::Display for ShutdownReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "shutdown in {:?}: {} graceful, {} aborted, {} not running",
-            self.duration,
+            "shutdown in {}: {} graceful, {} aborted, {} not running",
+            CompactDuration(self.duration),
             self.count(StopOutcome::Graceful),
             self.count(StopOutcome::Aborted),
             self.count(StopOutcome::NotRunning)

@@ -120,9 +120,7 @@ impl Supervisor {
         service: Box<dyn TradingService>,
         options: SpawnOptions,
     ) -> Result<(), SpawnError> {
-        let backoff = *options
-            .backoff()
-            .unwrap_or(self.config.default_backoff());
+        let backoff = *options.backoff().unwrap_or(self.config.default_backoff());
         backoff.validate()?;
         let restart = options
             .restart_policy()

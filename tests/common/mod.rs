@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use supervisor::prelude::*;
+use tokio::time::Instant;
+
+/// A service made of a closure, for tests.
+pub struct FnService {
+    name: String,
+    policy: RestartPolicy,
+    run: Box<dyn Fn(TaskContext) -> ServiceFuture<'static> + Send + Sync>,
+}
+
+impl TradingService for FnService {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn restart_policy(&self) -> RestartPolicy {
+        self.policy
+    }
+
+    fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
+        (self.run)(ctx)
+    }
+}
+
+pub fn service<F, Fut>(name: &str, policy: RestartPolicy, run: F) -> Box<dyn TradingService>
+where
+    F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ServiceError>> + Send + 'static,
+{
+    Box::new(FnService {
+        name: name.to_owned(),
+        policy,
+        run: Box::new(move |ctx| Box::pin(run(ctx))),
+    })
+}
+
+/// No signal handling, reproducible jitter.
+pub fn test_config() -> SupervisorConfig {
+    SupervisorConfig::default()
+        .without_signal_handler()
+        .with_rng_seed(7)
+}
+
+/// Exponential backoff without jitter or breaker, in milliseconds.
+pub fn plain_backoff(base_ms: u64, max_ms: u64) -> BackoffConfig {
+    BackoffConfig::new(
+        Duration::from_millis(base_ms),
+        Duration::from_millis(max_ms),
+    )
+    .with_jitter(Jitter::None)
+    .without_circuit_breaker()
+}
+
+pub fn with_backoff(backoff: BackoffConfig) -> SpawnOptions {
+    SpawnOptions::new().with_backoff(backoff)
+}
+
+/// Records when attempts start, in milliseconds since the recorder was made.
+#[derive(Clone)]
+pub struct StartLog {
+    origin: Instant,
+    starts: Arc<Mutex<Vec<u64>>>,
+}
+
+impl StartLog {
+    pub fn new() -> Self {
+        StartLog {
+            origin: Instant::now(),
+            starts: Arc::default(),
+        }
+    }
+
+    pub fn record(&self) {
+        let ms = self.origin.elapsed().as_millis() as u64;
+        self.starts.lock().unwrap().push(ms);
+    }
+
+    pub fn millis(&self) -> Vec<u64> {
+        self.starts.lock().unwrap().clone()
+    }
+}
+
+/// Sleeps on the (paused) Tokio clock; everything due until then has run when it returns.
+pub async fn run_for(ms: u64) {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+pub fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}

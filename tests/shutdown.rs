@@ -1,0 +1,214 @@
+//! Shutdown: cancel, drain within the timeout, abort the rest, leave no task alive.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::*;
+use supervisor::prelude::*;
+use supervisor::{ServiceShutdown, TerminationReason};
+
+/// Sets its flag when dropped: proves an aborted attempt's future was dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn cooperative(name: &str, drain_ms: u64) -> Box<dyn TradingService> {
+    service(name, RestartPolicy::Always, move |ctx| async move {
+        ctx.cancelled().await;
+        tokio::time::sleep(Duration::from_millis(drain_ms)).await;
+        Ok(())
+    })
+}
+
+fn stubborn(name: &str, dropped: Arc<AtomicBool>) -> Box<dyn TradingService> {
+    service(name, RestartPolicy::Always, move |_| {
+        let guard = DropFlag(Arc::clone(&dropped));
+        async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn graceful_services_drain_and_stubborn_ones_are_aborted_at_the_timeout() {
+    let before = alive_tasks();
+    let sup = Supervisor::new(test_config().with_shutdown_timeout(Duration::from_secs(2)));
+    let dropped = Arc::new(AtomicBool::new(false));
+    sup.spawn_service(cooperative("router", 500)).unwrap();
+    sup.spawn_service(stubborn("legacy", Arc::clone(&dropped)))
+        .unwrap();
+    run_for(1_000).await;
+    assert_eq!(alive_tasks(), before + 3); // two attempts and the control loop
+
+    let started = tokio::time::Instant::now();
+    sup.trigger_shutdown();
+    assert!(sup.is_shutting_down());
+    let report = sup.wait_for_drain().await;
+
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert_eq!(report.duration, Duration::from_secs(2));
+    assert_eq!(
+        report.services,
+        vec![
+            ServiceShutdown {
+                name: "router".into(),
+                outcome: StopOutcome::Graceful
+            },
+            ServiceShutdown {
+                name: "legacy".into(),
+                outcome: StopOutcome::Aborted
+            },
+        ]
+    );
+    assert!(dropped.load(Ordering::SeqCst));
+    assert_eq!(alive_tasks(), before);
+
+    let snapshots = sup.lifecycle_snapshots().await;
+    assert_eq!(
+        snapshots[0].termination_reason,
+        Some(TerminationReason::Cancelled)
+    );
+    assert_eq!(
+        snapshots[1].termination_reason,
+        Some(TerminationReason::Aborted)
+    );
+    assert!(
+        snapshots
+            .iter()
+            .all(|s| s.phase == ServicePhase::Terminated)
+    );
+    assert_eq!(sup.metrics().snapshot().active_services, 0);
+    assert_eq!(sup.metrics().snapshot().terminated_total, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_finishes_as_soon_as_every_service_has_stopped() {
+    let before = alive_tasks();
+    let sup = Supervisor::new(test_config().with_shutdown_timeout(Duration::from_secs(30)));
+    sup.spawn_service(cooperative("a", 100)).unwrap();
+    sup.spawn_service(cooperative("b", 300)).unwrap();
+    run_for(10).await;
+    sup.trigger_shutdown();
+    let report = sup.run_until_shutdown().await.unwrap();
+    assert_eq!(report.duration, Duration::from_millis(300));
+    assert_eq!(report.count(StopOutcome::Graceful), 2);
+    assert_eq!(alive_tasks(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_backing_off_is_not_restarted_during_shutdown() {
+    let sup = Supervisor::new(test_config());
+    sup.spawn_service_with_options(
+        service("feed", RestartPolicy::Always, |_| async {
+            Err(ServiceError::from("down"))
+        }),
+        with_backoff(plain_backoff(10_000, 10_000)),
+    )
+    .unwrap();
+    run_for(100).await;
+    assert_eq!(
+        sup.service_lifecycle("feed").await.unwrap().phase,
+        ServicePhase::BackingOff
+    );
+    sup.trigger_shutdown();
+    let report = sup.wait_for_drain().await;
+    assert_eq!(report.duration, Duration::ZERO);
+    assert_eq!(report.count(StopOutcome::NotRunning), 1);
+    let feed = sup.service_lifecycle("feed").await.unwrap();
+    assert_eq!(feed.start_count, 1);
+    assert_eq!(feed.termination_reason, Some(TerminationReason::Cancelled));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_returned_while_stopping_is_kept_but_not_restarted() {
+    let sup = Supervisor::new(test_config());
+    sup.spawn_service(service(
+        "flusher",
+        RestartPolicy::Always,
+        |ctx| async move {
+            ctx.cancelled().await;
+            Err(ServiceError::from("flush failed"))
+        },
+    ))
+    .unwrap();
+    run_for(10).await;
+    sup.trigger_shutdown();
+    let report = sup.wait_for_drain().await;
+    assert_eq!(report.count(StopOutcome::Graceful), 1);
+    let flusher = sup.service_lifecycle("flusher").await.unwrap();
+    assert_eq!(flusher.start_count, 1);
+    assert_eq!(flusher.total_failures, 1);
+    assert!(matches!(
+        flusher.termination_reason,
+        Some(TerminationReason::Failed(ref f)) if f.message == "flush failed"
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_of_a_supervisor_that_never_started_returns_at_once() {
+    let sup = Supervisor::new(test_config());
+    sup.trigger_shutdown();
+    let report = sup.run_until_shutdown().await.unwrap();
+    assert_eq!(report, Default::default());
+    assert!(sup.lifecycle_snapshots().await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_supervisor_shuts_its_services_down() {
+    let before = alive_tasks();
+    let stopped = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stopped);
+    let sup = Supervisor::new(test_config());
+    sup.spawn_service(service("feed", RestartPolicy::Always, move |ctx| {
+        let flag = Arc::clone(&flag);
+        async move {
+            ctx.cancelled().await;
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+    }))
+    .unwrap();
+    run_for(10).await;
+    drop(sup);
+    run_for(10).await;
+    assert!(stopped.load(Ordering::SeqCst));
+    assert_eq!(alive_tasks(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn contexts_of_old_attempts_cannot_cancel_new_ones() {
+    let kept = Arc::new(std::sync::Mutex::new(Vec::<TaskContext>::new()));
+    let keep = Arc::clone(&kept);
+    let sup = Supervisor::new(test_config());
+    sup.spawn_service_with_options(
+        service("feed", RestartPolicy::Always, move |ctx| {
+            keep.lock().unwrap().push(ctx.clone());
+            async move {
+                if ctx.attempt() == 1 {
+                    return Err(ServiceError::from("first attempt fails"));
+                }
+                ctx.cancelled().await;
+                Ok(())
+            }
+        }),
+        with_backoff(plain_backoff(100, 100)),
+    )
+    .unwrap();
+    run_for(500).await;
+    let contexts = kept.lock().unwrap().clone();
+    assert_eq!(contexts.len(), 2);
+    contexts[0].cancellation_token().cancel();
+    run_for(500).await;
+    assert!(!contexts[1].is_cancelled());
+    let feed = sup.service_lifecycle("feed").await.unwrap();
+    assert_eq!((feed.phase, feed.start_count), (ServicePhase::Running, 2));
+}
