@@ -82,8 +82,8 @@ mod service;
 pub use context::TaskContext;
 pub use error::{BoxError, ErrorKind, ServiceError};
 pub use model::{
-    BackoffConfig, CircuitBreakerConfig, FailureSummary, Jitter, RestartPolicy, ServicePhase,
-    TerminationReason,
+    BackoffConfig, CircuitBreakerConfig, FailureSummary, Jitter, Readiness, RestartPolicy,
+    ServicePhase, TerminationReason, TimeoutKind,
 };
 pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
 pub use runtime::{
@@ -95,7 +95,7 @@ pub use service::{ServiceFuture, TradingService};
 /// The types most programs need: `use supervisor::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BackoffConfig, Jitter, RestartPolicy, ServiceError, ServiceFuture, ServicePhase,
+        BackoffConfig, Jitter, Readiness, RestartPolicy, ServiceError, ServiceFuture, ServicePhase,
         SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, TaskContext, TradingService,
     };
 }

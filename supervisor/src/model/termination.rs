@@ -2,10 +2,14 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
 use crate::error::ErrorKind;
+use crate::observe::CompactDuration;
 
 /// Why a service stopped for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TerminationReason {
     /// It returned `Ok(())` and its policy does not restart clean exits.
     Completed,
@@ -15,6 +19,8 @@ pub enum TerminationReason {
     Failed(FailureSummary),
     /// It panicked and its policy does not restart; the panic message is kept.
     Panicked(String),
+    /// It missed a deadline and its policy does not restart.
+    TimedOut(TimeoutKind),
     /// It failed too often: `failures` failures within the breaker's window.
     CircuitBreakerOpen {
         /// Failures counted in the window when the breaker opened.
@@ -24,6 +30,24 @@ pub enum TerminationReason {
     },
     /// It did not stop within its shutdown timeout and was aborted.
     Aborted,
+}
+
+/// Which deadline a service missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// It did not report ready within its startup timeout.
+    Startup(Duration),
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeoutKind::Startup(limit) => {
+                write!(f, "did not report ready within {}", CompactDuration(*limit))
+            }
+        }
+    }
 }
 
 /// An error a service returned, as kept in snapshots and reasons.
@@ -52,6 +76,7 @@ impl fmt::Display for TerminationReason {
             TerminationReason::Cancelled => f.write_str("cancelled"),
             TerminationReason::Failed(failure) => write!(f, "failed: {failure}"),
             TerminationReason::Panicked(message) => write!(f, "panicked: {message}"),
+            TerminationReason::TimedOut(kind) => write!(f, "timed out: {kind}"),
             TerminationReason::CircuitBreakerOpen {
                 failures,
                 max_failures,

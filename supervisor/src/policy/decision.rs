@@ -13,6 +13,8 @@ pub enum ExitKind {
     Failed(ErrorKind),
     /// It panicked.
     Panicked,
+    /// It missed a deadline (and was stopped for it).
+    TimedOut,
 }
 
 /// What the supervisor does after an attempt exits.
@@ -35,6 +37,8 @@ pub enum StopReason {
     Failed,
     /// A panic that is not restarted.
     Panicked,
+    /// A missed deadline that is not restarted.
+    TimedOut,
     /// Too many failures within the breaker's window.
     CircuitOpen {
         /// Failures counted in the window.
@@ -85,6 +89,7 @@ pub fn decide(
         ExitKind::Completed => StopReason::Completed,
         ExitKind::Failed(_) => StopReason::Failed,
         ExitKind::Panicked => StopReason::Panicked,
+        ExitKind::TimedOut => StopReason::TimedOut,
     };
     let failed = !matches!(exit, ExitKind::Completed);
     if stopping || exit == ExitKind::Failed(ErrorKind::Fatal) || !policy.restarts_after(failed) {

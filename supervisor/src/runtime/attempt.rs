@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use super::child_spec::Factory;
 use crate::context::TaskContext;
 use crate::error::ServiceError;
+use crate::model::TimeoutKind;
 use crate::service::ServiceFuture;
 
 /// How one attempt ended, as reported to its supervisor's control loop.
@@ -19,6 +20,8 @@ pub(crate) struct AttemptExit {
 pub(crate) enum Outcome {
     Returned(Result<(), ServiceError>),
     Panicked(Box<dyn Any + Send>),
+    /// Set by the loop, not the task: the attempt missed a deadline and was stopped for it.
+    MissedDeadline(TimeoutKind),
 }
 
 /// The task of one attempt: calls the factory on first poll and catches panics from it and

@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::context::TaskContext;
-use crate::model::{BackoffConfig, RestartPolicy};
+use crate::model::{BackoffConfig, Readiness, RestartPolicy};
 use crate::service::{ServiceFuture, TradingService};
 
 /// Makes the future of one attempt; called once per attempt.
@@ -14,6 +14,7 @@ pub(crate) struct ChildSpec {
     pub(crate) factory: Factory,
     pub(crate) restart: RestartPolicy,
     pub(crate) backoff: BackoffConfig,
+    pub(crate) readiness: Readiness,
 }
 
 impl ChildSpec {
@@ -21,6 +22,7 @@ impl ChildSpec {
         service: Arc<dyn TradingService>,
         restart: RestartPolicy,
         backoff: BackoffConfig,
+        readiness: Readiness,
     ) -> Self {
         let name: Arc<str> = service.name().into();
         let factory: Factory = Arc::new(move |ctx| {
@@ -32,6 +34,7 @@ impl ChildSpec {
             factory,
             restart,
             backoff,
+            readiness,
         }
     }
 }
@@ -42,6 +45,7 @@ impl fmt::Debug for ChildSpec {
             .field("name", &self.name)
             .field("restart", &self.restart)
             .field("backoff", &self.backoff)
+            .field("readiness", &self.readiness)
             .finish_non_exhaustive()
     }
 }

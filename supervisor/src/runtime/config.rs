@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use crate::model::{BackoffConfig, RestartPolicy};
+use crate::error::ConfigError;
+use crate::model::{BackoffConfig, Readiness, RestartPolicy};
 
 /// Settings of a [`Supervisor`](crate::Supervisor).
 ///
@@ -114,6 +115,7 @@ impl SupervisorConfig {
 pub struct SpawnOptions {
     backoff: Option<BackoffConfig>,
     restart_policy: Option<RestartPolicy>,
+    readiness: Readiness,
 }
 
 impl SpawnOptions {
@@ -134,6 +136,12 @@ impl SpawnOptions {
         self
     }
 
+    /// When a started attempt counts as running; [`Readiness::Immediate`] unless set.
+    pub fn with_readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
+    }
+
     /// The backoff override, if any.
     pub fn backoff(&self) -> Option<&BackoffConfig> {
         self.backoff.as_ref()
@@ -142,5 +150,26 @@ impl SpawnOptions {
     /// The restart policy override, if any.
     pub fn restart_policy(&self) -> Option<RestartPolicy> {
         self.restart_policy
+    }
+
+    /// When a started attempt counts as running.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness
+    }
+
+    /// Checks the readiness timeout and the backoff override.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Readiness::Explicit { timeout } = self.readiness
+            && timeout.is_zero()
+        {
+            return Err(ConfigError::new(
+                "readiness.timeout",
+                format!("{timeout:?}"),
+                "a duration greater than zero",
+            ));
+        }
+        self.backoff
+            .as_ref()
+            .map_or(Ok(()), BackoffConfig::validate)
     }
 }

@@ -23,7 +23,7 @@ use super::slot::{ChildSlot, Failure};
 use super::snapshot::ServiceLifecycleSnapshot;
 use crate::context::{ChildShared, TaskContext};
 use crate::error::ErrorKind;
-use crate::model::{ServicePhase, TerminationReason};
+use crate::model::{Readiness, ServicePhase, TerminationReason, TimeoutKind};
 use crate::observe::{EventKind, LifecycleEvent, SupervisorMetrics};
 use crate::policy::{BackoffState, Decision, ExitKind, StopReason, decide};
 
@@ -46,6 +46,22 @@ pub(crate) struct NodeShared {
     pub(crate) drained: CancellationToken,
     /// Written once, when the loop finishes.
     pub(crate) final_state: Mutex<Option<FinalState>>,
+}
+
+/// A timer of one child's attempt.
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    index: usize,
+    attempt: u32,
+    what: DueKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DueKind {
+    /// The backoff is over: start the next attempt.
+    Restart,
+    /// The attempt had until now to report ready.
+    ReadyDeadline,
 }
 
 pub(crate) struct FinalState {
@@ -82,7 +98,7 @@ pub(crate) struct Node {
     messages: UnboundedReceiver<NodeMessage>,
     slots: Vec<ChildSlot>,
     tasks: JoinSet<AttemptExit>,
-    timers: DelayQueue<usize>,
+    timers: DelayQueue<Due>,
     epoch: Instant,
     seq: u64,
     stopping: bool,
@@ -122,7 +138,7 @@ impl Node {
                     self.on_exit(exit);
                 }
                 Some(expired) = poll_fn(|cx| self.timers.poll_expired(cx)), if !self.timers.is_empty() => {
-                    self.on_restart_due(expired.into_inner());
+                    self.on_due(expired.into_inner());
                 }
             }
         }
@@ -178,8 +194,17 @@ impl Node {
             self.set_phase(index, ServicePhase::Starting);
         }
         self.emit(Some(index), |_| EventKind::Started { attempt });
-        // Readiness is immediate: the attempt is running as soon as it is spawned.
-        self.mark_running(index, now);
+        match self.slots[index].spec.readiness {
+            Readiness::Immediate => self.mark_running(index, now),
+            Readiness::Explicit { timeout } => {
+                let due = Due {
+                    index,
+                    attempt,
+                    what: DueKind::ReadyDeadline,
+                };
+                self.slots[index].timer = Some(self.timers.insert(due, timeout));
+            }
+        }
     }
 
     fn mark_running(&mut self, index: usize, now: Instant) {
@@ -190,16 +215,41 @@ impl Node {
     }
 
     fn on_ready(&mut self, index: usize, attempt: u32) {
-        // Readiness is immediate for every child, so a report changes nothing yet; a report
-        // from an attempt that is gone is stale in any case.
-        let current = self.slots.get(index).map(|slot| slot.attempt);
-        tracing::trace!(index, attempt, ?current, "ready reported");
+        let slot = &mut self.slots[index];
+        // Only the current attempt, still starting and not already past its deadline.
+        if slot.attempt != attempt
+            || slot.phase != ServicePhase::Starting
+            || slot.missed_deadline.is_some()
+        {
+            return;
+        }
+        if let Some(key) = slot.timer.take() {
+            self.timers.remove(&key);
+        }
+        self.mark_running(index, Instant::now());
     }
 
-    fn on_restart_due(&mut self, index: usize) {
-        self.slots[index].timer = None;
-        if self.slots[index].phase == ServicePhase::BackingOff {
-            self.start_attempt(index);
+    fn on_due(&mut self, due: Due) {
+        let slot = &mut self.slots[due.index];
+        if slot.attempt != due.attempt {
+            return;
+        }
+        slot.timer = None;
+        match (due.what, slot.phase) {
+            (DueKind::Restart, ServicePhase::BackingOff) => self.start_attempt(due.index),
+            (DueKind::ReadyDeadline, ServicePhase::Starting) => {
+                if let Readiness::Explicit { timeout } = slot.spec.readiness {
+                    slot.missed_deadline = Some(TimeoutKind::Startup(timeout));
+                }
+                // It failed to start; don't wait for it to notice the cancellation.
+                if let Some(token) = &slot.token {
+                    token.cancel();
+                }
+                if let Some(task) = &slot.task {
+                    task.abort();
+                }
+            }
+            _ => {}
         }
     }
 
@@ -223,7 +273,15 @@ impl Node {
         slot.task = None;
         slot.token = None;
         slot.stop_running_clock(now);
+        if let Some(key) = slot.timer.take() {
+            self.timers.remove(&key);
+        }
         let stopping = self.stopping || slot.phase == ServicePhase::Stopping;
+        let missed_deadline = slot.missed_deadline.take();
+        let outcome = match missed_deadline {
+            Some(kind) => Some(Outcome::MissedDeadline(kind)),
+            None => outcome,
+        };
         let Some(outcome) = outcome else {
             slot.stop_outcome = Some(StopOutcome::Aborted);
             self.terminate(index, TerminationReason::Aborted);
@@ -242,6 +300,10 @@ impl Node {
             Outcome::Panicked(payload) => {
                 slot.last_failure = Some(Failure::Panic(payload));
                 ExitKind::Panicked
+            }
+            Outcome::MissedDeadline(kind) => {
+                slot.last_failure = Some(Failure::Timeout(kind));
+                ExitKind::TimedOut
             }
         };
         if exit != ExitKind::Completed {
@@ -262,7 +324,12 @@ impl Node {
         );
         match decision {
             Decision::Restart(delay) => {
-                slot.timer = Some(self.timers.insert(index, delay));
+                let due = Due {
+                    index,
+                    attempt: slot.attempt,
+                    what: DueKind::Restart,
+                };
+                slot.timer = Some(self.timers.insert(due, delay));
                 self.set_phase(index, ServicePhase::BackingOff);
                 let next_attempt = self.slots[index].attempt + 1;
                 self.emit(Some(index), |node| EventKind::BackingOff {
@@ -304,6 +371,10 @@ impl Node {
             StopReason::Panicked => {
                 TerminationReason::Panicked(failure.map(Failure::message).unwrap_or_default())
             }
+            StopReason::TimedOut => match failure {
+                Some(Failure::Timeout(kind)) => TerminationReason::TimedOut(*kind),
+                _ => TerminationReason::Aborted,
+            },
             StopReason::Failed => match failure {
                 Some(Failure::Error(error)) => TerminationReason::Failed(error.summary()),
                 _ => TerminationReason::Failed(crate::model::FailureSummary {

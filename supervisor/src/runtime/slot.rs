@@ -13,7 +13,7 @@ use super::shutdown_report::StopOutcome;
 use super::snapshot::ServiceLifecycleSnapshot;
 use crate::context::ChildShared;
 use crate::error::ServiceError;
-use crate::model::{ServicePhase, TerminationReason};
+use crate::model::{ServicePhase, TerminationReason, TimeoutKind};
 use crate::policy::BackoffState;
 
 /// The control loop's record of one child. Only the loop touches it, so it needs no lock.
@@ -27,8 +27,10 @@ pub(crate) struct ChildSlot {
     /// The current attempt's token and task, while one is alive.
     pub(crate) token: Option<CancellationToken>,
     pub(crate) task: Option<AbortHandle>,
-    /// The pending restart, while backing off.
+    /// The pending restart while backing off, or the ready deadline while starting.
     pub(crate) timer: Option<delay_queue::Key>,
+    /// A deadline this attempt missed; its exit is then this failure, whatever it returns.
+    pub(crate) missed_deadline: Option<TimeoutKind>,
     pub(crate) running_since: Option<Instant>,
     pub(crate) running_time: Duration,
     pub(crate) total_failures: u64,
@@ -42,6 +44,7 @@ pub(crate) struct ChildSlot {
 pub(crate) enum Failure {
     Error(ServiceError),
     Panic(Box<dyn Any + Send>),
+    Timeout(TimeoutKind),
 }
 
 impl Failure {
@@ -49,6 +52,7 @@ impl Failure {
         match self {
             Failure::Error(error) => error.to_string(),
             Failure::Panic(payload) => panic_message(payload.as_ref()),
+            Failure::Timeout(kind) => kind.to_string(),
         }
     }
 }
@@ -64,6 +68,7 @@ impl ChildSlot {
             token: None,
             task: None,
             timer: None,
+            missed_deadline: None,
             running_since: None,
             running_time: Duration::ZERO,
             total_failures: 0,

@@ -114,18 +114,21 @@ impl Supervisor {
     /// # Errors
     ///
     /// As [`spawn_service`](Self::spawn_service), plus [`SpawnError::InvalidConfig`] when the
-    /// backoff is rejected by [`BackoffConfig::validate`](crate::BackoffConfig::validate).
+    /// backoff is rejected by [`BackoffConfig::validate`](crate::BackoffConfig::validate) or
+    /// the readiness timeout is zero.
     pub fn spawn_service_with_options(
         &self,
         service: Box<dyn TradingService>,
         options: SpawnOptions,
     ) -> Result<(), SpawnError> {
+        options.validate()?;
         let backoff = *options.backoff().unwrap_or(self.config.default_backoff());
         backoff.validate()?;
         let restart = options
             .restart_policy()
             .unwrap_or_else(|| service.restart_policy());
-        let spec = ChildSpec::from_service(Arc::from(service), restart, backoff);
+        let spec =
+            ChildSpec::from_service(Arc::from(service), restart, backoff, options.readiness());
         if spec.name.is_empty() {
             return Err(SpawnError::EmptyName);
         }
