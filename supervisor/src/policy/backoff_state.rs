@@ -56,14 +56,7 @@ pub struct BackoffState {
 impl BackoffState {
     /// A fresh state with an rng seeded from the operating system.
     pub fn new(config: BackoffConfig) -> Self {
-        // Jitter only needs spread, not secrecy: fall back to the clock if the OS has no entropy.
-        let seed = SmallRng::try_from_rng(&mut SysRng).unwrap_or_else(|_| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            SmallRng::seed_from_u64(nanos)
-        });
-        Self::with_rng(config, seed)
+        Self::with_rng(config, seed_from_os())
     }
 
     /// A fresh state whose jitter is reproducible.
@@ -128,6 +121,17 @@ impl BackoffState {
     }
 }
 
+/// An rng seeded from the OS, or from the clock if the OS has no entropy: jitter only needs
+/// spread, not secrecy.
+pub fn seed_from_os() -> SmallRng {
+    SmallRng::try_from_rng(&mut SysRng).unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        SmallRng::seed_from_u64(nanos)
+    })
+}
+
 /// `min(max, base * 2^exponent)`, saturating instead of overflowing.
 ///
 /// ```
@@ -141,6 +145,9 @@ impl BackoffState {
 /// assert_eq!(exponential_delay(&config, 1_000), Duration::from_secs(30));
 /// ```
 pub fn exponential_delay(config: &BackoffConfig, exponent: u32) -> Duration {
+    if config.base().is_zero() {
+        return Duration::ZERO;
+    }
     let max = config.max().as_nanos();
     let nanos = 1u128
         .checked_shl(exponent)

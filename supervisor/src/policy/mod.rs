@@ -7,6 +7,8 @@ mod backoff_state;
 mod decision;
 mod failure_window;
 
-pub use backoff_state::{BackoffAction, BackoffState, apply_jitter, exponential_delay};
+pub use backoff_state::{
+    BackoffAction, BackoffState, apply_jitter, exponential_delay, seed_from_os,
+};
 pub use decision::{Decision, ExitKind, StopReason, decide};
 pub use failure_window::FailureWindow;

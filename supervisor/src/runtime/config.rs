@@ -60,8 +60,8 @@ impl SupervisorConfig {
         self
     }
 
-    /// Seeds every service's jitter, so a run's delays are reproducible (service `i`, counting
-    /// from 0 in spawn order, gets `seed + i`).
+    /// Seeds every service's jitter, so a run's delays are reproducible (each service's seed is
+    /// drawn from this one, in the order the services are added).
     pub fn with_rng_seed(mut self, seed: u64) -> Self {
         self.rng_seed = Some(seed);
         self

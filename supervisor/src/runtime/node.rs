@@ -8,6 +8,8 @@
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
 
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::{Id, JoinError, JoinSet};
@@ -25,7 +27,7 @@ use crate::context::{ChildShared, TaskContext};
 use crate::error::ErrorKind;
 use crate::model::{Readiness, ServicePhase, TerminationReason, TimeoutKind};
 use crate::observe::{EventKind, LifecycleEvent, SupervisorMetrics};
-use crate::policy::{BackoffState, Decision, ExitKind, StopReason, decide};
+use crate::policy::{BackoffState, Decision, ExitKind, StopReason, decide, seed_from_os};
 
 /// What handles and contexts send to the control loop.
 pub(crate) enum NodeMessage {
@@ -102,6 +104,8 @@ pub(crate) struct Node {
     epoch: Instant,
     seq: u64,
     stopping: bool,
+    /// Seeds each child's jitter: from the configured seed, or once from the OS.
+    rng: SmallRng,
 }
 
 impl Node {
@@ -113,7 +117,6 @@ impl Node {
     ) -> Self {
         Node {
             shared,
-            config,
             notify,
             messages,
             slots: Vec::new(),
@@ -122,6 +125,11 @@ impl Node {
             epoch: Instant::now(),
             seq: 0,
             stopping: false,
+            rng: match config.rng_seed() {
+                Some(seed) => SmallRng::seed_from_u64(seed),
+                None => seed_from_os(),
+            },
+            config,
         }
     }
 
@@ -164,10 +172,7 @@ impl Node {
             self.epoch,
             Some(self.notify.clone()),
         ));
-        let backoff = match self.config.rng_seed() {
-            Some(seed) => BackoffState::with_seed(spec.backoff, seed.wrapping_add(index as u64)),
-            None => BackoffState::new(spec.backoff),
-        };
+        let backoff = BackoffState::with_seed(spec.backoff, self.rng.next_u64());
         self.slots.push(ChildSlot::new(spec, shared, backoff));
         self.shared.metrics.service_added();
         if self.stopping {
@@ -324,12 +329,15 @@ impl Node {
         );
         match decision {
             Decision::Restart(delay) => {
-                let due = Due {
-                    index,
-                    attempt: slot.attempt,
-                    what: DueKind::Restart,
-                };
-                slot.timer = Some(self.timers.insert(due, delay));
+                // A zero delay restarts now rather than on the timer wheel's next tick.
+                if !delay.is_zero() {
+                    let due = Due {
+                        index,
+                        attempt: slot.attempt,
+                        what: DueKind::Restart,
+                    };
+                    slot.timer = Some(self.timers.insert(due, delay));
+                }
                 self.set_phase(index, ServicePhase::BackingOff);
                 let next_attempt = self.slots[index].attempt + 1;
                 self.emit(Some(index), |node| EventKind::BackingOff {
@@ -343,6 +351,9 @@ impl Node {
                             .map(Failure::message),
                     },
                 });
+                if delay.is_zero() {
+                    self.start_attempt(index);
+                }
             }
             Decision::Stop(reason) => {
                 let reason = self.termination_reason(index, reason, exit);
