@@ -17,14 +17,13 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tokio_util::time::DelayQueue;
 
-use super::attempt::{Attempt, AttemptExit, Outcome};
+use super::attempt::{Attempt, AttemptExit, Outcome, panic_message};
 use super::child_spec::ChildSpec;
 use super::config::SupervisorConfig;
 use super::shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
 use super::slot::{ChildSlot, Failure};
 use super::snapshot::ServiceLifecycleSnapshot;
 use crate::context::{ChildShared, TaskContext};
-use crate::error::ErrorKind;
 use crate::model::{Readiness, ServicePhase, TerminationReason, TimeoutKind};
 use crate::observe::{EventKind, LifecycleEvent, SupervisorMetrics};
 use crate::policy::{BackoffState, Decision, ExitKind, StopReason, decide, seed_from_os};
@@ -356,19 +355,14 @@ impl Node {
                 }
             }
             Decision::Stop(reason) => {
-                let reason = self.termination_reason(index, reason, exit);
+                let reason = self.termination_reason(index, reason);
                 self.terminate(index, reason);
             }
         }
     }
 
-    fn termination_reason(
-        &self,
-        index: usize,
-        reason: StopReason,
-        exit: ExitKind,
-    ) -> TerminationReason {
-        let failure = self.slots[index].last_failure.as_ref();
+    /// The reason a stop decision records; a failed exit's reason comes from its payload.
+    fn termination_reason(&self, index: usize, reason: StopReason) -> TerminationReason {
         match reason {
             StopReason::Completed => TerminationReason::Completed,
             StopReason::Cancelled => TerminationReason::Cancelled,
@@ -379,23 +373,17 @@ impl Node {
                 failures,
                 max_failures,
             },
-            StopReason::Panicked => {
-                TerminationReason::Panicked(failure.map(Failure::message).unwrap_or_default())
+            StopReason::Failed | StopReason::Panicked | StopReason::TimedOut => {
+                match &self.slots[index].last_failure {
+                    Some(Failure::Error(error)) => TerminationReason::Failed(error.summary()),
+                    Some(Failure::Panic(payload)) => {
+                        TerminationReason::Panicked(panic_message(payload.as_ref()))
+                    }
+                    Some(Failure::Timeout(kind)) => TerminationReason::TimedOut(*kind),
+                    // A failed exit always records its failure before deciding.
+                    None => TerminationReason::Aborted,
+                }
             }
-            StopReason::TimedOut => match failure {
-                Some(Failure::Timeout(kind)) => TerminationReason::TimedOut(*kind),
-                _ => TerminationReason::Aborted,
-            },
-            StopReason::Failed => match failure {
-                Some(Failure::Error(error)) => TerminationReason::Failed(error.summary()),
-                _ => TerminationReason::Failed(crate::model::FailureSummary {
-                    kind: match exit {
-                        ExitKind::Failed(kind) => kind,
-                        _ => ErrorKind::Transient,
-                    },
-                    message: String::new(),
-                }),
-            },
         }
     }
 
