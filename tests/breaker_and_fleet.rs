@@ -126,6 +126,7 @@ async fn events_describe_each_lifecycle_change_in_order() {
     assert_eq!(
         seen,
         vec![
+            (0, EventKind::PhaseChanged { from: Waiting, to: Starting }),
             (0, EventKind::Started { attempt: 1 }),
             (
                 0,
@@ -191,11 +192,11 @@ async fn event_lines_are_readable() {
     let lines: Vec<String> = std::iter::from_fn(|| events.try_recv().ok())
         .map(|e| e.to_string())
         .collect();
-    assert_eq!(lines[0], "[   0.000s] feed: started");
-    assert_eq!(lines[1], "[   0.000s] feed: starting -> running");
+    assert_eq!(lines[0], "[   0.000s] supervisor/feed: waiting -> starting");
+    assert_eq!(lines[1], "[   0.000s] supervisor/feed: started");
     assert_eq!(
-        lines[3],
-        "[   0.000s] feed: backing off, attempt 2 in 250ms after: reset"
+        lines[4],
+        "[   0.000s] supervisor/feed: backing off, attempt 2 in 250ms after: reset"
     );
 }
 

@@ -161,8 +161,10 @@ fn service_errors_wrap_std_anyhow_and_strings() {
 #[test]
 fn illegal_phase_transitions_are_errors() {
     use ServicePhase::*;
-    let all = [Starting, Running, BackingOff, Stopping, Terminated];
+    let all = [Waiting, Starting, Running, BackingOff, Stopping, Terminated];
     let legal = [
+        (Waiting, Starting),
+        (Waiting, Terminated),
         (Starting, Running),
         (Starting, BackingOff),
         (Starting, Stopping),
@@ -170,9 +172,10 @@ fn illegal_phase_transitions_are_errors() {
         (Running, BackingOff),
         (Running, Stopping),
         (Running, Terminated),
+        (BackingOff, Waiting),
         (BackingOff, Starting),
-        (BackingOff, Stopping),
         (BackingOff, Terminated),
+        (Stopping, BackingOff),
         (Stopping, Terminated),
     ];
     for from in all {

@@ -60,10 +60,12 @@ async fn graceful_services_drain_and_stubborn_ones_are_aborted_at_the_timeout() 
         report.services,
         vec![
             ServiceShutdown {
+                path: "supervisor/router".into(),
                 name: "router".into(),
                 outcome: StopOutcome::Graceful
             },
             ServiceShutdown {
+                path: "supervisor/legacy".into(),
                 name: "legacy".into(),
                 outcome: StopOutcome::Aborted
             },

@@ -78,24 +78,30 @@ mod observe;
 pub mod policy;
 mod runtime;
 mod service;
+mod spec;
 
 pub use context::TaskContext;
 pub use error::{BoxError, ErrorKind, ServiceError};
 pub use model::{
-    BackoffConfig, CircuitBreakerConfig, FailureSummary, Jitter, Readiness, RestartPolicy,
-    ServicePhase, TerminationReason, TimeoutKind,
+    AutoShutdown, BackoffConfig, ChildKind, CircuitBreakerConfig, FailureSummary, Intensity,
+    Jitter, Readiness, RestartPolicy, ServicePhase, ShutdownPolicy, Strategy, TerminationReason,
+    TimeoutKind,
 };
 pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
 pub use runtime::{
-    ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome,
-    Supervisor, SupervisorConfig,
+    ChildState, ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions,
+    StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
+};
+pub use spec::{
+    ChildSpec, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn, service_fn,
 };
 pub use service::{ServiceFuture, TradingService};
 
 /// The types most programs need: `use supervisor::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BackoffConfig, Jitter, Readiness, RestartPolicy, ServiceError, ServiceFuture, ServicePhase,
+        AutoShutdown, BackoffConfig, ChildSpec, Jitter, Readiness, RestartPolicy, ServiceError,
+        ShutdownPolicy, Strategy, SupervisorHandle, SupervisorSpec, blocking_fn, service_fn, ServiceFuture, ServicePhase,
         SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, TaskContext, TradingService,
     };
 }

@@ -2,6 +2,8 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
+use super::Escalation;
+
 /// Why [`Supervisor::run_until_shutdown`](crate::Supervisor::run_until_shutdown) could not
 /// complete normally.
 #[derive(Debug)]
@@ -12,6 +14,8 @@ pub enum SupervisorError {
     Signal(io::Error),
     /// Called outside a Tokio runtime.
     NoRuntime,
+    /// The root supervisor exceeded its restart intensity; the tree was shut down.
+    Escalated(Escalation),
 }
 
 impl fmt::Display for SupervisorError {
@@ -23,6 +27,9 @@ impl fmt::Display for SupervisorError {
             SupervisorError::NoRuntime => f.write_str(
                 "no Tokio runtime: run the supervisor from within a runtime (e.g. under #[tokio::main])",
             ),
+            SupervisorError::Escalated(escalation) => {
+                write!(f, "the supervision tree failed: {escalation}")
+            }
         }
     }
 }
@@ -32,6 +39,7 @@ impl Error for SupervisorError {
         match self {
             SupervisorError::Signal(err) => Some(err),
             SupervisorError::NoRuntime => None,
+            SupervisorError::Escalated(escalation) => Some(escalation),
         }
     }
 }

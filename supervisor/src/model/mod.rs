@@ -1,13 +1,23 @@
 //! Plain data describing services and their policies. No tokio in here.
 
+mod auto_shutdown;
 mod backoff_config;
+mod child_kind;
+mod intensity;
 mod phase;
 mod readiness;
 mod restart_policy;
+mod shutdown_policy;
+mod strategy;
 mod termination;
 
+pub use auto_shutdown::AutoShutdown;
 pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter};
+pub use child_kind::ChildKind;
+pub use intensity::Intensity;
 pub use phase::ServicePhase;
 pub use readiness::Readiness;
 pub use restart_policy::RestartPolicy;
+pub use shutdown_policy::ShutdownPolicy;
+pub use strategy::Strategy;
 pub use termination::{FailureSummary, TerminationReason, TimeoutKind};

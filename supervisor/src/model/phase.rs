@@ -7,22 +7,26 @@ use crate::error::TransitionError;
 /// Where a supervised service is in its lifecycle.
 ///
 /// ```text
-///            +-----------------------------+
-///            v                             |
-/// Starting -> Running -> BackingOff -------+
-///    |          |            |
-///    +----------+------------+--> Stopping --> Terminated
-///    +----------+------------+---------------> Terminated
+///              +-------------------------------+
+///              v                               |
+/// Waiting -> Starting -> Running -> BackingOff -+-> Waiting
+///               |           |            ^
+///               +-----------+-> Stopping +
+///                                   |
+///  any phase but Stopping ----------+----------> Terminated
 /// ```
 ///
 /// [`ServicePhase::transition`] rejects every other move with a [`TransitionError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServicePhase {
+    /// Due to start, held back until its dependencies are ready.
+    Waiting,
     /// An attempt has been spawned and has not reported ready yet.
     Starting,
     /// The attempt is running.
     Running,
-    /// The last attempt exited; the next one is scheduled after a delay.
+    /// The last attempt exited (or was stopped with its restart scope); the next one starts
+    /// after a delay.
     BackingOff,
     /// Cancellation was requested; waiting for the attempt to exit.
     Stopping,
@@ -36,10 +40,11 @@ impl ServicePhase {
         use ServicePhase::*;
         matches!(
             (self, next),
-            (Starting, Running | BackingOff | Stopping | Terminated)
+            (Waiting, Starting | Terminated)
+                | (Starting, Running | BackingOff | Stopping | Terminated)
                 | (Running, BackingOff | Stopping | Terminated)
-                | (BackingOff, Starting | Stopping | Terminated)
-                | (Stopping, Terminated)
+                | (BackingOff, Waiting | Starting | Terminated)
+                | (Stopping, BackingOff | Terminated)
         )
     }
 
@@ -71,6 +76,7 @@ impl ServicePhase {
 impl fmt::Display for ServicePhase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            ServicePhase::Waiting => "waiting",
             ServicePhase::Starting => "starting",
             ServicePhase::Running => "running",
             ServicePhase::BackingOff => "backing off",

@@ -30,6 +30,9 @@ pub enum TerminationReason {
     },
     /// It did not stop within its shutdown timeout and was aborted.
     Aborted,
+    /// A blocking worker that did not stop within its shutdown timeout. It cannot be aborted,
+    /// so it was left to finish on its own and is no longer tracked.
+    Detached,
 }
 
 /// Which deadline a service missed.
@@ -38,6 +41,8 @@ pub enum TerminationReason {
 pub enum TimeoutKind {
     /// It did not report ready within its startup timeout.
     Startup(Duration),
+    /// It did not call [`TaskContext::heartbeat`](crate::TaskContext::heartbeat) for this long.
+    Heartbeat(Duration),
 }
 
 impl fmt::Display for TimeoutKind {
@@ -45,6 +50,9 @@ impl fmt::Display for TimeoutKind {
         match self {
             TimeoutKind::Startup(limit) => {
                 write!(f, "did not report ready within {}", CompactDuration(*limit))
+            }
+            TimeoutKind::Heartbeat(limit) => {
+                write!(f, "no heartbeat for {}", CompactDuration(*limit))
             }
         }
     }
@@ -85,6 +93,9 @@ impl fmt::Display for TerminationReason {
                 "circuit breaker open after {failures} failures in its window (limit {max_failures})"
             ),
             TerminationReason::Aborted => f.write_str("aborted after the shutdown timeout"),
+            TerminationReason::Detached => {
+                f.write_str("blocking worker detached after the shutdown timeout")
+            }
         }
     }
 }

@@ -8,15 +8,16 @@ use crate::model::{ServicePhase, TerminationReason};
 /// One lifecycle change, as broadcast by [`Supervisor::subscribe`](crate::Supervisor::subscribe).
 ///
 /// Its `Display` is one readable line:
-/// `[   1.250s] market-feed: backing off, attempt 2 in 200ms after: connection reset`.
+/// `[   1.250s] bot/market_feed: backing off, attempt 2 in 200ms after: connection reset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleEvent {
     /// Increases by one per event of this supervisor, from 1; a gap means the subscriber lagged.
     pub seq: u64,
     /// Time since the supervisor started.
     pub at: Duration,
-    /// The service concerned, or `None` for the supervisor itself.
-    pub service: Option<Arc<str>>,
+    /// The child concerned, or the supervisor itself, as a path from the root
+    /// (`bot/execution/order_router`).
+    pub path: Arc<str>,
     /// What happened.
     pub kind: EventKind,
 }
@@ -48,8 +49,21 @@ pub enum EventKind {
     },
     /// The service stopped for good.
     Terminated(TerminationReason),
+    /// A failure restarts other children with the failed one (its strategy's scope and its
+    /// dependents): they are being stopped, to start again with it.
+    RestartScope {
+        /// The child whose failure caused it.
+        failed: Arc<str>,
+        /// The other children stopped to restart, in startup order.
+        restarting: Vec<Arc<str>>,
+    },
     /// Shutdown began.
-    ShutdownRequested,
+    ShutdownRequested {
+        /// Who asked.
+        requested_by: String,
+        /// Why.
+        reason: String,
+    },
     /// Every service has stopped and no task is left.
     ShutdownCompleted,
 }
@@ -57,10 +71,7 @@ pub enum EventKind {
 impl fmt::Display for LifecycleEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "[{:>8.3}s] ", self.at.as_secs_f64())?;
-        match &self.service {
-            Some(name) => write!(f, "{name}: ")?,
-            None => f.write_str("supervisor: ")?,
-        }
+        write!(f, "{}: ", self.path)?;
         match &self.kind {
             EventKind::Started { attempt: 1 } => f.write_str("started"),
             EventKind::Started { attempt } => write!(f, "started attempt {attempt}"),
@@ -81,7 +92,17 @@ impl fmt::Display for LifecycleEvent {
                 }
             }
             EventKind::Terminated(reason) => write!(f, "terminated: {reason}"),
-            EventKind::ShutdownRequested => f.write_str("shutdown requested"),
+            EventKind::RestartScope { failed, restarting } => {
+                write!(f, "restarting with {failed}:")?;
+                for path in restarting {
+                    write!(f, " {path}")?;
+                }
+                Ok(())
+            }
+            EventKind::ShutdownRequested {
+                requested_by,
+                reason,
+            } => write!(f, "shutdown requested by {requested_by}: {reason}"),
             EventKind::ShutdownCompleted => f.write_str("shutdown complete"),
         }
     }

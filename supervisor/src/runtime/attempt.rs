@@ -4,8 +4,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::child_spec::Factory;
 use crate::context::TaskContext;
+use crate::spec::{AsyncFactory as Factory, BlockingFactory};
 use crate::error::ServiceError;
 use crate::model::TimeoutKind;
 use crate::service::ServiceFuture;
@@ -44,6 +44,15 @@ impl Attempt {
             index,
             attempt: ctx.attempt(),
             state: State::Init(factory, ctx),
+        }
+    }
+
+    /// An attempt whose future already exists (a nested supervisor's loop).
+    pub(crate) fn running(index: usize, attempt: u32, future: ServiceFuture<'static>) -> Self {
+        Attempt {
+            index,
+            attempt,
+            state: State::Running(future),
         }
     }
 
@@ -91,5 +100,30 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         s.clone()
     } else {
         "<non-string panic payload>".to_owned()
+    }
+}
+
+/// One attempt of a blocking child: the function runs on the blocking pool, this task waits
+/// for it. Aborting this task detaches the thread (blocking code cannot be aborted).
+pub(crate) async fn blocking_attempt(
+    index: usize,
+    attempt: u32,
+    factory: BlockingFactory,
+    ctx: TaskContext,
+) -> AttemptExit {
+    let work = tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(|| factory(ctx))));
+    let outcome = match work.await {
+        Ok(Ok(result)) => Outcome::Returned(result),
+        Ok(Err(payload)) => Outcome::Panicked(payload),
+        Err(error) => match error.try_into_panic() {
+            Ok(payload) => Outcome::Panicked(payload),
+            // The runtime is shutting down and dropped the work before it ran.
+            Err(_) => Outcome::Returned(Err(ServiceError::from("the blocking pool shut down"))),
+        },
+    };
+    AttemptExit {
+        index,
+        attempt,
+        outcome,
     }
 }

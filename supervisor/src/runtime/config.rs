@@ -17,6 +17,7 @@ use crate::model::{BackoffConfig, Readiness, RestartPolicy};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupervisorConfig {
+    name: String,
     shutdown_timeout: Duration,
     handle_signals: bool,
     default_backoff: BackoffConfig,
@@ -25,10 +26,11 @@ pub struct SupervisorConfig {
 }
 
 impl Default for SupervisorConfig {
-    /// Shutdown timeout 5 s, SIGINT/SIGTERM handled, [`BackoffConfig::default`], jitter seeded
+    /// Named `supervisor`, shutdown timeout 5 s, SIGINT/SIGTERM handled, [`BackoffConfig::default`], jitter seeded
     /// from the OS, 1024 buffered events per subscriber.
     fn default() -> Self {
         SupervisorConfig {
+            name: "supervisor".to_owned(),
             shutdown_timeout: Duration::from_secs(5),
             handle_signals: true,
             default_backoff: BackoffConfig::default(),
@@ -39,6 +41,12 @@ impl Default for SupervisorConfig {
 }
 
 impl SupervisorConfig {
+    /// The root's name: the first segment of every path in events and state.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
     /// How long services get to stop after cancellation before they are aborted.
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -71,6 +79,11 @@ impl SupervisorConfig {
     pub fn with_event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
         self
+    }
+
+    /// The root's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// How long services get to stop before they are aborted.

@@ -1,17 +1,22 @@
-//! The runtime: one control loop per supervisor node and its front door.
+//! The runtime: one control loop per supervisor node, and the front doors to a tree.
 
 mod attempt;
-mod child_spec;
 mod config;
+mod handle;
+mod nested;
 mod node;
+mod root;
 mod shutdown_report;
 mod signal;
-mod slot;
 mod snapshot;
 mod supervisor;
+mod tree;
+mod tree_state;
 
 pub use config::{SpawnOptions, SupervisorConfig};
-pub(crate) use node::NodeMessage;
+pub use handle::SupervisorHandle;
 pub use shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
 pub use snapshot::ServiceLifecycleSnapshot;
 pub use supervisor::Supervisor;
+pub(crate) use tree::NodeMessage;
+pub use tree_state::{ChildState, TreeState};

@@ -8,7 +8,12 @@ use crate::observe::CompactDuration;
 /// [`Supervisor::run_until_shutdown`](crate::Supervisor::run_until_shutdown).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ShutdownReport {
-    /// One entry per service, in the order the services were added.
+    /// Who asked for the shutdown (`signal`, `operator`, a supervisor's path, ...).
+    pub requested_by: String,
+    /// Why.
+    pub reason: String,
+    /// One entry per child, in declaration order, each nested supervisor's children right
+    /// after it.
     pub services: Vec<ServiceShutdown>,
     /// From the stop request to the last task gone.
     pub duration: Duration,
@@ -17,7 +22,9 @@ pub struct ShutdownReport {
 /// How one service ended during shutdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceShutdown {
-    /// The service's name.
+    /// From the root: `bot/execution/order_router`.
+    pub path: String,
+    /// The child's own name.
     pub name: String,
     /// How it stopped.
     pub outcome: StopOutcome,
@@ -30,6 +37,9 @@ pub enum StopOutcome {
     Graceful,
     /// It did not return within the timeout and its task was aborted.
     Aborted,
+    /// A blocking worker that did not return within the timeout: it cannot be aborted, so it
+    /// was detached and may still be running.
+    Detached,
     /// No attempt was running (it had terminated, or was waiting to restart).
     NotRunning,
 }
@@ -48,10 +58,11 @@ impl fmt::Display for ShutdownReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "shutdown in {}: {} graceful, {} aborted, {} not running",
+            "shutdown in {}: {} graceful, {} aborted, {} detached, {} not running",
             CompactDuration(self.duration),
             self.count(StopOutcome::Graceful),
             self.count(StopOutcome::Aborted),
+            self.count(StopOutcome::Detached),
             self.count(StopOutcome::NotRunning)
         )
     }
@@ -62,6 +73,7 @@ impl fmt::Display for StopOutcome {
         f.write_str(match self {
             StopOutcome::Graceful => "stopped gracefully",
             StopOutcome::Aborted => "aborted",
+            StopOutcome::Detached => "detached (blocking, still running)",
             StopOutcome::NotRunning => "was not running",
         })
     }

@@ -1,23 +1,21 @@
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use tokio::runtime::Handle;
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::{broadcast, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::broadcast;
 
-use super::child_spec::ChildSpec;
 use super::config::{SpawnOptions, SupervisorConfig};
-use super::node::{FinalState, Node, NodeMessage, NodeShared};
+use super::handle::SupervisorHandle;
+use super::root::Root;
 use super::shutdown_report::ShutdownReport;
-use super::signal::{ShutdownSignals, next_signal};
 use super::snapshot::ServiceLifecycleSnapshot;
+use super::tree::TreeShared;
 use crate::error::{SpawnError, SupervisorError};
 use crate::observe::{LifecycleEvent, SupervisorMetrics};
 use crate::service::TradingService;
+use crate::spec::{ChildSpec, SupervisorSpec};
 
-/// A one-for-one supervisor of a flat set of services: the imperative front door.
+/// A one-for-one supervisor of a flat set of services: the imperative front door. For a
+/// declared tree with strategies, dependencies and nesting, see [`Supervisor::start`].
 ///
 /// Add services with [`spawn_service`](Self::spawn_service); each runs as its own Tokio task
 /// and is restarted per its [`RestartPolicy`](crate::RestartPolicy) and
@@ -67,34 +65,54 @@ use crate::service::TradingService;
 /// ```
 pub struct Supervisor {
     config: SupervisorConfig,
-    shared: Arc<NodeShared>,
-    notify: UnboundedSender<NodeMessage>,
-    state: Mutex<FrontState>,
-}
-
-/// What the front door guards under one lock, so a spawn and a shutdown never interleave.
-struct FrontState {
-    names: HashSet<Arc<str>>,
-    /// The loop's inbox until the loop is started.
-    unstarted: Option<UnboundedReceiver<NodeMessage>>,
-    /// The loop's task once started, until someone waits for it.
-    task: Option<JoinHandle<()>>,
+    root: Arc<Root>,
 }
 
 impl Supervisor {
     /// A supervisor with no services. Its control loop starts with the first service.
+    ///
+    /// It restarts each service on its own (one-for-one) with no restart-intensity limit: the
+    /// services' circuit breakers bound their restarts.
     pub fn new(config: SupervisorConfig) -> Self {
-        let (notify, messages) = unbounded_channel();
+        let spec = SupervisorSpec::imperative_root(config.name(), config.shutdown_timeout());
+        let tree = TreeShared::new(config.event_capacity());
+        let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
         Supervisor {
-            shared: Arc::new(NodeShared::new(config.event_capacity())),
             config,
-            notify,
-            state: Mutex::new(FrontState {
-                names: HashSet::new(),
-                unstarted: Some(messages),
-                task: None,
-            }),
+            root: Arc::new(root),
         }
+    }
+
+    /// Starts a declared tree and returns its handle once the first children have been
+    /// started (in dependency order). SIGINT / SIGTERM are handled by
+    /// [`SupervisorHandle::run_until_shutdown`]; see [`start_with_config`](Self::start_with_config)
+    /// to change that.
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::NoRuntime`] outside a Tokio runtime.
+    pub async fn start(spec: SupervisorSpec) -> Result<SupervisorHandle, SupervisorError> {
+        Self::start_with_config(spec, SupervisorConfig::default()).await
+    }
+
+    /// Like [`start`](Self::start), taking signal handling, the jitter seed and the event
+    /// capacity from `config` (its name, shutdown timeout and default backoff apply to
+    /// [`Supervisor::new`] only: a spec declares its own).
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::NoRuntime`] outside a Tokio runtime.
+    pub async fn start_with_config(
+        spec: SupervisorSpec,
+        config: SupervisorConfig,
+    ) -> Result<SupervisorHandle, SupervisorError> {
+        let tree = TreeShared::new(config.event_capacity());
+        let root = Arc::new(Root::new(spec, tree, config.handles_signals(), config.rng_seed()));
+        root.start().map_err(|_| SupervisorError::NoRuntime)?;
+        // The loop runs its first start pass before it reads any message: once this state
+        // query is answered, the first children have been started.
+        root.lifecycle_snapshots().await;
+        Ok(SupervisorHandle::new(root))
     }
 
     /// Supervises `service` with the supervisor's default backoff and the service's own
@@ -124,26 +142,13 @@ impl Supervisor {
         options.validate()?;
         let backoff = *options.backoff().unwrap_or(self.config.default_backoff());
         backoff.validate()?;
-        let restart = options
-            .restart_policy()
-            .unwrap_or_else(|| service.restart_policy());
-        let spec =
-            ChildSpec::from_service(Arc::from(service), restart, backoff, options.readiness());
-        if spec.name.is_empty() {
-            return Err(SpawnError::EmptyName);
+        let mut spec = ChildSpec::from_boxed_service(service)
+            .with_backoff(backoff)
+            .with_readiness(options.readiness());
+        if let Some(restart) = options.restart_policy() {
+            spec = spec.with_restart(restart);
         }
-        let mut state = self.lock_state();
-        if self.shared.shutdown.is_cancelled() {
-            return Err(SpawnError::ShuttingDown);
-        }
-        if state.names.contains(&spec.name) {
-            return Err(SpawnError::DuplicateName(spec.name.to_string()));
-        }
-        self.start_loop(&mut state)?;
-        state.names.insert(Arc::clone(&spec.name));
-        self.notify
-            .send(NodeMessage::Spawn(Box::new(spec)))
-            .map_err(|_| SpawnError::ShuttingDown)
+        self.root.add_child(spec)
     }
 
     /// Waits for SIGINT or SIGTERM (unless
@@ -157,89 +162,35 @@ impl Supervisor {
     /// [`SupervisorError::Signal`] if the signal handlers cannot be installed (the services are
     /// shut down first), [`SupervisorError::NoRuntime`] outside a Tokio runtime.
     pub async fn run_until_shutdown(&self) -> Result<ShutdownReport, SupervisorError> {
-        self.start_loop(&mut self.lock_state())
-            .map_err(|_| SupervisorError::NoRuntime)?;
-        let mut signals = None;
-        if self.config.handles_signals() {
-            match ShutdownSignals::install() {
-                Ok(installed) => signals = Some(installed),
-                Err(error) => {
-                    self.trigger_shutdown();
-                    self.wait_for_drain().await;
-                    return Err(SupervisorError::Signal(error));
-                }
-            }
-        }
-        tokio::select! {
-            _ = self.shared.shutdown.cancelled() => {}
-            signal = next_signal(&mut signals) => {
-                tracing::info!(signal, "shutdown signal received; draining services");
-            }
-        }
-        self.trigger_shutdown();
-        tokio::select! {
-            report = self.wait_for_drain() => return Ok(report),
-            signal = next_signal(&mut signals) => {
-                tracing::warn!(signal, "second signal during shutdown; aborting services now");
-                self.shared.abort_now.cancel();
-            }
-        }
-        Ok(self.wait_for_drain().await)
+        self.root.run_until_shutdown().await
     }
 
     /// Requests shutdown: no new services are accepted and every service is asked to stop.
     /// Returns at once; [`wait_for_drain`](Self::wait_for_drain) waits for the end.
     pub fn trigger_shutdown(&self) {
-        let mut state = self.lock_state();
-        self.shared.shutdown.cancel();
-        if state.unstarted.take().is_some() {
-            // No loop ever ran: nothing to drain.
-            self.shared.finish(FinalState {
-                snapshots: Vec::new(),
-                report: ShutdownReport::default(),
-            });
-        }
+        self.root.request_shutdown("supervisor", "trigger_shutdown called");
     }
 
-    /// Whether shutdown has been requested.
+    /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
-        self.shared.shutdown.is_cancelled()
+        self.root.is_shutting_down()
     }
 
     /// Waits until shutdown has finished: every service has stopped and no task of the
     /// supervisor is alive. Does not request shutdown itself.
     pub async fn wait_for_drain(&self) -> ShutdownReport {
-        self.shared.drained.cancelled().await;
-        let task = self.lock_state().task.take();
-        if let Some(task) = task {
-            // The loop has published its result; this only waits for its task to be gone.
-            let _ = task.await;
-        }
-        self.final_state(|state| state.report.clone())
-            .unwrap_or_default()
+        self.root.wait_for_drain().await
     }
 
     /// The supervisor's counters.
     pub fn metrics(&self) -> &SupervisorMetrics {
-        &self.shared.metrics
+        &self.root.tree.metrics
     }
 
     /// Every service's lifecycle, in the order the services were added; assembled now by the
     /// control loop (or the final state, after shutdown).
     pub async fn lifecycle_snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
-        if self.lock_state().unstarted.is_some() {
-            return Vec::new();
-        }
-        let (reply, answer) = oneshot::channel();
-        if self.notify.send(NodeMessage::Snapshots(reply)).is_ok()
-            && let Ok(snapshots) = answer.await
-        {
-            return snapshots;
-        }
-        // The loop is finishing: its final state is about to be published.
-        self.shared.drained.cancelled().await;
-        self.final_state(|state| state.snapshots.clone())
-            .unwrap_or_default()
+        self.root.lifecycle_snapshots().await
     }
 
     /// One service's lifecycle, if a service of that name was added.
@@ -253,46 +204,13 @@ impl Supervisor {
     /// Every lifecycle change from now on, as one [`LifecycleEvent`] each. Events are built
     /// only while someone is subscribed.
     pub fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
-        self.shared.events.subscribe()
-    }
-
-    fn start_loop(&self, state: &mut FrontState) -> Result<(), SpawnError> {
-        if state.unstarted.is_none() {
-            return Ok(());
-        }
-        let runtime = Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
-        if let Some(messages) = state.unstarted.take() {
-            let node = Node::new(
-                Arc::clone(&self.shared),
-                self.config.clone(),
-                self.notify.clone(),
-                messages,
-            );
-            state.task = Some(runtime.spawn(node.run()));
-        }
-        Ok(())
-    }
-
-    fn lock_state(&self) -> MutexGuard<'_, FrontState> {
-        // The lock is never held across a panic-prone call; recover rather than propagate.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn final_state<T>(&self, read: impl FnOnce(&FinalState) -> T) -> Option<T> {
-        self.shared
-            .final_state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_ref()
-            .map(read)
+        self.root.tree.events.subscribe()
     }
 }
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        self.shared.shutdown.cancel();
+        self.root.request_shutdown("supervisor", "dropped");
     }
 }
 

@@ -1,0 +1,95 @@
+use std::error::Error;
+use std::fmt;
+
+use super::ConfigError;
+
+/// Why a [`SupervisorSpec`](crate::SupervisorSpec) was rejected. Every variant names the
+/// supervisor (and child) and says what would be valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// A supervisor or child name is empty.
+    EmptyName {
+        /// The supervisor's name (empty if it is the one without a name).
+        supervisor: String,
+    },
+    /// Two children of one supervisor share a name.
+    DuplicateName {
+        /// The supervisor.
+        supervisor: String,
+        /// The repeated name.
+        name: String,
+    },
+    /// A dependency names no sibling.
+    UnknownDependency {
+        /// The supervisor.
+        supervisor: String,
+        /// The child declaring the dependency.
+        child: String,
+        /// The unknown name.
+        dependency: String,
+        /// The closest sibling name, if one is close.
+        suggestion: Option<String>,
+    },
+    /// Dependencies form a cycle.
+    DependencyCycle {
+        /// The supervisor.
+        supervisor: String,
+        /// The cycle along "depends on" edges, its first name repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// A value is out of range.
+    Invalid {
+        /// `supervisor` or `supervisor/child`.
+        path: String,
+        /// What is wrong with which field.
+        error: ConfigError,
+    },
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecError::EmptyName { supervisor } if supervisor.is_empty() => {
+                f.write_str("a supervisor name must not be empty")
+            }
+            SpecError::EmptyName { supervisor } => {
+                write!(f, "a child of `{supervisor}` has an empty name")
+            }
+            SpecError::DuplicateName { supervisor, name } => write!(
+                f,
+                "`{supervisor}` has two children named `{name}`; sibling names must be unique"
+            ),
+            SpecError::UnknownDependency {
+                supervisor,
+                child,
+                dependency,
+                suggestion,
+            } => {
+                write!(
+                    f,
+                    "`{supervisor}/{child}` depends on `{dependency}`, which is not a child of `{supervisor}`"
+                )?;
+                match suggestion {
+                    Some(close) => write!(f, "; did you mean `{close}`?"),
+                    None => f.write_str("; dependencies must name siblings"),
+                }
+            }
+            SpecError::DependencyCycle { supervisor, cycle } => write!(
+                f,
+                "dependency cycle in `{supervisor}`: {}",
+                cycle.join(" -> ")
+            ),
+            SpecError::Invalid { path, error } => write!(f, "`{path}`: {error}"),
+        }
+    }
+}
+
+impl Error for SpecError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            SpecError::Invalid { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}

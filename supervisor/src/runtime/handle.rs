@@ -1,0 +1,106 @@
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use super::root::Root;
+use super::shutdown_report::ShutdownReport;
+use super::snapshot::ServiceLifecycleSnapshot;
+use super::tree_state::TreeState;
+use crate::error::SupervisorError;
+use crate::observe::{LifecycleEvent, SupervisorMetrics};
+
+/// The handle of a running tree, from [`Supervisor::start`](crate::Supervisor::start).
+///
+/// Cheap to clone; every clone controls the same tree. Dropping handles does not stop the
+/// tree: call [`shutdown_tree`](Self::shutdown_tree) or
+/// [`run_until_shutdown`](Self::run_until_shutdown).
+///
+/// ```
+/// use supervisor::{service_fn, ServicePhase, Supervisor, SupervisorConfig, SupervisorSpec};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = SupervisorSpec::builder("bot")
+///     .child(service_fn("market_feed", |ctx| async move { ctx.cancelled().await }))
+///     .build()?;
+/// let tree = Supervisor::start_with_config(spec, SupervisorConfig::default().without_signal_handler()).await?;
+///
+/// let state = tree.current_state().await;
+/// assert_eq!(state.find("bot/market_feed").unwrap().phase, ServicePhase::Running);
+///
+/// let report = tree.shutdown_tree("operator", "end of session").await;
+/// assert_eq!(report.requested_by, "operator");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SupervisorHandle {
+    root: Arc<Root>,
+}
+
+impl SupervisorHandle {
+    pub(crate) fn new(root: Arc<Root>) -> Self {
+        SupervisorHandle { root }
+    }
+
+    /// The whole tree now: every child's path, phase, attempt and last exit, nested
+    /// supervisors included. After shutdown, the final state.
+    pub async fn current_state(&self) -> TreeState {
+        self.root.current_state().await
+    }
+
+    /// Shuts the tree down (dependents before their dependencies, each per its shutdown
+    /// policy) and returns the report once no task of the tree is alive.
+    pub async fn shutdown_tree(&self, requested_by: &str, reason: &str) -> ShutdownReport {
+        self.root.request_shutdown(requested_by, reason);
+        self.root.wait_for_drain().await
+    }
+
+    /// Runs until SIGINT / SIGTERM (unless the tree was started without signal handling), a
+    /// [`shutdown_tree`](Self::shutdown_tree) from another clone, or the tree ending by itself
+    /// (auto-shutdown, or the root giving up). A second signal aborts the drain.
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::Escalated`] when the root exceeded its restart intensity: the error
+    /// says which child failed, how often and why. [`SupervisorError::Signal`] if the signal
+    /// handlers cannot be installed.
+    pub async fn run_until_shutdown(&self) -> Result<ShutdownReport, SupervisorError> {
+        self.root.run_until_shutdown().await
+    }
+
+    /// Waits for the tree to end, without asking it to.
+    pub async fn wait_for_drain(&self) -> ShutdownReport {
+        self.root.wait_for_drain().await
+    }
+
+    /// Whether the tree has begun to shut down.
+    pub fn is_shutting_down(&self) -> bool {
+        self.root.is_shutting_down()
+    }
+
+    /// The root's children's lifecycles, in declaration order.
+    pub async fn lifecycle_snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
+        self.root.lifecycle_snapshots().await
+    }
+
+    /// Counters over the whole tree.
+    pub fn metrics(&self) -> &SupervisorMetrics {
+        &self.root.tree.metrics
+    }
+
+    /// Every lifecycle change in the tree from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
+        self.root.tree.events.subscribe()
+    }
+}
+
+impl fmt::Debug for SupervisorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorHandle")
+            .field("shutting_down", &self.is_shutting_down())
+            .field("metrics", &self.metrics().snapshot())
+            .finish()
+    }
+}

@@ -1,0 +1,359 @@
+//! What happens when an attempt exits: the restart decision, restart groups, intensity,
+//! termination and auto-shutdown.
+
+use tokio::task::{Id, JoinError};
+use tokio::time::Instant;
+
+use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
+use crate::runtime::tree::ShutdownCause;
+use crate::error::Escalation;
+use crate::model::{AutoShutdown, ChildKind, RestartPolicy, ServicePhase, TerminationReason};
+use crate::observe::EventKind;
+use crate::policy::{Decision, ExitKind, StopReason, decide, restart_scope};
+use crate::runtime::attempt::{AttemptExit, Outcome, panic_message};
+use crate::runtime::shutdown_report::StopOutcome;
+
+impl Node {
+    pub(super) fn on_exit(&mut self, joined: Result<(Id, AttemptExit), JoinError>) {
+        let (index, outcome) = match joined {
+            Ok((_, exit)) => {
+                debug_assert_eq!(exit.attempt, self.slots[exit.index].attempt);
+                (exit.index, Some(exit.outcome))
+            }
+            Err(error) => match self.slot_of_task(error.id()) {
+                // Attempts catch their own panics, so a join error is an abort.
+                Some(index) => (index, error.try_into_panic().ok().map(Outcome::Panicked)),
+                None => {
+                    tracing::error!(%error, "internal error: an exited task belongs to no child");
+                    return;
+                }
+            },
+        };
+        let now = Instant::now();
+        self.clear_timer(index);
+        let slot = &mut self.slots[index];
+        slot.task = None;
+        slot.token = None;
+        slot.stop_running_clock(now);
+        let outcome = match slot.missed_deadline.take() {
+            Some(kind) => Some(Outcome::MissedDeadline(kind)),
+            None => outcome,
+        };
+        let exit = outcome.map(|outcome| self.record_outcome(index, outcome));
+        if let Some(stop) = self.slots[index].stop.take() {
+            self.on_stopped(index, stop.purpose, exit);
+            return;
+        }
+        let Some(exit) = exit else {
+            // Aborted without a stop: only a deadline does that, and it is recorded above.
+            self.terminate(index, TerminationReason::Aborted);
+            return;
+        };
+        let restart = self.child_spec(index).restart;
+        let slot = &mut self.slots[index];
+        match decide(exit, restart, false, &mut slot.backoff, now.into_std()) {
+            Decision::Restart(delay) => self.restart(index, exit, delay),
+            Decision::Stop(reason) => {
+                let reason = self.termination_reason(index, reason);
+                self.terminate(index, reason);
+            }
+        }
+    }
+
+    /// Keeps the failure, counts it, and classifies the exit.
+    fn record_outcome(&mut self, index: usize, outcome: Outcome) -> ExitKind {
+        let slot = &mut self.slots[index];
+        let (exit, failure) = match outcome {
+            Outcome::Returned(Ok(())) => (ExitKind::Completed, None),
+            Outcome::Returned(Err(error)) => (ExitKind::Failed(error.kind()), Some(Failure::Error(error))),
+            Outcome::Panicked(payload) => (ExitKind::Panicked, Some(Failure::Panic(payload))),
+            Outcome::MissedDeadline(kind) => (ExitKind::TimedOut, Some(Failure::Timeout(kind))),
+        };
+        slot.last_exit = Some(match exit {
+            ExitKind::Completed => LastExit::Completed,
+            _ => LastExit::Failed,
+        });
+        if let Some(failure) = failure {
+            slot.total_failures += 1;
+            tracing::warn!(
+                path = %self.child_path(index),
+                attempt = self.slots[index].attempt,
+                error = %failure.message(),
+                "attempt failed"
+            );
+            self.slots[index].last_failure = Some(failure);
+        }
+        exit
+    }
+
+    /// A restart decision: check the intensity, then restart the child's whole scope as one
+    /// group once every member has stopped and `delay` has passed.
+    fn restart(&mut self, index: usize, exit: ExitKind, delay: std::time::Duration) {
+        if let Some(window) = &mut self.intensity {
+            window.record(Instant::now().into_std());
+            if window.is_full() {
+                self.give_up(index);
+                return;
+            }
+        }
+        let scope = restart_scope(
+            self.spec.strategy,
+            index,
+            self.slots.len(),
+            |i| self.rank(i),
+            |i| self.dependents(i),
+        );
+        let group = self.new_group(delay.is_zero());
+        let mut to_stop = Vec::new();
+        for &member in &scope {
+            if member == index {
+                continue;
+            }
+            match self.slots[member].phase {
+                ServicePhase::Starting | ServicePhase::Running => to_stop.push(member),
+                ServicePhase::Stopping | ServicePhase::BackingOff | ServicePhase::Waiting => {
+                    self.join_group(member, group);
+                }
+                ServicePhase::Terminated => {}
+            }
+        }
+        self.join_group(index, group);
+        self.set_phase(index, ServicePhase::BackingOff);
+        let next_attempt = self.slots[index].attempt + 1;
+        self.emit(Some(index), |node| EventKind::BackingOff {
+            next_attempt,
+            delay,
+            cause: match exit {
+                ExitKind::Completed => None,
+                _ => node.slots[index].last_failure.as_ref().map(Failure::message),
+            },
+        });
+        if !delay.is_zero() {
+            let key = self.timers.insert(Due::Group(group), delay);
+            if let Some(g) = self.groups[group].as_mut() {
+                g.timer = Some(key);
+            }
+        }
+        if !to_stop.is_empty() {
+            let failed = self.child_path(index);
+            self.emit(None, |node| EventKind::RestartScope {
+                failed,
+                restarting: to_stop.iter().map(|&m| node.child_path(m)).collect(),
+            });
+        }
+        for &member in &to_stop {
+            self.join_group(member, group);
+        }
+        self.stop_wave(&to_stop, StopPurpose::Restart(group));
+        self.maybe_release(group);
+    }
+
+    fn new_group(&mut self, delay_passed: bool) -> usize {
+        let group = RestartGroup {
+            members: Vec::new(),
+            stopping: 0,
+            delay_passed,
+            timer: None,
+        };
+        match self.groups.iter().position(Option::is_none) {
+            Some(free) => {
+                self.groups[free] = Some(group);
+                free
+            }
+            None => {
+                self.groups.push(Some(group));
+                self.groups.len() - 1
+            }
+        }
+    }
+
+    /// Puts a child into `group`; a child already in another group brings that whole group
+    /// along (its members, its pending stops and its delay).
+    fn join_group(&mut self, member: usize, group: usize) {
+        match self.slots[member].group {
+            Some(current) if current == group => {}
+            Some(other) => {
+                let Some(old) = self.groups[other].take() else {
+                    return;
+                };
+                if let Some(key) = old.timer {
+                    self.timers.remove(&key);
+                }
+                for &m in &old.members {
+                    self.slots[m].group = Some(group);
+                    if let Some(stop) = &mut self.slots[m].stop {
+                        stop.purpose = StopPurpose::Restart(group);
+                    }
+                }
+                if let Some(g) = self.groups[group].as_mut() {
+                    g.members.extend(old.members);
+                    g.stopping += old.stopping;
+                    // The later of the two delays wins: keep the new group's.
+                }
+            }
+            None => {
+                self.slots[member].group = Some(group);
+                if let Some(g) = self.groups[group].as_mut() {
+                    g.members.push(member);
+                }
+            }
+        }
+    }
+
+    /// Starts the group's members again, in startup order, once all have stopped and the
+    /// delay has passed.
+    pub(super) fn maybe_release(&mut self, group: usize) {
+        let ready = self.groups[group]
+            .as_ref()
+            .is_some_and(|g| g.stopping == 0 && g.delay_passed);
+        if !ready {
+            return;
+        }
+        let Some(released) = self.groups[group].take() else {
+            return;
+        };
+        let mut members = released.members;
+        members.sort_by_key(|&m| self.rank(m));
+        for &member in &members {
+            self.slots[member].group = None;
+        }
+        for member in members {
+            self.try_start(member);
+        }
+    }
+
+    /// A member of a restart group stopped.
+    pub(super) fn stopped_for_restart(&mut self, index: usize, group: usize) {
+        if let Some(g) = self.groups[group].as_mut() {
+            g.stopping = g.stopping.saturating_sub(1);
+        }
+        if self.child_spec(index).restart == RestartPolicy::Never {
+            // OTP: a temporary child is not restarted, not even with its siblings.
+            self.leave_group(index, group);
+            self.terminate(index, TerminationReason::Cancelled);
+        } else {
+            self.set_phase(index, ServicePhase::BackingOff);
+        }
+        self.maybe_release(group);
+    }
+
+    fn leave_group(&mut self, index: usize, group: usize) {
+        self.slots[index].group = None;
+        if let Some(g) = self.groups[group].as_mut() {
+            g.members.retain(|&m| m != index);
+        }
+    }
+
+    /// The intensity was exceeded: stop everything and fail.
+    fn give_up(&mut self, index: usize) {
+        let intensity = self.spec.intensity.unwrap_or_default();
+        let slot = &self.slots[index];
+        let escalation = Escalation {
+            supervisor: self.path.to_string(),
+            child: self.child_path(index).to_string(),
+            child_failures: slot.total_failures,
+            max_restarts: intensity.max_restarts,
+            within: intensity.within,
+            cause: slot
+                .last_failure
+                .as_ref()
+                .map_or_else(|| "exited".to_owned(), Failure::message),
+        };
+        tracing::error!(%escalation, "restart intensity exceeded");
+        self.terminate(index, self.termination_reason(index, StopReason::Failed));
+        let cause = ShutdownCause {
+            requested_by: self.path.to_string(),
+            reason: format!("restart intensity exceeded by `{}`", escalation.child),
+        };
+        self.failure = Some(escalation);
+        self.begin_shutdown(cause);
+    }
+
+    /// The reason a stop decision records; a failed exit's reason comes from its payload.
+    pub(super) fn termination_reason(&self, index: usize, reason: StopReason) -> TerminationReason {
+        match reason {
+            StopReason::Completed => TerminationReason::Completed,
+            StopReason::Cancelled => TerminationReason::Cancelled,
+            StopReason::CircuitOpen {
+                failures,
+                max_failures,
+            } => TerminationReason::CircuitBreakerOpen {
+                failures,
+                max_failures,
+            },
+            StopReason::Failed | StopReason::Panicked | StopReason::TimedOut => {
+                match &self.slots[index].last_failure {
+                    Some(Failure::Error(error)) => TerminationReason::Failed(error.summary()),
+                    Some(Failure::Panic(payload)) => {
+                        TerminationReason::Panicked(panic_message(payload.as_ref()))
+                    }
+                    Some(Failure::Timeout(kind)) => TerminationReason::TimedOut(*kind),
+                    // A failed exit always records its failure before deciding.
+                    None => TerminationReason::Aborted,
+                }
+            }
+        }
+    }
+
+    pub(super) fn terminate(&mut self, index: usize, reason: TerminationReason) {
+        let breaker_opened = matches!(reason, TerminationReason::CircuitBreakerOpen { .. });
+        if breaker_opened {
+            tracing::error!(path = %self.child_path(index), %reason, "circuit breaker open");
+        }
+        self.set_phase(index, ServicePhase::Terminated);
+        self.slots[index].termination = Some(reason.clone());
+        self.tree.metrics.service_terminated(breaker_opened);
+        let normal = matches!(reason, TerminationReason::Completed | TerminationReason::Cancelled);
+        self.emit(Some(index), |_| EventKind::Terminated(reason));
+        if self.shutdown.is_none() {
+            self.check_auto_shutdown(index, normal);
+        }
+    }
+
+    /// OTP's auto_shutdown: a significant child that terminated normally (any termination
+    /// for a `never` child) may end the supervisor.
+    fn check_auto_shutdown(&mut self, index: usize, normal: bool) {
+        let spec = self.child_spec(index);
+        let counts = spec.significant
+            && match spec.restart {
+                RestartPolicy::Never => true,
+                RestartPolicy::OnFailure => normal,
+                RestartPolicy::Always => false,
+            };
+        let ends = counts
+            && match self.spec.auto_shutdown {
+                AutoShutdown::Never => false,
+                AutoShutdown::AnySignificant => true,
+                AutoShutdown::AllSignificant => (0..self.slots.len()).all(|i| {
+                    !self.child_spec(i).significant
+                        || self.slots[i].phase == ServicePhase::Terminated
+                }),
+            };
+        if ends {
+            let cause = ShutdownCause {
+                requested_by: self.path.to_string(),
+                reason: format!(
+                    "auto-shutdown: significant child `{}` terminated",
+                    self.child_spec(index).name
+                ),
+            };
+            self.begin_shutdown(cause);
+        }
+    }
+
+    /// Records a never-started child added during shutdown.
+    pub(super) fn terminate_unstarted(&mut self, index: usize) {
+        self.slots[index].stop_outcome = Some(StopOutcome::NotRunning);
+        self.terminate(index, TerminationReason::Cancelled);
+    }
+
+    fn slot_of_task(&self, id: Id) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|slot| slot.task.as_ref().is_some_and(|task| task.id() == id))
+    }
+
+    pub(super) fn is_blocking(&self, index: usize) -> bool {
+        self.child_spec(index).kind() == ChildKind::Blocking
+    }
+}

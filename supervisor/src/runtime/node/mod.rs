@@ -1,0 +1,363 @@
+//! The control loop of one supervisor node.
+//!
+//! Invariants: only this loop reads or writes its children's slots; every attempt is a task in
+//! `tasks` and reports its exit there (panics included); a slot has a live task exactly when
+//! it is `Starting`, `Running` or `Stopping`; a child waiting to restart belongs to exactly one
+//! restart group. The loop ends only after `tasks` is empty, so no attempt outlives it (a
+//! blocking worker that outstays its shutdown is detached and reported instead).
+
+mod exit;
+mod slot;
+mod start;
+mod state;
+mod stop;
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::time::DelayQueue;
+
+use super::attempt::AttemptExit;
+use super::shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
+use super::snapshot::ServiceLifecycleSnapshot;
+use super::tree::{NodeMessage, ShutdownCause, TreeShared};
+use super::tree_state::ChildState;
+use crate::context::TaskContext;
+use crate::error::Escalation;
+use crate::model::{ServicePhase, ShutdownPolicy};
+use crate::observe::EventKind;
+use crate::policy::{FailureWindow, seed_from_os};
+use crate::spec::{ChildSpec, SupervisorSpec};
+use slot::ChildSlot;
+pub(crate) use slot::{Failure, LastExit, Stop, StopPurpose};
+
+/// Everything a node needs to run.
+pub(crate) struct NodeSetup {
+    pub(crate) path: Arc<str>,
+    pub(crate) spec: Arc<SupervisorSpec>,
+    pub(crate) tree: Arc<TreeShared>,
+    /// Cancelled to shut the node down.
+    pub(crate) stop: CancellationToken,
+    pub(crate) inbox: (UnboundedSender<NodeMessage>, UnboundedReceiver<NodeMessage>),
+    pub(crate) rng_seed: Option<u64>,
+    /// A nested node's own context, to report ready once its children have started.
+    pub(crate) context: Option<TaskContext>,
+    /// Cancelled when the node begins to shut down, whatever the cause.
+    pub(crate) shutting_down: CancellationToken,
+}
+
+/// What a node leaves behind.
+pub(crate) struct NodeExit {
+    pub(crate) report: ShutdownReport,
+    pub(crate) snapshots: Vec<ServiceLifecycleSnapshot>,
+    pub(crate) children: Vec<ChildState>,
+    pub(crate) failure: Option<Escalation>,
+}
+
+/// Children waiting to restart together: started again once all have stopped and the delay
+/// of the failure that caused the restart has passed.
+struct RestartGroup {
+    members: Vec<usize>,
+    stopping: u32,
+    delay_passed: bool,
+    timer: Option<tokio_util::time::delay_queue::Key>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Due {
+    Group(usize),
+    Child {
+        index: usize,
+        attempt: u32,
+        what: ChildDue,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ChildDue {
+    ReadyDeadline,
+    HeartbeatCheck,
+    Kill,
+}
+
+pub(crate) struct Node {
+    path: Arc<str>,
+    spec: Arc<SupervisorSpec>,
+    /// Children added at run time (by `spawn_service`), after the spec's.
+    extra: Vec<ChildSpec>,
+    tree: Arc<TreeShared>,
+    stop: CancellationToken,
+    notify: UnboundedSender<NodeMessage>,
+    inbox: UnboundedReceiver<NodeMessage>,
+    context: Option<TaskContext>,
+    shutting_down: CancellationToken,
+    slots: Vec<ChildSlot>,
+    groups: Vec<Option<RestartGroup>>,
+    intensity: Option<FailureWindow>,
+    tasks: JoinSet<AttemptExit>,
+    timers: DelayQueue<Due>,
+    rng: SmallRng,
+    shutdown: Option<(ShutdownCause, Instant)>,
+    aborting: bool,
+    failure: Option<Escalation>,
+    /// Final reports of nested supervisors stopped during shutdown, by child index.
+    nested_reports: Vec<(usize, ShutdownReport)>,
+}
+
+impl Node {
+    pub(crate) fn new(setup: NodeSetup) -> Self {
+        let NodeSetup {
+            path,
+            spec,
+            tree,
+            stop,
+            inbox: (notify, inbox),
+            rng_seed,
+            context,
+            shutting_down,
+        } = setup;
+        let mut node = Node {
+            intensity: spec
+                .intensity
+                .map(|i| FailureWindow::new(i.max_restarts.saturating_add(1), i.within)),
+            slots: Vec::with_capacity(spec.children.len()),
+            path,
+            spec,
+            extra: Vec::new(),
+            tree,
+            stop,
+            notify,
+            inbox,
+            context,
+            shutting_down,
+            groups: Vec::new(),
+            tasks: JoinSet::new(),
+            timers: DelayQueue::new(),
+            rng: rng_seed.map_or_else(seed_from_os, SmallRng::seed_from_u64),
+            shutdown: None,
+            aborting: false,
+            failure: None,
+            nested_reports: Vec::new(),
+        };
+        for index in 0..node.spec.children.len() {
+            node.add_slot(index);
+        }
+        node
+    }
+
+    /// Supervises until shutdown (requested, or caused by a failure) has stopped every child.
+    pub(crate) async fn run(mut self) -> NodeExit {
+        self.start_initial();
+        let stop = self.stop.clone();
+        let abort_now = self.tree.abort_now.clone();
+        loop {
+            if self.shutdown.is_some() && self.tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = stop.cancelled(), if self.shutdown.is_none() => self.begin_shutdown(ShutdownCause {
+                    requested_by: "parent".into(),
+                    reason: "stop requested".into(),
+                }),
+                _ = abort_now.cancelled(), if self.shutdown.is_some() && !self.aborting => self.abort_all(),
+                Some(message) = self.inbox.recv() => self.on_message(message),
+                Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => self.on_exit(joined),
+                Some(expired) = poll_fn(|cx| self.timers.poll_expired(cx)), if !self.timers.is_empty() => {
+                    self.on_due(expired.into_inner());
+                }
+            }
+        }
+        self.finish()
+    }
+
+    fn on_message(&mut self, message: NodeMessage) {
+        match message {
+            NodeMessage::Spawn(spec) => {
+                self.extra.push(*spec);
+                let index = self.slots.len();
+                self.add_slot(index);
+                self.tree.metrics.service_added();
+                if self.shutdown.is_some() {
+                    self.terminate_unstarted(index);
+                } else {
+                    self.try_start(index);
+                }
+            }
+            NodeMessage::Ready { index, attempt } => self.on_ready(index, attempt),
+            NodeMessage::Snapshots(reply) => {
+                // The asker may have given up; then there is nobody to tell.
+                let _ = reply.send(self.snapshots());
+            }
+            NodeMessage::State(reply) => {
+                let _ = reply.send(self.child_states());
+            }
+            NodeMessage::Shutdown(cause) => self.begin_shutdown(cause),
+        }
+    }
+
+    fn add_slot(&mut self, index: usize) {
+        let spec = self.child_spec(index);
+        let shared = Arc::new(crate::context::ChildShared::new(
+            Arc::clone(&spec.name),
+            index,
+            self.tree.epoch,
+            Some(self.notify.clone()),
+        ));
+        let backoff = crate::policy::BackoffState::with_seed(spec.backoff, self.rng.next_u64());
+        self.slots.push(ChildSlot::new(shared, backoff));
+    }
+
+    fn child_spec(&self, index: usize) -> &ChildSpec {
+        let base = self.spec.children.len();
+        if index < base {
+            &self.spec.children[index]
+        } else {
+            &self.extra[index - base]
+        }
+    }
+
+    fn dependencies(&self, index: usize) -> &[usize] {
+        self.spec
+            .layout
+            .dependencies
+            .get(index)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn dependents(&self, index: usize) -> &[usize] {
+        self.spec
+            .layout
+            .dependents
+            .get(index)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Position in the startup order; children added at run time come last, in order.
+    fn rank(&self, index: usize) -> usize {
+        self.spec.layout.rank.get(index).copied().unwrap_or(index)
+    }
+
+    fn startup_order(&self) -> impl Iterator<Item = usize> + use<> {
+        let base = self.spec.layout.order.clone();
+        base.into_iter().chain(self.spec.children.len()..self.slots.len())
+    }
+
+    fn shutdown_policy(&self, index: usize) -> ShutdownPolicy {
+        let spec = self.child_spec(index);
+        spec.shutdown.unwrap_or(match spec.kind() {
+            crate::model::ChildKind::Supervisor => ShutdownPolicy::Infinity,
+            _ => ShutdownPolicy::Timeout(self.spec.shutdown_timeout),
+        })
+    }
+
+    fn child_path(&self, index: usize) -> Arc<str> {
+        format!("{}/{}", self.path, self.child_spec(index).name).into()
+    }
+
+    /// Builds and sends an event only when someone listens.
+    fn emit(&self, index: Option<usize>, kind: impl FnOnce(&Node) -> EventKind) {
+        if self.tree.listening() {
+            let path = index.map_or_else(|| Arc::clone(&self.path), |i| self.child_path(i));
+            self.tree.emit(path, kind(self));
+        }
+    }
+
+    fn set_phase(&mut self, index: usize, to: ServicePhase) {
+        let slot = &mut self.slots[index];
+        let from = slot.phase;
+        match from.transition(to) {
+            Ok(phase) => slot.phase = phase,
+            Err(error) => {
+                // A bug in this loop, never the user's: keep running, but loudly.
+                tracing::error!(path = %self.child_path(index), %error, "internal error");
+                debug_assert!(false, "{error}");
+                self.slots[index].phase = to;
+            }
+        }
+        self.emit(Some(index), |_| EventKind::PhaseChanged { from, to });
+    }
+
+    /// Replaces the child's timer.
+    fn set_timer(&mut self, index: usize, what: ChildDue, after: Duration) {
+        self.clear_timer(index);
+        let due = Due::Child {
+            index,
+            attempt: self.slots[index].attempt,
+            what,
+        };
+        self.slots[index].timer = Some(self.timers.insert(due, after));
+    }
+
+    fn clear_timer(&mut self, index: usize) {
+        if let Some(key) = self.slots[index].timer.take() {
+            self.timers.remove(&key);
+        }
+    }
+
+    fn on_due(&mut self, due: Due) {
+        match due {
+            Due::Group(group) => {
+                if let Some(g) = self.groups.get_mut(group).and_then(Option::as_mut) {
+                    g.timer = None;
+                    g.delay_passed = true;
+                }
+                self.maybe_release(group);
+            }
+            Due::Child {
+                index,
+                attempt,
+                what,
+            } => {
+                if self.slots[index].attempt != attempt {
+                    return;
+                }
+                self.slots[index].timer = None;
+                match what {
+                    ChildDue::ReadyDeadline => self.on_ready_deadline(index),
+                    ChildDue::HeartbeatCheck => self.on_heartbeat_check(index),
+                    ChildDue::Kill => self.kill(index),
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> NodeExit {
+        let now = Instant::now();
+        let (requested_by, reason, started) = match &self.shutdown {
+            Some((cause, at)) => (cause.requested_by.clone(), cause.reason.clone(), *at),
+            None => (String::new(), String::new(), now),
+        };
+        let mut services = Vec::with_capacity(self.slots.len());
+        for index in 0..self.slots.len() {
+            services.push(ServiceShutdown {
+                path: self.child_path(index).to_string(),
+                name: self.child_spec(index).name.to_string(),
+                outcome: self.slots[index].stop_outcome.unwrap_or(StopOutcome::NotRunning),
+            });
+            for (_, report) in self.nested_reports.iter().filter(|(i, _)| *i == index) {
+                services.extend(report.services.iter().cloned());
+            }
+        }
+        let report = ShutdownReport {
+            requested_by,
+            reason,
+            services,
+            duration: now.saturating_duration_since(started),
+        };
+        self.emit(None, |_| EventKind::ShutdownCompleted);
+        NodeExit {
+            report,
+            snapshots: self.snapshots(),
+            children: self.child_states().into_iter().map(|(s, _)| s).collect(),
+            failure: self.failure,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::time::delay_queue;
+
+use crate::context::ChildShared;
+use crate::error::ServiceError;
+use crate::model::{ServicePhase, TerminationReason, TimeoutKind};
+use crate::policy::BackoffState;
+use crate::runtime::attempt::panic_message;
+use crate::runtime::shutdown_report::StopOutcome;
+use crate::runtime::tree::NestedLink;
+
+/// The control loop's record of one child. Only the loop touches it, so it needs no lock.
+pub(crate) struct ChildSlot {
+    pub(crate) shared: Arc<ChildShared>,
+    pub(crate) phase: ServicePhase,
+    pub(crate) backoff: BackoffState,
+    /// Attempts started; the current attempt's number.
+    pub(crate) attempt: u32,
+    /// The current attempt's token and task, while one is alive.
+    pub(crate) token: Option<CancellationToken>,
+    pub(crate) task: Option<AbortHandle>,
+    /// The one timer of the current phase: ready deadline, heartbeat check or kill deadline.
+    pub(crate) timer: Option<delay_queue::Key>,
+    /// The restart group it waits in, while backing off.
+    pub(crate) group: Option<usize>,
+    /// Why it is being stopped, from the moment it joins a stop wave.
+    pub(crate) stop: Option<Stop>,
+    pub(crate) missed_deadline: Option<TimeoutKind>,
+    pub(crate) running_since: Option<Instant>,
+    pub(crate) running_time: Duration,
+    pub(crate) total_failures: u64,
+    pub(crate) last_failure: Option<Failure>,
+    pub(crate) last_exit: Option<LastExit>,
+    pub(crate) termination: Option<TerminationReason>,
+    /// Set when shutdown reaches this child.
+    pub(crate) stop_outcome: Option<StopOutcome>,
+    /// For a supervisor child: how to reach the node it runs.
+    pub(crate) nested: Option<Arc<NestedLink>>,
+}
+
+/// A pending or issued stop of one child.
+pub(crate) struct Stop {
+    pub(crate) purpose: StopPurpose,
+    /// Its dependents in the same wave that are still alive; it is cancelled at zero.
+    pub(crate) blockers: u32,
+    pub(crate) issued: bool,
+    /// Aborted (or, if blocking, detached) after its shutdown policy ran out.
+    pub(crate) killed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopPurpose {
+    Shutdown,
+    /// Stopped with its restart scope; restarted when the group is released.
+    Restart(usize),
+}
+
+/// The payload of the last failed attempt, formatted only when someone asks.
+pub(crate) enum Failure {
+    Error(ServiceError),
+    Panic(Box<dyn Any + Send>),
+    Timeout(TimeoutKind),
+}
+
+/// How the last attempt ended, for state queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LastExit {
+    Completed,
+    Failed,
+    Stopped,
+    Aborted,
+    Detached,
+}
+
+impl Failure {
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Failure::Error(error) => error.to_string(),
+            Failure::Panic(payload) => panic_message(payload.as_ref()),
+            Failure::Timeout(kind) => kind.to_string(),
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Failure::Error(error) => format!("failed: {error}"),
+            Failure::Panic(payload) => format!("panicked: {}", panic_message(payload.as_ref())),
+            Failure::Timeout(kind) => format!("timed out: {kind}"),
+        }
+    }
+}
+
+impl ChildSlot {
+    pub(crate) fn new(shared: Arc<ChildShared>, backoff: BackoffState) -> Self {
+        ChildSlot {
+            shared,
+            phase: ServicePhase::Waiting,
+            backoff,
+            attempt: 0,
+            token: None,
+            task: None,
+            timer: None,
+            group: None,
+            stop: None,
+            missed_deadline: None,
+            running_since: None,
+            running_time: Duration::ZERO,
+            total_failures: 0,
+            last_failure: None,
+            last_exit: None,
+            termination: None,
+            stop_outcome: None,
+            nested: None,
+        }
+    }
+
+    /// Adds the time since the attempt started running to the total.
+    pub(crate) fn stop_running_clock(&mut self, now: Instant) {
+        if let Some(since) = self.running_since.take() {
+            self.running_time += now.saturating_duration_since(since);
+        }
+    }
+
+    pub(crate) fn running_time_at(&self, now: Instant) -> Duration {
+        self.running_time
+            + self
+                .running_since
+                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
+    }
+
+    /// How the last attempt ended, in words.
+    pub(crate) fn describe_last_exit(&self) -> Option<String> {
+        Some(match self.last_exit? {
+            LastExit::Completed => "completed".to_owned(),
+            LastExit::Failed => self.last_failure.as_ref()?.describe(),
+            LastExit::Stopped => "stopped".to_owned(),
+            LastExit::Aborted => "aborted".to_owned(),
+            LastExit::Detached => "detached".to_owned(),
+        })
+    }
+}

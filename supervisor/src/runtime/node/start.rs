@@ -1,0 +1,169 @@
+//! Starting children: dependency gating, readiness, heartbeats.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{ChildDue, Node};
+use crate::context::TaskContext;
+use crate::model::{Readiness, ServicePhase, TimeoutKind};
+use crate::observe::EventKind;
+use crate::runtime::attempt::{Attempt, blocking_attempt};
+use crate::runtime::nested::run_nested;
+use crate::runtime::tree::NestedLink;
+use crate::spec::Run;
+
+impl Node {
+    /// Starts every child whose dependencies allow it, in startup order; a nested node then
+    /// reports ready to its parent.
+    pub(super) fn start_initial(&mut self) {
+        for index in self.startup_order() {
+            self.try_start(index);
+        }
+        if let Some(ctx) = &self.context {
+            ctx.ready();
+        }
+    }
+
+    /// Starts the child if it is due (waiting, or backing off outside any restart group) and
+    /// every dependency is running; otherwise leaves it waiting.
+    pub(super) fn try_start(&mut self, index: usize) {
+        let slot = &self.slots[index];
+        let due = matches!(slot.phase, ServicePhase::Waiting | ServicePhase::BackingOff)
+            && slot.group.is_none();
+        if !due || self.shutdown.is_some() {
+            return;
+        }
+        let dependencies_ready = self
+            .dependencies(index)
+            .iter()
+            .all(|&dep| self.slots[dep].phase == ServicePhase::Running);
+        if dependencies_ready {
+            self.start_attempt(index);
+        } else if slot.phase == ServicePhase::BackingOff {
+            self.set_phase(index, ServicePhase::Waiting);
+        }
+    }
+
+    fn start_attempt(&mut self, index: usize) {
+        let now = Instant::now();
+        self.set_phase(index, ServicePhase::Starting);
+        let slot = &mut self.slots[index];
+        slot.attempt += 1;
+        let attempt = slot.attempt;
+        let token = CancellationToken::new();
+        let ctx = TaskContext::new(Arc::clone(&slot.shared), token.clone(), attempt);
+        slot.token = Some(token);
+        let task = match &self.child_spec(index).run {
+            Run::Async(factory) => self
+                .tasks
+                .spawn(Attempt::new(index, ctx, Arc::clone(factory))),
+            Run::Blocking(factory) => {
+                self.tasks
+                    .spawn(blocking_attempt(index, attempt, Arc::clone(factory), ctx))
+            }
+            Run::Supervisor(spec) => {
+                let spec = Arc::clone(spec);
+                let link = Arc::clone(
+                    self.slots[index]
+                        .nested
+                        .get_or_insert_with(|| Arc::new(NestedLink::default())),
+                );
+                let nested = run_nested(
+                    self.child_path(index),
+                    spec,
+                    Arc::clone(&self.tree),
+                    link,
+                    self.rng_seed(),
+                    ctx,
+                );
+                self.tasks
+                    .spawn(Attempt::running(index, attempt, Box::pin(nested)))
+            }
+        };
+        self.slots[index].task = Some(task);
+        self.tree.metrics.attempt_spawned(attempt > 1);
+        self.emit(Some(index), |_| EventKind::Started { attempt });
+        match self.child_spec(index).readiness {
+            Readiness::Immediate => self.mark_running(index, now),
+            Readiness::Explicit { timeout } => {
+                self.set_timer(index, ChildDue::ReadyDeadline, timeout);
+            }
+        }
+    }
+
+    fn rng_seed(&mut self) -> Option<u64> {
+        use rand::Rng;
+        Some(self.rng.next_u64())
+    }
+
+    fn mark_running(&mut self, index: usize, now: Instant) {
+        let slot = &mut self.slots[index];
+        slot.running_since = Some(now);
+        slot.backoff.record_start(now.into_std());
+        self.set_phase(index, ServicePhase::Running);
+        if let Some(limit) = self.child_spec(index).heartbeat_timeout {
+            self.set_timer(index, ChildDue::HeartbeatCheck, limit);
+        }
+        // Its dependents may have been waiting for exactly this.
+        let dependents: Vec<usize> = self.dependents(index).to_vec();
+        for dependent in dependents {
+            self.try_start(dependent);
+        }
+    }
+
+    pub(super) fn on_ready(&mut self, index: usize, attempt: u32) {
+        let slot = &self.slots[index];
+        // Only the current attempt, still starting and not already past its deadline.
+        if slot.attempt != attempt
+            || slot.phase != ServicePhase::Starting
+            || slot.missed_deadline.is_some()
+            || slot.stop.is_some()
+        {
+            return;
+        }
+        self.clear_timer(index);
+        self.mark_running(index, Instant::now());
+    }
+
+    pub(super) fn on_ready_deadline(&mut self, index: usize) {
+        if self.slots[index].phase != ServicePhase::Starting || self.slots[index].stop.is_some() {
+            return;
+        }
+        if let Readiness::Explicit { timeout } = self.child_spec(index).readiness {
+            self.fail_hung(index, TimeoutKind::Startup(timeout));
+        }
+    }
+
+    pub(super) fn on_heartbeat_check(&mut self, index: usize) {
+        let Some(limit) = self.child_spec(index).heartbeat_timeout else {
+            return;
+        };
+        let slot = &self.slots[index];
+        if slot.phase != ServicePhase::Running || slot.stop.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        let last = slot.shared.last_heartbeat().max(slot.running_since);
+        let silent = last.map_or(limit, |at| now.saturating_duration_since(at));
+        if silent >= limit {
+            self.fail_hung(index, TimeoutKind::Heartbeat(limit));
+        } else {
+            self.set_timer(index, ChildDue::HeartbeatCheck, limit - silent);
+        }
+    }
+
+    /// A child that missed a deadline is not waited for: cancel and abort its attempt; its
+    /// exit then counts as this timeout.
+    fn fail_hung(&mut self, index: usize, kind: TimeoutKind) {
+        let slot = &mut self.slots[index];
+        slot.missed_deadline = Some(kind);
+        if let Some(token) = &slot.token {
+            token.cancel();
+        }
+        if let Some(task) = &slot.task {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The root of a running tree, behind both front doors ([`Supervisor`](crate::Supervisor) and
+//! [`SupervisorHandle`](crate::SupervisorHandle)).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use tokio::runtime::Handle;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::node::{Node, NodeExit, NodeSetup};
+use super::shutdown_report::ShutdownReport;
+use super::signal::{ShutdownSignals, next_signal};
+use super::snapshot::ServiceLifecycleSnapshot;
+use super::tree::{NestedLink, NodeMessage, ShutdownCause, TreeShared, lock};
+use super::tree_state::{ChildState, TreeState};
+use crate::error::{SpawnError, SupervisorError};
+use crate::spec::{ChildSpec, SupervisorSpec};
+
+pub(crate) struct Root {
+    name: Arc<str>,
+    pub(crate) tree: Arc<TreeShared>,
+    notify: UnboundedSender<NodeMessage>,
+    handles_signals: bool,
+    /// Cancelled by the root node when it begins to shut down, for whatever reason.
+    shutting_down: CancellationToken,
+    finished: Arc<Finished>,
+    state: Mutex<RootState>,
+}
+
+/// Written once, when the root node's loop has ended.
+struct Finished {
+    drained: CancellationToken,
+    exit: Mutex<Option<NodeExit>>,
+}
+
+struct RootState {
+    /// The root node until it is started.
+    unstarted: Option<Node>,
+    task: Option<JoinHandle<()>>,
+    /// Names of the root's children, to refuse duplicates at once.
+    names: HashSet<Arc<str>>,
+}
+
+impl Root {
+    pub(crate) fn new(
+        spec: SupervisorSpec,
+        tree: TreeShared,
+        handles_signals: bool,
+        rng_seed: Option<u64>,
+    ) -> Self {
+        let (notify, inbox) = unbounded_channel();
+        let tree = Arc::new(tree);
+        let shutting_down = CancellationToken::new();
+        let names = spec.children.iter().map(|c| Arc::clone(&c.name)).collect();
+        let name = Arc::clone(&spec.name);
+        let node = Node::new(NodeSetup {
+            path: Arc::clone(&name),
+            spec: Arc::new(spec),
+            tree: Arc::clone(&tree),
+            // The root stops on a Shutdown message, which carries its cause.
+            stop: CancellationToken::new(),
+            inbox: (notify.clone(), inbox),
+            rng_seed,
+            context: None,
+            shutting_down: shutting_down.clone(),
+        });
+        Root {
+            name,
+            tree,
+            notify,
+            handles_signals,
+            shutting_down,
+            finished: Arc::new(Finished {
+                drained: CancellationToken::new(),
+                exit: Mutex::new(None),
+            }),
+            state: Mutex::new(RootState {
+                unstarted: Some(node),
+                task: None,
+                names,
+            }),
+        }
+    }
+
+    /// Spawns the root node's loop, once.
+    pub(crate) fn start(&self) -> Result<(), SpawnError> {
+        let mut state = lock(&self.state);
+        if state.unstarted.is_none() {
+            return Ok(());
+        }
+        let runtime = Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
+        if let Some(node) = state.unstarted.take() {
+            let finished = Arc::clone(&self.finished);
+            state.task = Some(runtime.spawn(async move {
+                let exit = node.run().await;
+                *lock(&finished.exit) = Some(exit);
+                finished.drained.cancel();
+            }));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_child(&self, spec: ChildSpec) -> Result<(), SpawnError> {
+        if spec.name.is_empty() {
+            return Err(SpawnError::EmptyName);
+        }
+        let mut state = lock(&self.state);
+        if self.is_shutting_down() {
+            return Err(SpawnError::ShuttingDown);
+        }
+        if state.names.contains(&spec.name) {
+            return Err(SpawnError::DuplicateName(spec.name.to_string()));
+        }
+        drop(state);
+        self.start()?;
+        state = lock(&self.state);
+        state.names.insert(Arc::clone(&spec.name));
+        self.notify
+            .send(NodeMessage::Spawn(Box::new(spec)))
+            .map_err(|_| SpawnError::ShuttingDown)
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.is_cancelled() || self.finished.drained.is_cancelled()
+    }
+
+    /// Asks the tree to shut down; returns at once.
+    pub(crate) fn request_shutdown(&self, requested_by: &str, reason: &str) {
+        let mut state = lock(&self.state);
+        if state.unstarted.take().is_some() {
+            // Never started: nothing to drain.
+            self.shutting_down.cancel();
+            *lock(&self.finished.exit) = None;
+            self.finished.drained.cancel();
+            return;
+        }
+        drop(state);
+        self.shutting_down.cancel();
+        let cause = ShutdownCause {
+            requested_by: requested_by.to_owned(),
+            reason: reason.to_owned(),
+        };
+        // Fails only when the loop has ended already, which is what was asked for.
+        let _ = self.notify.send(NodeMessage::Shutdown(cause));
+    }
+
+    /// Waits until the tree has ended and no task of it is alive.
+    pub(crate) async fn wait_for_drain(&self) -> ShutdownReport {
+        self.finished.drained.cancelled().await;
+        let task = lock(&self.state).task.take();
+        if let Some(task) = task {
+            // The loop has published its result; this waits for its task to be gone.
+            let _ = task.await;
+        }
+        self.read_exit(|exit| exit.report.clone()).unwrap_or_default()
+    }
+
+    pub(crate) async fn run_until_shutdown(&self) -> Result<ShutdownReport, SupervisorError> {
+        self.start().map_err(|_| SupervisorError::NoRuntime)?;
+        let mut signals = None;
+        if self.handles_signals {
+            match ShutdownSignals::install() {
+                Ok(installed) => signals = Some(installed),
+                Err(error) => {
+                    self.request_shutdown("supervisor", "signal handlers unavailable");
+                    self.wait_for_drain().await;
+                    return Err(SupervisorError::Signal(error));
+                }
+            }
+        }
+        let drained = self.finished.drained.clone();
+        tokio::select! {
+            _ = drained.cancelled() => {}
+            signal = next_signal(&mut signals) => {
+                tracing::info!(signal, "shutdown signal received; draining services");
+                self.request_shutdown("signal", signal);
+                tokio::select! {
+                    _ = drained.cancelled() => {}
+                    signal = next_signal(&mut signals) => {
+                        tracing::warn!(signal, "second signal during shutdown; aborting services now");
+                        self.tree.abort_now.cancel();
+                    }
+                }
+            }
+        }
+        let report = self.wait_for_drain().await;
+        match self.read_exit(|exit| exit.failure.clone()).flatten() {
+            Some(escalation) => Err(SupervisorError::Escalated(escalation)),
+            None => Ok(report),
+        }
+    }
+
+    pub(crate) async fn lifecycle_snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
+        if lock(&self.state).unstarted.is_some() {
+            return Vec::new();
+        }
+        let (reply, answer) = oneshot::channel();
+        if self.notify.send(NodeMessage::Snapshots(reply)).is_ok()
+            && let Ok(snapshots) = answer.await
+        {
+            return snapshots;
+        }
+        // The loop is finishing: its final state is about to be published.
+        self.finished.drained.cancelled().await;
+        self.read_exit(|exit| exit.snapshots.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) async fn current_state(&self) -> TreeState {
+        let children = if lock(&self.state).unstarted.is_some() {
+            Vec::new()
+        } else {
+            match query_children(&self.notify).await {
+                Some(children) => children,
+                None => {
+                    self.finished.drained.cancelled().await;
+                    self.read_exit(|exit| exit.children.clone())
+                        .unwrap_or_default()
+                }
+            }
+        };
+        TreeState {
+            name: self.name.to_string(),
+            children,
+        }
+    }
+
+    fn read_exit<T>(&self, read: impl FnOnce(&NodeExit) -> T) -> Option<T> {
+        lock(&self.finished.exit).as_ref().map(read)
+    }
+}
+
+/// A node's children with their nested children filled in, or `None` if the node is gone.
+async fn query_children(inbox: &UnboundedSender<NodeMessage>) -> Option<Vec<ChildState>> {
+    let (reply, answer) = oneshot::channel();
+    inbox.send(NodeMessage::State(reply)).ok()?;
+    let children = answer.await.ok()?;
+    let mut filled = Vec::with_capacity(children.len());
+    for (mut child, link) in children {
+        if let Some(link) = link {
+            child.children = nested_children(&link).await;
+        }
+        filled.push(child);
+    }
+    Some(filled)
+}
+
+/// A nested supervisor's children: live if it runs, else as its last run left them.
+fn nested_children(
+    link: &NestedLink,
+) -> std::pin::Pin<Box<dyn Future<Output = Vec<ChildState>> + Send + '_>> {
+    Box::pin(async move {
+        if let Some(inbox) = link.inbox()
+            && let Some(children) = query_children(&inbox).await
+        {
+            return children;
+        }
+        lock(&link.last_run)
+            .as_ref()
+            .map(|(children, _)| children.clone())
+            .unwrap_or_default()
+    })
+}

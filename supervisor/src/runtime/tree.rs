@@ -1,0 +1,91 @@
+//! What the nodes of one tree share, and how they talk to each other and to handles.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{broadcast, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::shutdown_report::ShutdownReport;
+use super::snapshot::ServiceLifecycleSnapshot;
+use super::tree_state::ChildState;
+use crate::observe::{EventKind, LifecycleEvent, SupervisorMetrics};
+use crate::spec::ChildSpec;
+
+/// State shared by every node of a tree and its handles.
+pub(crate) struct TreeShared {
+    pub(crate) metrics: SupervisorMetrics,
+    pub(crate) events: broadcast::Sender<LifecycleEvent>,
+    seq: AtomicU64,
+    pub(crate) epoch: Instant,
+    /// Cancelled on a second shutdown signal: every node aborts what is still stopping.
+    pub(crate) abort_now: CancellationToken,
+}
+
+impl TreeShared {
+    pub(crate) fn new(event_capacity: usize) -> Self {
+        TreeShared {
+            metrics: SupervisorMetrics::default(),
+            events: broadcast::channel(event_capacity.max(1)).0,
+            seq: AtomicU64::new(0),
+            epoch: Instant::now(),
+            abort_now: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn listening(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
+    /// Sends an event; call only when [`listening`](Self::listening), so nothing is built for
+    /// nobody.
+    pub(crate) fn emit(&self, path: Arc<str>, kind: EventKind) {
+        let event = LifecycleEvent {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+            at: Instant::now().saturating_duration_since(self.epoch),
+            path,
+            kind,
+        };
+        // Fails only when the last receiver left since the check; then nobody misses it.
+        let _ = self.events.send(event);
+    }
+}
+
+/// What handles, contexts and parents send to a node's control loop.
+pub(crate) enum NodeMessage {
+    Spawn(Box<ChildSpec>),
+    Ready { index: usize, attempt: u32 },
+    Snapshots(oneshot::Sender<Vec<ServiceLifecycleSnapshot>>),
+    State(oneshot::Sender<Vec<(ChildState, Option<Arc<NestedLink>>)>>),
+    Shutdown(ShutdownCause),
+}
+
+/// Who asked a node to shut down, and why.
+pub(crate) struct ShutdownCause {
+    pub(crate) requested_by: String,
+    pub(crate) reason: String,
+}
+
+/// How a parent reaches the node running as one of its supervisor children.
+#[derive(Default)]
+pub(crate) struct NestedLink {
+    /// The running node's inbox, while it runs.
+    pub(crate) inbox: Mutex<Option<UnboundedSender<NodeMessage>>>,
+    /// What the last run left behind: its children's final state and its shutdown report.
+    pub(crate) last_run: Mutex<Option<(Vec<ChildState>, ShutdownReport)>>,
+}
+
+impl NestedLink {
+    pub(crate) fn inbox(&self) -> Option<UnboundedSender<NodeMessage>> {
+        lock(&self.inbox).clone()
+    }
+}
+
+/// Locks, recovering from a poisoned lock: every critical section here is a plain assignment.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,317 @@
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ServiceOutput;
+use super::supervisor_spec::SupervisorSpec;
+use crate::context::TaskContext;
+use crate::error::ServiceError;
+use crate::model::{BackoffConfig, ChildKind, Readiness, RestartPolicy, ShutdownPolicy};
+use crate::service::{ServiceFuture, TradingService};
+
+/// Makes the future of one async attempt.
+pub(crate) type AsyncFactory = Arc<dyn Fn(TaskContext) -> ServiceFuture<'static> + Send + Sync>;
+/// Runs one blocking attempt.
+pub(crate) type BlockingFactory =
+    Arc<dyn Fn(TaskContext) -> Result<(), ServiceError> + Send + Sync>;
+
+/// What runs a child's attempts.
+#[derive(Clone)]
+pub(crate) enum Run {
+    Async(AsyncFactory),
+    Blocking(BlockingFactory),
+    Supervisor(Arc<SupervisorSpec>),
+}
+
+/// The declaration of one supervised child: what runs and under which policies.
+///
+/// Make one with [`service_fn`](crate::service_fn), [`blocking_fn`](crate::blocking_fn),
+/// [`ChildSpec::from_service`] or [`ChildSpec::supervisor`], then adjust it with the `with_*`
+/// methods and [`after`](ChildSpec::after). The factory makes a fresh future for every attempt.
+///
+/// Two specs are equal when their declared values are (name, kind, policies, dependencies,
+/// tags, nested tree); the closures themselves are not compared.
+///
+/// ```
+/// use std::time::Duration;
+/// use supervisor::{service_fn, Readiness, RestartPolicy, ShutdownPolicy};
+///
+/// let risk = service_fn("risk_engine", |ctx| async move {
+///     ctx.ready();
+///     ctx.cancelled().await;
+/// })
+/// .with_restart(RestartPolicy::Always)
+/// .with_readiness(Readiness::Explicit { timeout: Duration::from_secs(10) })
+/// .with_shutdown(ShutdownPolicy::Timeout(Duration::from_secs(3)))
+/// .after(["market_feed"])
+/// .with_tag("critical");
+/// assert_eq!(risk.dependencies().collect::<Vec<_>>(), ["market_feed"]);
+/// ```
+#[derive(Clone)]
+pub struct ChildSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) run: Run,
+    pub(crate) restart: RestartPolicy,
+    pub(crate) backoff: BackoffConfig,
+    pub(crate) shutdown: Option<ShutdownPolicy>,
+    pub(crate) readiness: Readiness,
+    pub(crate) dependencies: Vec<Arc<str>>,
+    pub(crate) tags: Vec<Arc<str>>,
+    pub(crate) significant: bool,
+    pub(crate) heartbeat_timeout: Option<Duration>,
+}
+
+/// An async child from a closure that makes each attempt's future.
+///
+/// The closure may return `()`, `Result<(), ServiceError>` or `Result<(), E>` for any error
+/// convertible into [`ServiceError`]. Defaults: [`RestartPolicy::OnFailure`], the default
+/// [`BackoffConfig`], immediate readiness, no dependencies.
+///
+/// ```
+/// use supervisor::service_fn;
+///
+/// let feed = service_fn("market_feed", |ctx| async move {
+///     while !ctx.is_cancelled() {
+///         ctx.heartbeat();
+///         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+///     }
+///     Ok::<(), std::io::Error>(())
+/// });
+/// assert_eq!(feed.name(), "market_feed");
+/// ```
+pub fn service_fn<F, Fut>(name: impl Into<Arc<str>>, run: F) -> ChildSpec
+where
+    F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: ServiceOutput,
+{
+    let factory: AsyncFactory = Arc::new(move |ctx| {
+        let attempt = run(ctx);
+        Box::pin(async move { attempt.await.into_service_result() })
+    });
+    ChildSpec::new(name.into(), Run::Async(factory), RestartPolicy::OnFailure)
+}
+
+/// A blocking child: a plain function run on Tokio's blocking pool for every attempt.
+///
+/// It gets the same [`TaskContext`]; it must check
+/// [`is_cancelled`](TaskContext::is_cancelled) to stop, because blocking code cannot be aborted.
+///
+/// ```
+/// use supervisor::blocking_fn;
+///
+/// let replay = blocking_fn("replay_archive", |ctx| {
+///     while !ctx.is_cancelled() {
+///         std::thread::sleep(std::time::Duration::from_millis(10));
+///     }
+/// });
+/// assert_eq!(replay.kind(), supervisor::ChildKind::Blocking);
+/// ```
+pub fn blocking_fn<F, R>(name: impl Into<Arc<str>>, run: F) -> ChildSpec
+where
+    F: Fn(TaskContext) -> R + Send + Sync + 'static,
+    R: ServiceOutput,
+{
+    let factory: BlockingFactory = Arc::new(move |ctx| run(ctx).into_service_result());
+    ChildSpec::new(name.into(), Run::Blocking(factory), RestartPolicy::OnFailure)
+}
+
+impl ChildSpec {
+    fn new(name: Arc<str>, run: Run, restart: RestartPolicy) -> Self {
+        ChildSpec {
+            name,
+            run,
+            restart,
+            backoff: BackoffConfig::default(),
+            shutdown: None,
+            readiness: Readiness::Immediate,
+            dependencies: Vec::new(),
+            tags: Vec::new(),
+            significant: false,
+            heartbeat_timeout: None,
+        }
+    }
+
+    /// A child running a [`TradingService`], with the service's name and restart policy.
+    pub fn from_service(service: impl TradingService) -> Self {
+        Self::from_shared_service(Arc::new(service))
+    }
+
+    /// Like [`from_service`](Self::from_service), for a boxed service.
+    pub fn from_boxed_service(service: Box<dyn TradingService>) -> Self {
+        Self::from_shared_service(Arc::from(service))
+    }
+
+    fn from_shared_service(service: Arc<dyn TradingService>) -> Self {
+        let name: Arc<str> = service.name().into();
+        let restart = service.restart_policy();
+        let factory: AsyncFactory = Arc::new(move |ctx| {
+            let service = Arc::clone(&service);
+            Box::pin(async move { service.run(ctx).await })
+        });
+        ChildSpec::new(name, Run::Async(factory), restart)
+    }
+
+    /// A nested supervisor as a child, named after it. Defaults: [`RestartPolicy::Always`] and
+    /// [`ShutdownPolicy::Infinity`] (it bounds its own children's shutdown).
+    pub fn supervisor(spec: SupervisorSpec) -> Self {
+        let name = Arc::clone(&spec.name);
+        ChildSpec::new(name, Run::Supervisor(Arc::new(spec)), RestartPolicy::Always)
+    }
+
+    /// When the child is restarted after it exits.
+    pub fn with_restart(mut self, restart: RestartPolicy) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Delays between restarts and the circuit breaker.
+    pub fn with_backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// How the child is stopped; by default within its supervisor's shutdown timeout
+    /// ([`ShutdownPolicy::Infinity`] for a nested supervisor).
+    pub fn with_shutdown(mut self, shutdown: ShutdownPolicy) -> Self {
+        self.shutdown = Some(shutdown);
+        self
+    }
+
+    /// When a started attempt counts as running; explicit readiness holds back dependents.
+    pub fn with_readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
+    }
+
+    /// Start only once these siblings are running (ready), and restart with any of them.
+    pub fn after<I, S>(mut self, dependencies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Arc<str>>,
+    {
+        self.dependencies
+            .extend(dependencies.into_iter().map(Into::into));
+        self
+    }
+
+    /// A free-form label, for grouping in state and events.
+    pub fn with_tag(mut self, tag: impl Into<Arc<str>>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Whether the child's normal termination may stop its supervisor (see
+    /// [`AutoShutdown`](crate::AutoShutdown)). A significant child must not be
+    /// [`RestartPolicy::Always`].
+    pub fn significant(mut self, significant: bool) -> Self {
+        self.significant = significant;
+        self
+    }
+
+    /// Treat the child as hung, and restart it, when it has not called
+    /// [`TaskContext::heartbeat`] for `stale_after` while running.
+    pub fn with_heartbeat_timeout(mut self, stale_after: Duration) -> Self {
+        self.heartbeat_timeout = Some(stale_after);
+        self
+    }
+
+    /// The child's name, unique among its siblings.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What runs its attempts.
+    pub fn kind(&self) -> ChildKind {
+        match self.run {
+            Run::Async(_) => ChildKind::Async,
+            Run::Blocking(_) => ChildKind::Blocking,
+            Run::Supervisor(_) => ChildKind::Supervisor,
+        }
+    }
+
+    /// Its restart policy.
+    pub fn restart(&self) -> RestartPolicy {
+        self.restart
+    }
+
+    /// Its backoff and circuit breaker.
+    pub fn backoff(&self) -> &BackoffConfig {
+        &self.backoff
+    }
+
+    /// Its shutdown policy, if set (else its supervisor's default).
+    pub fn shutdown(&self) -> Option<ShutdownPolicy> {
+        self.shutdown
+    }
+
+    /// Its readiness.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness
+    }
+
+    /// The siblings it depends on.
+    pub fn dependencies(&self) -> impl Iterator<Item = &str> {
+        self.dependencies.iter().map(|d| &**d)
+    }
+
+    /// Its tags.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.tags.iter().map(|t| &**t)
+    }
+
+    /// Whether it is significant.
+    pub fn is_significant(&self) -> bool {
+        self.significant
+    }
+
+    /// Its heartbeat staleness limit, if any.
+    pub fn heartbeat_timeout(&self) -> Option<Duration> {
+        self.heartbeat_timeout
+    }
+
+    /// The nested tree, for a supervisor child.
+    pub fn nested(&self) -> Option<&SupervisorSpec> {
+        match &self.run {
+            Run::Supervisor(spec) => Some(spec),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for ChildSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.kind() == other.kind()
+            && self.nested() == other.nested()
+            && self.restart == other.restart
+            && self.backoff == other.backoff
+            && self.shutdown == other.shutdown
+            && self.readiness == other.readiness
+            && self.dependencies == other.dependencies
+            && self.tags == other.tags
+            && self.significant == other.significant
+            && self.heartbeat_timeout == other.heartbeat_timeout
+    }
+}
+
+impl fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("ChildSpec");
+        s.field("name", &self.name)
+            .field("kind", &self.kind())
+            .field("restart", &self.restart)
+            .field("backoff", &self.backoff)
+            .field("shutdown", &self.shutdown)
+            .field("readiness", &self.readiness)
+            .field("dependencies", &self.dependencies)
+            .field("tags", &self.tags)
+            .field("significant", &self.significant)
+            .field("heartbeat_timeout", &self.heartbeat_timeout);
+        if let Some(nested) = self.nested() {
+            s.field("nested", nested);
+        }
+        s.finish()
+    }
+}

@@ -1,0 +1,11 @@
+//! Declarations of supervision trees: what each child runs and under which policies. Built by
+//! hand or by the `supervisor!` macro; the runtime starts them.
+
+mod child_spec;
+mod service_output;
+mod supervisor_spec;
+
+pub use child_spec::{ChildSpec, blocking_fn, service_fn};
+pub(crate) use child_spec::{AsyncFactory, BlockingFactory, Run};
+pub use service_output::ServiceOutput;
+pub use supervisor_spec::{SupervisorSpec, SupervisorSpecBuilder};

@@ -1,0 +1,20 @@
+use crate::error::ServiceError;
+
+/// What a service body may return: `()`, `Result<(), ServiceError>`, or `Result<(), E>` for
+/// any error that converts into a [`ServiceError`] (std errors, `anyhow::Error`, ...).
+pub trait ServiceOutput {
+    /// The result the supervisor classifies.
+    fn into_service_result(self) -> Result<(), ServiceError>;
+}
+
+impl ServiceOutput for () {
+    fn into_service_result(self) -> Result<(), ServiceError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<ServiceError>> ServiceOutput for Result<(), E> {
+    fn into_service_result(self) -> Result<(), ServiceError> {
+        self.map_err(Into::into)
+    }
+}

@@ -1,0 +1,337 @@
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::child_spec::ChildSpec;
+use crate::error::{ConfigError, SpecError};
+use crate::model::{AutoShutdown, Intensity, Readiness, RestartPolicy, ShutdownPolicy, Strategy};
+use crate::policy::{dependents_of, startup_order};
+
+/// The declaration of a supervisor and its children, validated by
+/// [`SupervisorSpecBuilder::build`]. Start it with
+/// [`Supervisor::start`](crate::Supervisor::start), or nest it with
+/// [`ChildSpec::supervisor`].
+///
+/// ```
+/// use supervisor::{service_fn, ChildSpec, Strategy, SupervisorSpec};
+///
+/// let idle = |name: &'static str| service_fn(name, |ctx| async move { ctx.cancelled().await });
+/// let execution = SupervisorSpec::builder("execution")
+///     .strategy(Strategy::RestForOne)
+///     .child(idle("order_router"))
+///     .child(idle("fill_tracker").after(["order_router"]))
+///     .build()?;
+/// let bot = SupervisorSpec::builder("bot")
+///     .child(idle("risk_engine").after(["market_feed"]))
+///     .child(idle("market_feed"))
+///     .child(ChildSpec::supervisor(execution))
+///     .build()?;
+/// assert_eq!(bot.startup_order(), ["market_feed", "risk_engine", "execution"]);
+/// assert_eq!(bot.shutdown_order(), ["execution", "risk_engine", "market_feed"]);
+/// # Ok::<(), supervisor::error::SpecError>(())
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct SupervisorSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) strategy: Strategy,
+    pub(crate) intensity: Option<Intensity>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) auto_shutdown: AutoShutdown,
+    pub(crate) children: Vec<ChildSpec>,
+    /// Derived from `children` by `build`.
+    pub(crate) layout: Arc<Layout>,
+}
+
+/// The dependency structure of a spec's children, by index.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Layout {
+    pub(crate) dependencies: Vec<Vec<usize>>,
+    pub(crate) dependents: Vec<Vec<usize>>,
+    /// Child indices in startup order.
+    pub(crate) order: Vec<usize>,
+    /// Each child's position in `order`.
+    pub(crate) rank: Vec<usize>,
+}
+
+/// Builds a [`SupervisorSpec`]; see [`SupervisorSpec::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "call `.build()` to validate the spec"]
+pub struct SupervisorSpecBuilder {
+    name: Arc<str>,
+    strategy: Strategy,
+    intensity: Option<Intensity>,
+    shutdown_timeout: Duration,
+    auto_shutdown: AutoShutdown,
+    children: Vec<ChildSpec>,
+}
+
+impl SupervisorSpec {
+    /// A builder with the defaults: [`Strategy::OneForOne`], [`Intensity::default`] (10
+    /// restarts within 60 s), a 5 s shutdown timeout per child, [`AutoShutdown::Never`].
+    pub fn builder(name: impl Into<Arc<str>>) -> SupervisorSpecBuilder {
+        SupervisorSpecBuilder {
+            name: name.into(),
+            strategy: Strategy::OneForOne,
+            intensity: Some(Intensity::default()),
+            shutdown_timeout: Duration::from_secs(5),
+            auto_shutdown: AutoShutdown::Never,
+            children: Vec::new(),
+        }
+    }
+
+    /// The root of [`Supervisor::new`](crate::Supervisor::new): one-for-one, no intensity
+    /// limit, children added at run time.
+    pub(crate) fn imperative_root(name: &str, shutdown_timeout: Duration) -> Self {
+        SupervisorSpec {
+            name: name.into(),
+            strategy: Strategy::OneForOne,
+            intensity: None,
+            shutdown_timeout,
+            auto_shutdown: AutoShutdown::Never,
+            children: Vec::new(),
+            layout: Arc::default(),
+        }
+    }
+
+    /// The supervisor's name; the first segment of its children's paths.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its restart strategy.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// Its restart intensity, if limited.
+    pub fn intensity(&self) -> Option<Intensity> {
+        self.intensity
+    }
+
+    /// The default time each child gets to stop.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    /// Whether significant children end it.
+    pub fn auto_shutdown(&self) -> AutoShutdown {
+        self.auto_shutdown
+    }
+
+    /// Its children, in declaration order.
+    pub fn children(&self) -> &[ChildSpec] {
+        &self.children
+    }
+
+    /// Child names in startup order: dependencies first, ties in declaration order.
+    pub fn startup_order(&self) -> Vec<&str> {
+        self.layout
+            .order
+            .iter()
+            .map(|&i| self.children[i].name())
+            .collect()
+    }
+
+    /// Child names in shutdown order: the reverse of the startup order.
+    pub fn shutdown_order(&self) -> Vec<&str> {
+        let mut order = self.startup_order();
+        order.reverse();
+        order
+    }
+}
+
+impl fmt::Debug for SupervisorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorSpec")
+            .field("name", &self.name)
+            .field("strategy", &self.strategy)
+            .field("intensity", &self.intensity)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("auto_shutdown", &self.auto_shutdown)
+            .field("children", &self.children)
+            .finish()
+    }
+}
+
+impl SupervisorSpecBuilder {
+    /// Which children restart with a failed one.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// More than `max_restarts` restarts within `within` fail this supervisor.
+    pub fn intensity(mut self, max_restarts: u32, within: Duration) -> Self {
+        self.intensity = Some(Intensity {
+            max_restarts,
+            within,
+        });
+        self
+    }
+
+    /// Never fail this supervisor for restarting too often (children's circuit breakers
+    /// still apply).
+    pub fn without_intensity_limit(mut self) -> Self {
+        self.intensity = None;
+        self
+    }
+
+    /// The time each child gets to stop, unless its own [`ShutdownPolicy`] says otherwise.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Whether significant children end this supervisor.
+    pub fn auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Self {
+        self.auto_shutdown = auto_shutdown;
+        self
+    }
+
+    /// Adds a child.
+    pub fn child(mut self, child: ChildSpec) -> Self {
+        self.children.push(child);
+        self
+    }
+
+    /// Adds several children.
+    pub fn children(mut self, children: impl IntoIterator<Item = ChildSpec>) -> Self {
+        self.children.extend(children);
+        self
+    }
+
+    /// Validates the spec: names non-empty and unique among siblings, dependencies naming
+    /// siblings and free of cycles, limits greater than zero, every child's backoff valid,
+    /// significant children not [`RestartPolicy::Always`].
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, as a [`SpecError`] naming the supervisor and child.
+    pub fn build(self) -> Result<SupervisorSpec, SpecError> {
+        let supervisor = self.name.to_string();
+        if self.name.is_empty() {
+            return Err(SpecError::EmptyName { supervisor });
+        }
+        self.check_limits()?;
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(self.children.len());
+        for (i, child) in self.children.iter().enumerate() {
+            if child.name.is_empty() {
+                return Err(SpecError::EmptyName { supervisor });
+            }
+            if index.insert(child.name(), i).is_some() {
+                return Err(SpecError::DuplicateName {
+                    supervisor,
+                    name: child.name().to_owned(),
+                });
+            }
+            check_child(&supervisor, child)?;
+        }
+        let mut dependencies = Vec::with_capacity(self.children.len());
+        for child in &self.children {
+            let mut deps = Vec::with_capacity(child.dependencies.len());
+            for dependency in child.dependencies() {
+                let Some(&dep) = index.get(dependency) else {
+                    let names = self.children.iter().map(ChildSpec::name);
+                    return Err(SpecError::UnknownDependency {
+                        supervisor,
+                        child: child.name().to_owned(),
+                        dependency: dependency.to_owned(),
+                        suggestion: crate::error::closest(dependency, names).map(str::to_owned),
+                    });
+                };
+                if !deps.contains(&dep) {
+                    deps.push(dep);
+                }
+            }
+            dependencies.push(deps);
+        }
+        let order = startup_order(&dependencies).map_err(|cycle| SpecError::DependencyCycle {
+            supervisor: supervisor.clone(),
+            cycle: cycle
+                .iter()
+                .map(|&i| self.children[i].name().to_owned())
+                .collect(),
+        })?;
+        let mut rank = vec![0; order.len()];
+        for (position, &child) in order.iter().enumerate() {
+            rank[child] = position;
+        }
+        let layout = Layout {
+            dependents: dependents_of(&dependencies),
+            dependencies,
+            order,
+            rank,
+        };
+        Ok(SupervisorSpec {
+            name: self.name,
+            strategy: self.strategy,
+            intensity: self.intensity,
+            shutdown_timeout: self.shutdown_timeout,
+            auto_shutdown: self.auto_shutdown,
+            children: self.children,
+            layout: Arc::new(layout),
+        })
+    }
+
+    fn check_limits(&self) -> Result<(), SpecError> {
+        let invalid = |error| SpecError::Invalid {
+            path: self.name.to_string(),
+            error,
+        };
+        if let Some(intensity) = self.intensity {
+            if intensity.max_restarts == 0 {
+                return Err(invalid(ConfigError::new(
+                    "intensity.max_restarts",
+                    "0",
+                    "at least 1 (or no intensity limit at all)",
+                )));
+            }
+            if intensity.within.is_zero() {
+                return Err(invalid(zero_duration("intensity.within")));
+            }
+        }
+        if self.shutdown_timeout.is_zero() {
+            return Err(invalid(zero_duration("shutdown_timeout")));
+        }
+        Ok(())
+    }
+}
+
+fn zero_duration(field: &'static str) -> ConfigError {
+    ConfigError::new(field, "0ns", "a duration greater than zero")
+}
+
+/// The checks of one child that need no siblings.
+fn check_child(supervisor: &str, child: &ChildSpec) -> Result<(), SpecError> {
+    let invalid = |error| SpecError::Invalid {
+        path: format!("{supervisor}/{}", child.name),
+        error,
+    };
+    child.backoff.validate().map_err(invalid)?;
+    if let Readiness::Explicit { timeout } = child.readiness
+        && timeout.is_zero()
+    {
+        return Err(invalid(zero_duration("readiness.timeout")));
+    }
+    if let Some(ShutdownPolicy::Timeout(timeout)) = child.shutdown
+        && timeout.is_zero()
+    {
+        return Err(invalid(ConfigError::new(
+            "shutdown",
+            "Timeout(0ns)",
+            "a timeout greater than zero, or ShutdownPolicy::BrutalKill",
+        )));
+    }
+    if child.heartbeat_timeout.is_some_and(|d| d.is_zero()) {
+        return Err(invalid(zero_duration("heartbeat.stale_after")));
+    }
+    if child.significant && child.restart == RestartPolicy::Always {
+        return Err(invalid(ConfigError::new(
+            "significant",
+            "true with restart = always",
+            "restart = on_failure or never: an always-restarted child never terminates normally",
+        )));
+    }
+    Ok(())
+}
