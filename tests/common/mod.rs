@@ -97,3 +97,72 @@ pub fn alive_tasks() -> usize {
         .metrics()
         .num_alive_tasks()
 }
+
+/// What services did, in order, with the (paused) time since the journal was made.
+#[derive(Clone)]
+pub struct Journal {
+    origin: Instant,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Journal {
+    pub fn new() -> Self {
+        Journal {
+            origin: Instant::now(),
+            lines: Arc::default(),
+        }
+    }
+
+    pub fn log(&self, what: impl std::fmt::Display) {
+        let ms = self.origin.elapsed().as_millis();
+        self.lines.lock().unwrap().push(format!("{ms} {what}"));
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Logs `what` when dropped: an attempt's drops are done when this line appears.
+    pub fn on_drop(&self, what: impl Into<String>) -> JournalOnDrop {
+        JournalOnDrop(self.clone(), what.into())
+    }
+}
+
+pub struct JournalOnDrop(Journal, String);
+
+impl Drop for JournalOnDrop {
+    fn drop(&mut self) {
+        self.0.log(&self.1);
+    }
+}
+
+/// A child that logs `start NAME#ATTEMPT` and, once fully dropped, `stop NAME`. It fails
+/// (`fail_at_ms` after starting its first attempt) if asked, and takes `drain_ms` to stop.
+pub fn logged(
+    name: &'static str,
+    journal: &Journal,
+    fail_at_ms: Option<u64>,
+    drain_ms: u64,
+) -> supervisor::ChildSpec {
+    let journal = journal.clone();
+    supervisor::service_fn(name, move |ctx: TaskContext| {
+        let journal = journal.clone();
+        async move {
+            let _stopped = journal.on_drop(format!("stop {name}"));
+            journal.log(format!("start {name}#{}", ctx.attempt()));
+            if let (Some(ms), 1) = (fail_at_ms, ctx.attempt()) {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                return Err(ServiceError::from(format!("{name} lost its connection")));
+            }
+            ctx.cancelled().await;
+            tokio::time::sleep(Duration::from_millis(drain_ms)).await;
+            Ok(())
+        }
+    })
+    .with_backoff(plain_backoff(50, 50))
+}
+
+/// A tree config for tests: no signal handling, reproducible jitter.
+pub fn tree_config() -> SupervisorConfig {
+    test_config()
+}

@@ -144,6 +144,9 @@ impl Node {
         for &member in &to_stop {
             self.join_group(member, group);
         }
+        if let Some(g) = self.groups[group].as_mut() {
+            g.stopping += to_stop.len() as u32;
+        }
         self.stop_wave(&to_stop, StopPurpose::Restart(group));
         self.maybe_release(group);
     }

@@ -184,7 +184,6 @@ impl Node {
                 self.extra.push(*spec);
                 let index = self.slots.len();
                 self.add_slot(index);
-                self.tree.metrics.service_added();
                 if self.shutdown.is_some() {
                     self.terminate_unstarted(index);
                 } else {
@@ -213,6 +212,7 @@ impl Node {
         ));
         let backoff = crate::policy::BackoffState::with_seed(spec.backoff, self.rng.next_u64());
         self.slots.push(ChildSlot::new(shared, backoff));
+        self.tree.metrics.service_added();
     }
 
     fn child_spec(&self, index: usize) -> &ChildSpec {
