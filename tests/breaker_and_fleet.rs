@@ -126,7 +126,13 @@ async fn events_describe_each_lifecycle_change_in_order() {
     assert_eq!(
         seen,
         vec![
-            (0, EventKind::PhaseChanged { from: Waiting, to: Starting }),
+            (
+                0,
+                EventKind::PhaseChanged {
+                    from: Waiting,
+                    to: Starting
+                }
+            ),
             (0, EventKind::Started { attempt: 1 }),
             (
                 0,

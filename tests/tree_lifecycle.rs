@@ -13,7 +13,9 @@ use supervisor::prelude::*;
 use supervisor::{ChildKind, StopOutcome, TerminationReason};
 
 async fn start(spec: SupervisorSpec) -> SupervisorHandle {
-    Supervisor::start_with_config(spec, tree_config()).await.unwrap()
+    Supervisor::start_with_config(spec, tree_config())
+        .await
+        .unwrap()
 }
 
 fn idle(name: &'static str) -> ChildSpec {
@@ -51,7 +53,11 @@ async fn explicit_readiness_holds_back_dependents_until_ready() {
     run_for(1_000).await;
     assert_eq!(
         journal.lines(),
-        ["0 start poller#1", "300 risk_engine ready", "300 start router#1"]
+        [
+            "0 start poller#1",
+            "300 risk_engine ready",
+            "300 start router#1"
+        ]
     );
 }
 
@@ -78,13 +84,18 @@ async fn a_dependency_that_misses_its_startup_timeout_fails_and_keeps_dependents
         risk.last_exit.as_deref(),
         Some("timed out: did not report ready within 1.00s")
     );
-    assert_eq!(state.find("bot/router").unwrap().phase, ServicePhase::Waiting);
+    assert_eq!(
+        state.find("bot/router").unwrap().phase,
+        ServicePhase::Waiting
+    );
     assert!(journal.lines().is_empty());
 }
 
 fn failing_forever(name: &'static str) -> ChildSpec {
-    service_fn(name, |_| async { Err::<(), _>(ServiceError::from("venue rejected the order")) })
-        .with_backoff(plain_backoff(10, 10))
+    service_fn(name, |_| async {
+        Err::<(), _>(ServiceError::from("venue rejected the order"))
+    })
+    .with_backoff(plain_backoff(10, 10))
 }
 
 fn level(name: &'static str, child: ChildSpec) -> ChildSpec {
@@ -115,14 +126,29 @@ async fn escalation_travels_through_three_levels_and_shuts_the_tree_down() {
     assert_eq!(escalation.supervisor, "bot");
     assert_eq!(escalation.child, "bot/mid");
     assert_eq!(escalation.child_failures, 2);
-    assert!(escalation.cause.contains("supervisor `bot/mid` gave up"), "{}", escalation.cause);
-    assert!(escalation.cause.contains("`bot/mid/leaf` failed (2 failures in all)"));
-    assert!(escalation.cause.contains("`bot/mid/leaf/router` failed (2 failures in all): venue rejected the order"));
+    assert!(
+        escalation.cause.contains("supervisor `bot/mid` gave up"),
+        "{}",
+        escalation.cause
+    );
+    assert!(
+        escalation
+            .cause
+            .contains("`bot/mid/leaf` failed (2 failures in all)")
+    );
+    assert!(
+        escalation
+            .cause
+            .contains("`bot/mid/leaf/router` failed (2 failures in all): venue rejected the order")
+    );
     let message = error.to_string();
     assert!(message.starts_with("the supervision tree failed: supervisor `bot` gave up after more than 1 restarts within 1m00s"), "{message}");
 
     let state = tree.current_state().await;
-    assert!(state.iter().all(|c| c.phase == ServicePhase::Terminated), "{state}");
+    assert!(
+        state.iter().all(|c| c.phase == ServicePhase::Terminated),
+        "{state}"
+    );
     assert_eq!(alive_tasks(), before);
 }
 
@@ -156,16 +182,28 @@ async fn a_nested_supervisor_restarts_its_own_children_without_bothering_its_par
     );
     let state = tree.current_state().await;
     let execution = state.find("bot/execution").unwrap();
-    assert_eq!((execution.kind, execution.attempt), (ChildKind::Supervisor, 1));
+    assert_eq!(
+        (execution.kind, execution.attempt),
+        (ChildKind::Supervisor, 1)
+    );
     let paths: Vec<_> = state.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["bot/feed", "bot/execution", "bot/execution/order_router", "bot/execution/fill_tracker"]
+        [
+            "bot/feed",
+            "bot/execution",
+            "bot/execution/order_router",
+            "bot/execution/fill_tracker"
+        ]
     );
     assert_eq!(state.find("bot/execution/order_router").unwrap().attempt, 2);
 
     let report = tree.shutdown_tree("operator", "end of session").await;
-    let outcomes: Vec<_> = report.services.iter().map(|s| (s.path.as_str(), s.outcome)).collect();
+    let outcomes: Vec<_> = report
+        .services
+        .iter()
+        .map(|s| (s.path.as_str(), s.outcome))
+        .collect();
     assert_eq!(
         outcomes,
         [
@@ -175,7 +213,10 @@ async fn a_nested_supervisor_restarts_its_own_children_without_bothering_its_par
             ("bot/execution/fill_tracker", StopOutcome::Graceful),
         ]
     );
-    assert_eq!((report.requested_by.as_str(), report.reason.as_str()), ("operator", "end of session"));
+    assert_eq!(
+        (report.requested_by.as_str(), report.reason.as_str()),
+        ("operator", "end of session")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -195,7 +236,12 @@ async fn shutdown_stops_dependents_before_their_dependencies() {
     let lines = journal.lines();
     assert_eq!(
         lines[4..],
-        ["1100 stop poller", "1100 stop router", "1200 stop risk", "1300 stop feed"]
+        [
+            "1100 stop poller",
+            "1100 stop router",
+            "1200 stop risk",
+            "1300 stop feed"
+        ]
     );
     assert_eq!(report.duration, Duration::from_millis(300));
     assert_eq!(report.count(StopOutcome::Graceful), 4);
@@ -224,7 +270,14 @@ async fn shutdown_policies_brutal_kill_and_timeout_are_honoured() {
     let tree = start(spec).await;
     run_for(100).await;
     let report = tree.shutdown_tree("test", "policies").await;
-    assert_eq!(journal.lines(), ["100 dropped killed", "300 dropped timed", "800 dropped default"]);
+    assert_eq!(
+        journal.lines(),
+        [
+            "100 dropped killed",
+            "300 dropped timed",
+            "800 dropped default"
+        ]
+    );
     assert_eq!(report.count(StopOutcome::Aborted), 3);
     assert_eq!(report.duration, Duration::from_millis(700));
 }
@@ -235,15 +288,20 @@ async fn any_significant_child_ending_normally_shuts_the_supervisor_down() {
         .auto_shutdown(AutoShutdown::AnySignificant)
         .child(idle("feed"))
         .child(
-            service_fn("job", |_| async { tokio::time::sleep(Duration::from_millis(500)).await })
-                .significant(true),
+            service_fn("job", |_| async {
+                tokio::time::sleep(Duration::from_millis(500)).await
+            })
+            .significant(true),
         )
         .build()
         .unwrap();
     let tree = start(spec).await;
     let report = tree.run_until_shutdown().await.unwrap();
     assert_eq!(report.requested_by, "backfill");
-    assert_eq!(report.reason, "auto-shutdown: significant child `job` terminated");
+    assert_eq!(
+        report.reason,
+        "auto-shutdown: significant child `job` terminated"
+    );
     assert_eq!(tree.metrics().snapshot().active_services, 0);
 }
 
@@ -284,7 +342,10 @@ async fn a_nested_supervisor_with_auto_shutdown_ends_without_ending_its_parent()
     run_for(1_000).await;
     let state = tree.current_state().await;
     let batch = state.find("bot/batch").unwrap();
-    assert_eq!((batch.phase, batch.last_exit.as_deref()), (ServicePhase::Terminated, Some("completed")));
+    assert_eq!(
+        (batch.phase, batch.last_exit.as_deref()),
+        (ServicePhase::Terminated, Some("completed"))
+    );
     assert_eq!(state.find("bot/feed").unwrap().phase, ServicePhase::Running);
     assert!(!tree.is_shutting_down());
 }
@@ -317,7 +378,10 @@ async fn a_hung_child_is_caught_by_its_heartbeat_and_restarted() {
     // Last heartbeat at 800, silent for 1 s: caught at 1800, restarted 100 ms later.
     assert_eq!(journal.lines(), ["0 start #1", "1900 start #2"]);
     let snapshot = tree.lifecycle_snapshots().await.remove(0);
-    assert_eq!(snapshot.last_error.as_deref(), Some("no heartbeat for 1.00s"));
+    assert_eq!(
+        snapshot.last_error.as_deref(),
+        Some("no heartbeat for 1.00s")
+    );
     assert_eq!(snapshot.phase, ServicePhase::Running);
 }
 
@@ -356,18 +420,38 @@ async fn a_blocking_worker_that_ignores_cancellation_is_detached_and_reported() 
         tokio::task::yield_now().await;
     }
     // The cooperative worker sees the cancellation on its own thread; wait until it is gone.
-    while tree.current_state().await.find("bot/archive").unwrap().phase != ServicePhase::Terminated {
+    while tree
+        .current_state()
+        .await
+        .find("bot/archive")
+        .unwrap()
+        .phase
+        != ServicePhase::Terminated
+    {
         tokio::task::yield_now().await;
     }
     tokio::time::advance(Duration::from_millis(1_001)).await;
     let report = shutdown.await.unwrap();
-    let outcomes: Vec<_> = report.services.iter().map(|s| (s.name.as_str(), s.outcome)).collect();
-    assert_eq!(outcomes, [("replay", StopOutcome::Detached), ("archive", StopOutcome::Graceful)]);
+    let outcomes: Vec<_> = report
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("replay", StopOutcome::Detached),
+            ("archive", StopOutcome::Graceful)
+        ]
+    );
     assert_eq!(
         tree.lifecycle_snapshots().await[0].termination_reason,
         Some(TerminationReason::Detached)
     );
-    assert!(!finished.load(Ordering::SeqCst), "the detached worker was not waited for");
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "the detached worker was not waited for"
+    );
     assert_eq!(alive_tasks(), before);
 }
 
@@ -398,7 +482,10 @@ async fn ten_thousand_children_start_restart_one_and_shut_down_leaving_no_task()
             service_fn(format!("c{i}"), |ctx| async move { ctx.cancelled().await })
         }
     });
-    let spec = SupervisorSpec::builder("big").children(children).build().unwrap();
+    let spec = SupervisorSpec::builder("big")
+        .children(children)
+        .build()
+        .unwrap();
     let tree = start(spec).await;
     assert_eq!(alive_tasks(), before + 10_001);
     run_for(1_000).await;

@@ -9,7 +9,9 @@ use supervisor::prelude::*;
 use supervisor::{EventKind, TerminationReason};
 
 async fn start(spec: SupervisorSpec) -> SupervisorHandle {
-    Supervisor::start_with_config(spec, tree_config()).await.unwrap()
+    Supervisor::start_with_config(spec, tree_config())
+        .await
+        .unwrap()
 }
 
 /// a, b, c declared in that order; b fails 100 ms after it starts.
@@ -30,7 +32,13 @@ async fn one_for_one_restarts_only_the_failed_child() {
     run_for(1_000).await;
     assert_eq!(
         journal.lines(),
-        ["0 start a#1", "0 start b#1", "0 start c#1", "100 stop b", "150 start b#2"]
+        [
+            "0 start a#1",
+            "0 start b#1",
+            "0 start c#1",
+            "100 stop b",
+            "150 start b#2"
+        ]
     );
     let state = tree.current_state().await;
     let attempts: Vec<_> = state.iter().map(|c| (c.path.as_str(), c.attempt)).collect();
@@ -174,9 +182,16 @@ async fn a_panicking_child_is_restarted_under_every_strategy() {
             .unwrap();
         let tree = start(spec).await;
         run_for(1_000).await;
-        let second_starts: Vec<String> = restarted.iter().map(|n| format!("150 start {n}#2")).collect();
+        let second_starts: Vec<String> = restarted
+            .iter()
+            .map(|n| format!("150 start {n}#2"))
+            .collect();
         let lines = journal.lines();
-        assert_eq!(lines[lines.len() - restarted.len()..], second_starts[..], "{strategy}");
+        assert_eq!(
+            lines[lines.len() - restarted.len()..],
+            second_starts[..],
+            "{strategy}"
+        );
         let b = tree.current_state().await.find("bot/b").unwrap().clone();
         assert_eq!(b.last_exit.as_deref(), Some("panicked: corrupt order book"));
         assert_eq!(b.phase, ServicePhase::Running);
@@ -197,7 +212,13 @@ async fn a_never_child_in_a_restart_scope_is_stopped_but_not_restarted() {
     run_for(1_000).await;
     assert_eq!(
         journal.lines(),
-        ["0 start once#1", "0 start b#1", "100 stop b", "100 stop once", "150 start b#2"]
+        [
+            "0 start once#1",
+            "0 start b#1",
+            "100 stop b",
+            "100 stop once",
+            "150 start b#2"
+        ]
     );
     let once = tree.lifecycle_snapshots().await.remove(0);
     assert_eq!(once.termination_reason, Some(TerminationReason::Cancelled));
@@ -206,8 +227,10 @@ async fn a_never_child_in_a_restart_scope_is_stopped_but_not_restarted() {
 #[tokio::test(start_paused = true)]
 async fn a_circuit_breaker_opening_leaves_the_child_visible_and_the_rest_running() {
     let journal = Journal::new();
-    let broken = service_fn("broken", |_| async { Err::<(), _>(ServiceError::from("refused")) })
-        .with_backoff(plain_backoff(10, 10).with_circuit_breaker(3, Duration::from_secs(60)));
+    let broken = service_fn("broken", |_| async {
+        Err::<(), _>(ServiceError::from("refused"))
+    })
+    .with_backoff(plain_backoff(10, 10).with_circuit_breaker(3, Duration::from_secs(60)));
     let spec = SupervisorSpec::builder("bot")
         .child(logged("a", &journal, None, 0))
         .child(broken)
@@ -217,7 +240,10 @@ async fn a_circuit_breaker_opening_leaves_the_child_visible_and_the_rest_running
     run_for(1_000).await;
     let state = tree.current_state().await;
     let broken = state.find("bot/broken").unwrap();
-    assert_eq!((broken.phase, broken.attempt), (ServicePhase::Terminated, 3));
+    assert_eq!(
+        (broken.phase, broken.attempt),
+        (ServicePhase::Terminated, 3)
+    );
     assert_eq!(
         broken.last_exit.as_deref(),
         Some("circuit breaker open after 3 failures in its window (limit 3)")

@@ -92,16 +92,17 @@ pub use runtime::{
     ChildState, ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions,
     StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
 };
+pub use service::{ServiceFuture, TradingService};
 pub use spec::{
     ChildSpec, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn, service_fn,
 };
-pub use service::{ServiceFuture, TradingService};
 
 /// The types most programs need: `use supervisor::prelude::*;`.
 pub mod prelude {
     pub use crate::{
         AutoShutdown, BackoffConfig, ChildSpec, Jitter, Readiness, RestartPolicy, ServiceError,
-        ShutdownPolicy, Strategy, SupervisorHandle, SupervisorSpec, blocking_fn, service_fn, ServiceFuture, ServicePhase,
-        SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, TaskContext, TradingService,
+        ServiceFuture, ServicePhase, ShutdownPolicy, SpawnOptions, StopOutcome, Strategy,
+        Supervisor, SupervisorConfig, SupervisorHandle, SupervisorSpec, TaskContext,
+        TradingService, blocking_fn, service_fn,
     };
 }

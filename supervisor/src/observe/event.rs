@@ -93,11 +93,12 @@ impl fmt::Display for LifecycleEvent {
             }
             EventKind::Terminated(reason) => write!(f, "terminated: {reason}"),
             EventKind::RestartScope { failed, restarting } => {
-                write!(f, "restarting with {failed}:")?;
-                for path in restarting {
-                    write!(f, " {path}")?;
-                }
-                Ok(())
+                let names: Vec<&str> = restarting.iter().map(|p| &**p).collect();
+                write!(
+                    f,
+                    "`{failed}` failed; restarting with it: {}",
+                    names.join(", ")
+                )
             }
             EventKind::ShutdownRequested {
                 requested_by,

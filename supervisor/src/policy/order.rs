@@ -21,8 +21,10 @@ pub fn startup_order(dependencies: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usiz
     let n = dependencies.len();
     let mut waiting_on: Vec<usize> = dependencies.iter().map(Vec::len).collect();
     let dependents = dependents_of(dependencies);
-    let mut ready: BinaryHeap<Reverse<usize>> =
-        (0..n).filter(|&i| waiting_on[i] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..n)
+        .filter(|&i| waiting_on[i] == 0)
+        .map(Reverse)
+        .collect();
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse(next)) = ready.pop() {
         order.push(next);
@@ -79,7 +81,8 @@ pub fn find_cycle(dependencies: &[Vec<usize>]) -> Option<Vec<usize>> {
                     }
                     Mark::OnPath => {
                         let start = stack.iter().position(|&(n, _)| n == next)?;
-                        let mut cycle: Vec<usize> = stack[start..].iter().map(|&(n, _)| n).collect();
+                        let mut cycle: Vec<usize> =
+                            stack[start..].iter().map(|&(n, _)| n).collect();
                         cycle.push(next);
                         return Some(cycle);
                     }

@@ -5,10 +5,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::context::TaskContext;
-use crate::spec::{AsyncFactory as Factory, BlockingFactory};
 use crate::error::ServiceError;
 use crate::model::TimeoutKind;
 use crate::service::ServiceFuture;
+use crate::spec::{AsyncFactory as Factory, BlockingFactory};
 
 /// How one attempt ended, as reported to its supervisor's control loop.
 pub(crate) struct AttemptExit {

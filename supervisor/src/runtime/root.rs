@@ -155,7 +155,8 @@ impl Root {
             // The loop has published its result; this waits for its task to be gone.
             let _ = task.await;
         }
-        self.read_exit(|exit| exit.report.clone()).unwrap_or_default()
+        self.read_exit(|exit| exit.report.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) async fn run_until_shutdown(&self) -> Result<ShutdownReport, SupervisorError> {

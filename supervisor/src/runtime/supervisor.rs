@@ -106,13 +106,35 @@ impl Supervisor {
         spec: SupervisorSpec,
         config: SupervisorConfig,
     ) -> Result<SupervisorHandle, SupervisorError> {
+        Ok(Self::launch(spec, config).await?.0)
+    }
+
+    /// Like [`start_with_config`](Self::start_with_config), with a subscription to the
+    /// tree's [`LifecycleEvent`]s taken before anything starts, so the first starts are in it.
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::NoRuntime`] outside a Tokio runtime.
+    pub async fn start_with_events(
+        spec: SupervisorSpec,
+        config: SupervisorConfig,
+    ) -> Result<(SupervisorHandle, broadcast::Receiver<LifecycleEvent>), SupervisorError> {
+        Self::launch(spec, config).await
+    }
+
+    async fn launch(
+        spec: SupervisorSpec,
+        config: SupervisorConfig,
+    ) -> Result<(SupervisorHandle, broadcast::Receiver<LifecycleEvent>), SupervisorError> {
         let tree = TreeShared::new(config.event_capacity());
-        let root = Arc::new(Root::new(spec, tree, config.handles_signals(), config.rng_seed()));
+        let events = tree.events.subscribe();
+        let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
+        let root = Arc::new(root);
         root.start().map_err(|_| SupervisorError::NoRuntime)?;
         // The loop runs its first start pass before it reads any message: once this state
         // query is answered, the first children have been started.
         root.lifecycle_snapshots().await;
-        Ok(SupervisorHandle::new(root))
+        Ok((SupervisorHandle::new(root), events))
     }
 
     /// Supervises `service` with the supervisor's default backoff and the service's own
@@ -168,7 +190,8 @@ impl Supervisor {
     /// Requests shutdown: no new services are accepted and every service is asked to stop.
     /// Returns at once; [`wait_for_drain`](Self::wait_for_drain) waits for the end.
     pub fn trigger_shutdown(&self) {
-        self.root.request_shutdown("supervisor", "trigger_shutdown called");
+        self.root
+            .request_shutdown("supervisor", "trigger_shutdown called");
     }
 
     /// Whether shutdown has begun.

@@ -62,7 +62,11 @@ fn draw(f: &mut fmt::Formatter<'_>, children: &[ChildState], indent: &str) -> fm
     for (i, child) in children.iter().enumerate() {
         let last = i + 1 == children.len();
         let label = format!("{indent}{}{}", if last { "`- " } else { "|- " }, child.name);
-        write!(f, "{label:<32} {:<12} attempt {}", child.phase, child.attempt)?;
+        write!(
+            f,
+            "{label:<32} {:<12} attempt {}",
+            child.phase, child.attempt
+        )?;
         if let Some(exit) = &child.last_exit {
             write!(f, "  last exit: {exit}")?;
         }

@@ -114,7 +114,11 @@ where
     R: ServiceOutput,
 {
     let factory: BlockingFactory = Arc::new(move |ctx| run(ctx).into_service_result());
-    ChildSpec::new(name.into(), Run::Blocking(factory), RestartPolicy::OnFailure)
+    ChildSpec::new(
+        name.into(),
+        Run::Blocking(factory),
+        RestartPolicy::OnFailure,
+    )
 }
 
 impl ChildSpec {

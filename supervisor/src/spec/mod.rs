@@ -5,7 +5,7 @@ mod child_spec;
 mod service_output;
 mod supervisor_spec;
 
-pub use child_spec::{ChildSpec, blocking_fn, service_fn};
 pub(crate) use child_spec::{AsyncFactory, BlockingFactory, Run};
+pub use child_spec::{ChildSpec, blocking_fn, service_fn};
 pub use service_output::ServiceOutput;
 pub use supervisor_spec::{SupervisorSpec, SupervisorSpecBuilder};

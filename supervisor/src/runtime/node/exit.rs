@@ -5,13 +5,13 @@ use tokio::task::{Id, JoinError};
 use tokio::time::Instant;
 
 use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
-use crate::runtime::tree::ShutdownCause;
 use crate::error::Escalation;
 use crate::model::{AutoShutdown, ChildKind, RestartPolicy, ServicePhase, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::{Decision, ExitKind, StopReason, decide, restart_scope};
 use crate::runtime::attempt::{AttemptExit, Outcome, panic_message};
 use crate::runtime::shutdown_report::StopOutcome;
+use crate::runtime::tree::ShutdownCause;
 
 impl Node {
     pub(super) fn on_exit(&mut self, joined: Result<(Id, AttemptExit), JoinError>) {
@@ -65,7 +65,9 @@ impl Node {
         let slot = &mut self.slots[index];
         let (exit, failure) = match outcome {
             Outcome::Returned(Ok(())) => (ExitKind::Completed, None),
-            Outcome::Returned(Err(error)) => (ExitKind::Failed(error.kind()), Some(Failure::Error(error))),
+            Outcome::Returned(Err(error)) => {
+                (ExitKind::Failed(error.kind()), Some(Failure::Error(error)))
+            }
             Outcome::Panicked(payload) => (ExitKind::Panicked, Some(Failure::Panic(payload))),
             Outcome::MissedDeadline(kind) => (ExitKind::TimedOut, Some(Failure::Timeout(kind))),
         };
@@ -125,7 +127,10 @@ impl Node {
             delay,
             cause: match exit {
                 ExitKind::Completed => None,
-                _ => node.slots[index].last_failure.as_ref().map(Failure::message),
+                _ => node.slots[index]
+                    .last_failure
+                    .as_ref()
+                    .map(Failure::message),
             },
         });
         if !delay.is_zero() {
@@ -306,7 +311,10 @@ impl Node {
         self.set_phase(index, ServicePhase::Terminated);
         self.slots[index].termination = Some(reason.clone());
         self.tree.metrics.service_terminated(breaker_opened);
-        let normal = matches!(reason, TerminationReason::Completed | TerminationReason::Cancelled);
+        let normal = matches!(
+            reason,
+            TerminationReason::Completed | TerminationReason::Cancelled
+        );
         self.emit(Some(index), |_| EventKind::Terminated(reason));
         if self.shutdown.is_none() {
             self.check_auto_shutdown(index, normal);

@@ -163,10 +163,13 @@ impl Node {
             }
             tokio::select! {
                 biased;
-                _ = stop.cancelled(), if self.shutdown.is_none() => self.begin_shutdown(ShutdownCause {
-                    requested_by: "parent".into(),
-                    reason: "stop requested".into(),
-                }),
+                _ = stop.cancelled(), if self.shutdown.is_none() => {
+                    let parent = self.path.rsplit_once('/').map_or("parent", |(parent, _)| parent);
+                    self.begin_shutdown(ShutdownCause {
+                        requested_by: parent.to_owned(),
+                        reason: "stopped by its parent".into(),
+                    });
+                }
                 _ = abort_now.cancelled(), if self.shutdown.is_some() && !self.aborting => self.abort_all(),
                 Some(message) = self.inbox.recv() => self.on_message(message),
                 Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => self.on_exit(joined),
@@ -247,7 +250,8 @@ impl Node {
 
     fn startup_order(&self) -> impl Iterator<Item = usize> + use<> {
         let base = self.spec.layout.order.clone();
-        base.into_iter().chain(self.spec.children.len()..self.slots.len())
+        base.into_iter()
+            .chain(self.spec.children.len()..self.slots.len())
     }
 
     fn shutdown_policy(&self, index: usize) -> ShutdownPolicy {
@@ -340,7 +344,9 @@ impl Node {
             services.push(ServiceShutdown {
                 path: self.child_path(index).to_string(),
                 name: self.child_spec(index).name.to_string(),
-                outcome: self.slots[index].stop_outcome.unwrap_or(StopOutcome::NotRunning),
+                outcome: self.slots[index]
+                    .stop_outcome
+                    .unwrap_or(StopOutcome::NotRunning),
             });
             for (_, report) in self.nested_reports.iter().filter(|(i, _)| *i == index) {
                 services.extend(report.services.iter().cloned());

@@ -3,11 +3,11 @@
 use tokio::time::Instant;
 
 use super::{ChildDue, LastExit, Node, Stop, StopPurpose};
-use crate::runtime::tree::ShutdownCause;
 use crate::model::{ServicePhase, ShutdownPolicy, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::ExitKind;
 use crate::runtime::shutdown_report::StopOutcome;
+use crate::runtime::tree::ShutdownCause;
 
 impl Node {
     /// Stage 1 of shutdown: children not running are terminated at once, running ones join a
@@ -144,7 +144,12 @@ impl Node {
     }
 
     /// A child in a stop wave exited (`exit` is `None` when it was aborted or detached).
-    pub(super) fn on_stopped(&mut self, index: usize, purpose: StopPurpose, exit: Option<ExitKind>) {
+    pub(super) fn on_stopped(
+        &mut self,
+        index: usize,
+        purpose: StopPurpose,
+        exit: Option<ExitKind>,
+    ) {
         let killed_blocking = exit.is_none() && self.is_blocking(index);
         let outcome = match exit {
             Some(_) => StopOutcome::Graceful,
@@ -157,9 +162,31 @@ impl Node {
             StopOutcome::Detached => LastExit::Detached,
             _ => LastExit::Aborted,
         });
-        if self.phase_is(index, ServicePhase::Starting) || self.phase_is(index, ServicePhase::Running) {
+        if self.phase_is(index, ServicePhase::Starting)
+            || self.phase_is(index, ServicePhase::Running)
+        {
             // Exited on its own before its stop was issued; it is stopped all the same.
             self.set_phase(index, ServicePhase::Stopping);
+        }
+        match purpose {
+            StopPurpose::Shutdown => {
+                self.slots[index].stop_outcome = Some(outcome);
+                if let Some(link) = &self.slots[index].nested
+                    && let Some((_, report)) = super::super::tree::lock(&link.last_run).as_ref()
+                {
+                    self.nested_reports.push((index, report.clone()));
+                }
+                let reason = match (outcome, exit) {
+                    (StopOutcome::Detached, _) => TerminationReason::Detached,
+                    (StopOutcome::Aborted, _) => TerminationReason::Aborted,
+                    (_, Some(ExitKind::Completed) | None) => TerminationReason::Cancelled,
+                    (_, Some(_)) => {
+                        self.termination_reason(index, crate::policy::StopReason::Failed)
+                    }
+                };
+                self.terminate(index, reason);
+            }
+            StopPurpose::Restart(group) => self.stopped_for_restart(index, group),
         }
         // Its dependencies may go now.
         let dependencies: Vec<usize> = self.dependencies(index).to_vec();
@@ -174,24 +201,6 @@ impl Node {
             if free {
                 self.issue_stop(dependency);
             }
-        }
-        match purpose {
-            StopPurpose::Shutdown => {
-                self.slots[index].stop_outcome = Some(outcome);
-                if let Some(link) = &self.slots[index].nested
-                    && let Some((_, report)) = super::super::tree::lock(&link.last_run).as_ref()
-                {
-                    self.nested_reports.push((index, report.clone()));
-                }
-                let reason = match (outcome, exit) {
-                    (StopOutcome::Detached, _) => TerminationReason::Detached,
-                    (StopOutcome::Aborted, _) => TerminationReason::Aborted,
-                    (_, Some(ExitKind::Completed) | None) => TerminationReason::Cancelled,
-                    (_, Some(_)) => self.termination_reason(index, crate::policy::StopReason::Failed),
-                };
-                self.terminate(index, reason);
-            }
-            StopPurpose::Restart(group) => self.stopped_for_restart(index, group),
         }
     }
 
