@@ -136,25 +136,6 @@ fn restart_ours(n: usize, panic: bool) -> Duration {
     })
 }
 
-struct Idle {
-    name: String,
-    started: Arc<AtomicU64>,
-}
-
-impl TradingService for Idle {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
-        self.started.fetch_add(1, Ordering::Relaxed);
-        Box::pin(async move {
-            ctx.cancelled().await;
-            Ok(())
-        })
-    }
-}
-
 /// (time to start n idle children, heap bytes per child, time to shut them down)
 struct Fleet {
     start: Duration,
@@ -198,23 +179,31 @@ fn fleet_floor(n: usize) -> Fleet {
     })
 }
 
+/// The declared path: one spec with `n` children, started in bulk.
 fn fleet_ours(n: usize) -> Fleet {
     runtime().block_on(async {
         let started = Arc::new(AtomicU64::new(0));
-        let sup = Supervisor::new(SupervisorConfig::default().without_signal_handler());
         let names: Vec<String> = (0..n).map(|i| format!("idle-{i}")).collect();
+        let config = SupervisorConfig::default().without_signal_handler();
         let before = LIVE_BYTES.load(Ordering::Relaxed);
         let t0 = Instant::now();
-        for name in names {
+        let children = names.into_iter().map(|name| {
             let started = Arc::clone(&started);
-            sup.spawn_service(Box::new(Idle { name, started })).unwrap();
-        }
+            service_fn(name, move |ctx: TaskContext| {
+                started.fetch_add(1, Ordering::Relaxed);
+                async move { ctx.cancelled().await }
+            })
+        });
+        let spec = SupervisorSpec::builder("fleet")
+            .children(children)
+            .build()
+            .unwrap();
+        let tree = Supervisor::start_with_config(spec, config).await.unwrap();
         until_started(&started, n as u64).await;
         let start = t0.elapsed();
         let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
         let t1 = Instant::now();
-        sup.trigger_shutdown();
-        sup.wait_for_drain().await;
+        tree.shutdown_tree("bench", "done").await;
         Fleet {
             start,
             bytes_per_child: bytes as f64 / n as f64,

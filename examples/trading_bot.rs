@@ -202,7 +202,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = run_seconds()?;
     one_line_panic_hook();
     let supervisor = std::sync::Arc::new(Supervisor::new(
-        SupervisorConfig::default().with_shutdown_timeout(Duration::from_secs(2)),
+        SupervisorConfig::default()
+            .with_name("bot")
+            .with_shutdown_timeout(Duration::from_secs(2)),
     ));
     let mut events = supervisor.subscribe();
     let printer = tokio::spawn(async move {

@@ -250,3 +250,28 @@ async fn a_circuit_breaker_opening_leaves_the_child_visible_and_the_rest_running
     );
     assert_eq!(state.find("bot/a").unwrap().phase, ServicePhase::Running);
 }
+
+#[tokio::test(start_paused = true)]
+async fn overlapping_restarts_merge_and_wait_for_the_later_delay() {
+    let journal = Journal::new();
+    // c fails first (1 s backoff); b fails while c waits, and rest-for-one takes c along.
+    let spec = SupervisorSpec::builder("bot")
+        .strategy(Strategy::RestForOne)
+        .child(logged("b", &journal, Some(200), 0))
+        .child(logged("c", &journal, Some(100), 0).with_backoff(plain_backoff(1_000, 1_000)))
+        .build()
+        .unwrap();
+    let _tree = start(spec).await;
+    run_for(2_000).await;
+    assert_eq!(
+        journal.lines(),
+        [
+            "0 start b#1",
+            "0 start c#1",
+            "100 stop c",
+            "200 stop b",
+            "1100 start b#2",
+            "1100 start c#2",
+        ]
+    );
+}

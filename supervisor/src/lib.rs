@@ -58,13 +58,33 @@
 //! # }
 //! ```
 //!
+//! # Trees
+//!
+//! For more than a flat set of services, declare a [`SupervisorSpec`]: children made with
+//! [`service_fn`], [`blocking_fn`], [`ChildSpec::from_service`] or [`ChildSpec::supervisor`]
+//! (nesting), a [`Strategy`], a restart [`Intensity`], dependencies between siblings
+//! ([`ChildSpec::after`]) and readiness. [`Supervisor::start`] runs it and returns a
+//! [`SupervisorHandle`] for [`current_state`](SupervisorHandle::current_state),
+//! [`shutdown_tree`](SupervisorHandle::shutdown_tree) and
+//! [`run_until_shutdown`](SupervisorHandle::run_until_shutdown).
+//!
+//! Semantics follow Erlang/OTP's supervisors: a failed child is restarted with its strategy's
+//! scope and its dependents, once all of them have stopped and its backoff has passed; too
+//! many restarts within the intensity window make the supervisor give up and fail to its
+//! parent; significant children can end their supervisor. One difference: stops go out in
+//! reverse startup order but only wait along dependency edges (a child stops after every
+//! child that depends on it), so independent siblings drain concurrently.
+//!
 //! # Tour
 //!
 //! - Model: [`RestartPolicy`], [`BackoffConfig`] and [`Jitter`], [`ServicePhase`],
 //!   [`TerminationReason`]. Plain data, validated with errors that name the field.
 //! - [`policy`]: the pure decisions (backoff delays, the circuit breaker's window, the
 //!   restart decision), deterministic for a given time and rng seed.
-//! - Runtime: [`Supervisor`], [`TaskContext`], [`SupervisorConfig`], [`SpawnOptions`].
+//! - Specs: [`SupervisorSpec`], [`ChildSpec`], [`ShutdownPolicy`], [`Readiness`],
+//!   [`AutoShutdown`], [`ChildKind`].
+//! - Runtime: [`Supervisor`], [`SupervisorHandle`], [`TaskContext`], [`SupervisorConfig`],
+//!   [`SpawnOptions`]; state as [`TreeState`], shutdowns as [`ShutdownReport`].
 //! - Observation: [`Supervisor::subscribe`] for [`LifecycleEvent`]s,
 //!   [`Supervisor::metrics`] for counters, [`Supervisor::lifecycle_snapshots`] for state.
 //! - [`error`]: every error type.

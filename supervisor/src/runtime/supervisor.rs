@@ -106,7 +106,7 @@ impl Supervisor {
         spec: SupervisorSpec,
         config: SupervisorConfig,
     ) -> Result<SupervisorHandle, SupervisorError> {
-        Ok(Self::launch(spec, config).await?.0)
+        Ok(Self::launch(spec, config, false).await?.0)
     }
 
     /// Like [`start_with_config`](Self::start_with_config), with a subscription to the
@@ -119,15 +119,26 @@ impl Supervisor {
         spec: SupervisorSpec,
         config: SupervisorConfig,
     ) -> Result<(SupervisorHandle, broadcast::Receiver<LifecycleEvent>), SupervisorError> {
-        Self::launch(spec, config).await
+        let (handle, events) = Self::launch(spec, config, true).await?;
+        let events = events.unwrap_or_else(|| handle.subscribe());
+        Ok((handle, events))
     }
 
+    /// Starts the root; with `subscribe`, a subscription taken before the first start (taken
+    /// only then: events are built only while someone listens).
     async fn launch(
         spec: SupervisorSpec,
         config: SupervisorConfig,
-    ) -> Result<(SupervisorHandle, broadcast::Receiver<LifecycleEvent>), SupervisorError> {
+        subscribe: bool,
+    ) -> Result<
+        (
+            SupervisorHandle,
+            Option<broadcast::Receiver<LifecycleEvent>>,
+        ),
+        SupervisorError,
+    > {
         let tree = TreeShared::new(config.event_capacity());
-        let events = tree.events.subscribe();
+        let events = subscribe.then(|| tree.events.subscribe());
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
         let root = Arc::new(root);
         root.start().map_err(|_| SupervisorError::NoRuntime)?;

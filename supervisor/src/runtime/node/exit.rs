@@ -105,7 +105,7 @@ impl Node {
             |i| self.rank(i),
             |i| self.dependents(i),
         );
-        let group = self.new_group(delay.is_zero());
+        let group = self.new_group(delay);
         let mut to_stop = Vec::new();
         for &member in &scope {
             if member == index {
@@ -133,12 +133,6 @@ impl Node {
                     .map(Failure::message),
             },
         });
-        if !delay.is_zero() {
-            let key = self.timers.insert(Due::Group(group), delay);
-            if let Some(g) = self.groups[group].as_mut() {
-                g.timer = Some(key);
-            }
-        }
         if !to_stop.is_empty() {
             let failed = self.child_path(index);
             self.emit(None, |node| EventKind::RestartScope {
@@ -156,23 +150,26 @@ impl Node {
         self.maybe_release(group);
     }
 
-    fn new_group(&mut self, delay_passed: bool) -> usize {
+    /// A group whose members restart no earlier than `delay` from now.
+    fn new_group(&mut self, delay: std::time::Duration) -> usize {
+        let id = self
+            .groups
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.groups.len());
+        let timer = (!delay.is_zero()).then(|| self.timers.insert(Due::Group(id), delay));
         let group = RestartGroup {
             members: Vec::new(),
             stopping: 0,
-            delay_passed,
-            timer: None,
+            delay_passed: timer.is_none(),
+            timer,
         };
-        match self.groups.iter().position(Option::is_none) {
-            Some(free) => {
-                self.groups[free] = Some(group);
-                free
-            }
-            None => {
-                self.groups.push(Some(group));
-                self.groups.len() - 1
-            }
+        if id == self.groups.len() {
+            self.groups.push(Some(group));
+        } else {
+            self.groups[id] = Some(group);
         }
+        id
     }
 
     /// Puts a child into `group`; a child already in another group brings that whole group
@@ -185,7 +182,10 @@ impl Node {
                     return;
                 };
                 if let Some(key) = old.timer {
+                    // The merged group waits for the later of the two delays.
+                    let old_deadline = self.timers.deadline(&key);
                     self.timers.remove(&key);
+                    self.wait_at_least_until(group, old_deadline);
                 }
                 for &m in &old.members {
                     self.slots[m].group = Some(group);
@@ -196,7 +196,6 @@ impl Node {
                 if let Some(g) = self.groups[group].as_mut() {
                     g.members.extend(old.members);
                     g.stopping += old.stopping;
-                    // The later of the two delays wins: keep the new group's.
                 }
             }
             None => {
@@ -205,6 +204,24 @@ impl Node {
                     g.members.push(member);
                 }
             }
+        }
+    }
+
+    /// Makes `group` wait until at least `deadline`.
+    fn wait_at_least_until(&mut self, group: usize, deadline: Instant) {
+        let Some(g) = self.groups[group].as_mut() else {
+            return;
+        };
+        match g.timer {
+            Some(key) if self.timers.deadline(&key) < deadline => {
+                self.timers.reset_at(&key, deadline);
+            }
+            Some(_) => {}
+            None if deadline > Instant::now() => {
+                g.timer = Some(self.timers.insert_at(Due::Group(group), deadline));
+                g.delay_passed = false;
+            }
+            None => {}
         }
     }
 
