@@ -107,6 +107,8 @@ impl Root {
         if spec.name.is_empty() {
             return Err(SpawnError::EmptyName);
         }
+        self.start()?;
+        // Held until the message is sent, so a shutdown request cannot overtake it.
         let mut state = lock(&self.state);
         if self.is_shutting_down() {
             return Err(SpawnError::ShuttingDown);
@@ -114,9 +116,6 @@ impl Root {
         if state.names.contains(&spec.name) {
             return Err(SpawnError::DuplicateName(spec.name.to_string()));
         }
-        drop(state);
-        self.start()?;
-        state = lock(&self.state);
         state.names.insert(Arc::clone(&spec.name));
         self.notify
             .send(NodeMessage::Spawn(Box::new(spec)))
@@ -133,11 +132,9 @@ impl Root {
         if state.unstarted.take().is_some() {
             // Never started: nothing to drain.
             self.shutting_down.cancel();
-            *lock(&self.finished.exit) = None;
             self.finished.drained.cancel();
             return;
         }
-        drop(state);
         self.shutting_down.cancel();
         let cause = ShutdownCause {
             requested_by: requested_by.to_owned(),

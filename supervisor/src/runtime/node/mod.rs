@@ -178,6 +178,11 @@ impl Node {
                 }
             }
         }
+        // Answer what came in meanwhile: queries, and children added just too late (recorded
+        // as never started).
+        while let Ok(message) = self.inbox.try_recv() {
+            self.on_message(message);
+        }
         self.finish()
     }
 
