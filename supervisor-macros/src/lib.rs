@@ -1,5 +1,17 @@
 //! Procedural macros of `supervisor`. Do not depend on this crate directly: use the macros
-//! through `supervisor`, which re-exports them.
-//!
-//! The macros (`#[service]` and `supervisor!`) are not written yet; this crate reserves the
-//! name and the exact-version pin between the two crates.
+//! through `supervisor`, which re-exports them with their documentation.
+
+mod common;
+mod service;
+
+use proc_macro::TokenStream;
+
+/// Turns an `async fn` (or, with `blocking`, a plain fn) into a supervised service. See
+/// `supervisor::service` for the option reference.
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
+    common::guard::guarded("#[service]", item.clone().into(), || {
+        service::expand(args.into(), item.into())
+    })
+    .into()
+}

@@ -96,6 +96,11 @@ pub mod error;
 mod model;
 mod observe;
 pub mod policy;
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::private::*;
+}
+mod private;
 mod runtime;
 mod service;
 mod spec;
@@ -113,9 +118,86 @@ pub use runtime::{
     StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
 };
 pub use service::{ServiceFuture, TradingService};
+
 pub use spec::{
     ChildSpec, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn, service_fn,
 };
+/// Turns an `async fn` into a supervised service.
+///
+/// The function stays exactly as written (call it directly in unit tests with
+/// [`TaskContext::detached`]). Beside it, a module of the same name holds:
+/// - `spec(extra arguments..) -> ChildSpec`: the child with every declared policy; the extra
+///   arguments are captured once and cloned for every attempt;
+/// - `Service`: the same function as a [`TradingService`] (async services only), for
+///   [`Supervisor::spawn_service`];
+/// - `NAME`: the service's name.
+///
+/// The first parameter must be `ctx: TaskContext`; the function returns `()`,
+/// `Result<(), ServiceError>` or `Result<(), E>` for any error convertible into a
+/// [`BoxError`] (so `anyhow::Result<()>` works).
+///
+/// ```
+/// use supervisor::{service, TaskContext};
+///
+/// #[derive(Clone)]
+/// struct Venue(&'static str);
+///
+/// #[service(
+///     name = "market-feed",
+///     restart = "on_failure",
+///     backoff(base = "100ms", max = "30s", jitter = "full", reset_after = "5m"),
+///     circuit_breaker(max_failures = 5, within = "60s"),
+///     shutdown(timeout = "5s"),
+///     heartbeat(stale_after = "3s"),
+///     tags("market", "critical"),
+/// )]
+/// async fn market_feed(ctx: TaskContext, venue: Venue) -> anyhow::Result<()> {
+///     while !ctx.is_cancelled() {
+///         ctx.heartbeat();
+///         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+///     }
+///     let _ = venue.0;
+///     Ok(())
+/// }
+///
+/// fn main() {
+///     let spec = market_feed::spec(Venue("binance"));
+///     assert_eq!(spec.name(), "market-feed");
+///     assert_eq!(spec.tags().collect::<Vec<_>>(), ["market", "critical"]);
+/// }
+/// ```
+///
+/// Put `#[service]` functions at module level, not inside another function's body: the
+/// generated module reaches the function and its argument types through `super`.
+///
+/// # Options
+///
+/// | option | values | default |
+/// |---|---|---|
+/// | `name = ".."` | any non-empty string | the function's name |
+/// | `restart = ".."` | `always`, `on_failure`, `never` (OTP: `permanent`, `transient`, `temporary`) | `on_failure` |
+/// | `backoff(base, max, jitter, reset_after)` | durations; jitter `full`, `equal`, `none` | 100ms, 60s, full, 5m |
+/// | `circuit_breaker(max_failures, within)` or `circuit_breaker = false` | a count of at least 1, a duration | 10 within 10m |
+/// | `shutdown(timeout = "..")` or `shutdown = "brutal_kill" / "infinity"` | | the supervisor's timeout |
+/// | `readiness = "explicit"`, `startup_timeout = ".."` | `immediate`, `explicit` | immediate; 30s when explicit |
+/// | `heartbeat(stale_after = "..")` | a duration | none |
+/// | `significant` | flag (not with `restart = "always"`) | off |
+/// | `tags("..", ..)` | strings | none |
+/// | `blocking` | flag: a plain fn run on the blocking pool | off |
+/// | `crate = "::path"` | an absolute path to this crate, if renamed | `::supervisor` |
+///
+/// Durations are string literals with a unit, `ms`, `s`, `m` or `h`, decimals allowed
+/// (`"1.5s"`); a malformed or zero duration, an unknown option or value, a repeated option, a
+/// base above the max, zero `max_failures` and contradicting options (`restart = "never"`
+/// with `backoff`) are compile errors on the offending token, with the valid choices listed.
+///
+/// # `Send`
+///
+/// Every attempt is spawned, so the function's future must be `Send`: do not hold a
+/// `MutexGuard`, an `Rc` or another `!Send` value across an `.await`. The compiler reports a
+/// violation at the function's name.
+#[doc(inline)]
+pub use supervisor_macros::service;
 
 /// The types most programs need: `use supervisor::prelude::*;`.
 pub mod prelude {

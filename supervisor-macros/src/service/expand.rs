@@ -1,0 +1,253 @@
+//! Tokens from the model: a module named after the function with `spec(..)` (a `ChildSpec`
+//! builder chain of constants around a tiny cloning closure) and `Service` (a
+//! `TradingService`). Generated code reaches the runtime only through `__private`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::model::{Breaker, Jitter, Restart, ServiceModel, ShutdownModel};
+use super::signature::{ServiceFn, Shape};
+
+pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) -> TokenStream {
+    let krate: syn::Path =
+        syn::parse_str(&model.krate).unwrap_or_else(|_| syn::parse_quote!(::supervisor));
+    let p = quote!(#krate::__private);
+    let vis = &function.vis;
+    let ident = &function.sig.ident;
+    let name = &model.name;
+    let idents: Vec<_> = shape.extras.iter().map(|e| &e.ident).collect();
+    let types: Vec<_> = shape.extras.iter().map(|e| &e.ty).collect();
+    let ctx = syn::Ident::new("ctx", Span::mixed_site());
+    let clone_checks = shape.extras.iter().map(|e| {
+        let ty = &e.ty;
+        quote_spanned!(ty.span()=> #p::assert_clone::<#ty>();)
+    });
+    let output_check = shape
+        .output
+        .as_ref()
+        .map(|ty| quote_spanned!(ty.span()=> #p::assert_service_output::<#ty>();));
+    let constructor = if model.blocking {
+        quote!(#p::blocking_child)
+    } else {
+        quote!(#p::async_child)
+    };
+    // Spanned at the fn name, so a future that is not `Send` is reported there.
+    let constructor = respan(constructor, ident.span());
+    // Spanned at the fn name: a non-`Send` future or non-`'static` capture is reported there.
+    let clones = shape.extras.iter().map(|e| {
+        let value = &e.ident;
+        clone_of(quote!(#value), &e.ty)
+    });
+    let call = quote_spanned!(ident.span()=> super::#ident);
+    let child = quote_spanned! {ident.span()=>
+        #constructor(#name, move |#ctx: #p::TaskContext| {
+            #(let #idents = #clones;)*
+            #call(#ctx, #(#idents),*)
+        })
+    };
+    let chain = chain(model, &p);
+    let service = (!model.blocking).then(|| trading_service(model, &p, ident, shape));
+    let doc = format!(
+        "Supervision of the `{ident}` service (`#[service]`): [`spec`] makes its `ChildSpec`."
+    );
+    quote! {
+        #[doc = #doc]
+        #vis mod #ident {
+            // The argument types are written as in the parent module.
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The `ChildSpec` of this service: its policies as declared, the arguments
+            /// captured once and cloned for every attempt.
+            pub fn spec(#(#idents: #types),*) -> #p::ChildSpec {
+                #(#clone_checks)*
+                #output_check
+                #child #chain
+            }
+
+            /// The service's name.
+            pub const NAME: &str = #name;
+
+            #service
+        }
+    }
+}
+
+fn chain(model: &ServiceModel, p: &TokenStream) -> TokenStream {
+    let nanos = |n: u64| quote!(#p::Duration::from_nanos(#n));
+    let mut chain = TokenStream::new();
+    if let Some(restart) = model.restart {
+        let variant = restart_variant(restart);
+        chain.extend(quote!(.with_restart(#p::RestartPolicy::#variant)));
+    }
+    if let Some(backoff) = &model.backoff {
+        let (base, max) = (nanos(backoff.base_ns), nanos(backoff.max_ns));
+        let mut config = quote!(#p::BackoffConfig::new(#base, #max));
+        if let Some(jitter) = backoff.jitter {
+            let variant = match jitter {
+                Jitter::None => quote!(None),
+                Jitter::Full => quote!(Full),
+                Jitter::Equal => quote!(Equal),
+            };
+            config.extend(quote!(.with_jitter(#p::Jitter::#variant)));
+        }
+        if let Some(reset) = backoff.reset_after_ns {
+            let reset = nanos(reset);
+            config.extend(quote!(.with_cooldown(#reset)));
+        }
+        match backoff.breaker {
+            Breaker::Default => {}
+            Breaker::Disabled => config.extend(quote!(.without_circuit_breaker())),
+            Breaker::Limits {
+                max_failures,
+                within_ns,
+            } => {
+                let within = nanos(within_ns);
+                config.extend(quote!(.with_circuit_breaker(#max_failures, #within)));
+            }
+        }
+        chain.extend(quote!(.with_backoff(#config)));
+    }
+    if let Some(shutdown) = model.shutdown {
+        let policy = match shutdown {
+            ShutdownModel::Timeout(ns) => {
+                let d = nanos(ns);
+                quote!(Timeout(#d))
+            }
+            ShutdownModel::BrutalKill => quote!(BrutalKill),
+            ShutdownModel::Infinity => quote!(Infinity),
+        };
+        chain.extend(quote!(.with_shutdown(#p::ShutdownPolicy::#policy)));
+    }
+    if let Some(timeout) = model.startup_timeout_ns {
+        let timeout = nanos(timeout);
+        chain.extend(quote!(.with_readiness(#p::Readiness::Explicit { timeout: #timeout })));
+    }
+    if let Some(stale) = model.heartbeat_ns {
+        let stale = nanos(stale);
+        chain.extend(quote!(.with_heartbeat_timeout(#stale)));
+    }
+    if model.significant {
+        chain.extend(quote!(.significant(true)));
+    }
+    for tag in &model.tags {
+        chain.extend(quote!(.with_tag(#tag)));
+    }
+    chain
+}
+
+/// The same tokens, all with `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = inner.into();
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+/// `Clone::clone(&value)`, spanned at the argument's type so a missing `Clone` lands there.
+fn clone_of(value: TokenStream, ty: &syn::Type) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as ::core::clone::Clone>::clone(&#value))
+}
+
+fn restart_variant(restart: Restart) -> TokenStream {
+    match restart {
+        Restart::Always => quote!(Always),
+        Restart::OnFailure => quote!(OnFailure),
+        Restart::Never => quote!(Never),
+    }
+}
+
+fn trading_service(
+    model: &ServiceModel,
+    p: &TokenStream,
+    ident: &syn::Ident,
+    shape: &Shape,
+) -> TokenStream {
+    let idents: Vec<_> = shape.extras.iter().map(|e| &e.ident).collect();
+    let types: Vec<_> = shape.extras.iter().map(|e| &e.ty).collect();
+    let fields = shape.extras.iter().map(|e| {
+        let field = &e.ident;
+        clone_of(quote!(self.#field), &e.ty)
+    });
+    let call = quote_spanned!(ident.span()=> super::#ident);
+    let boxed = respan(quote!(#p::Box::pin), ident.span());
+    let into_result = respan(quote!(#p::into_service_result), ident.span());
+    let ctx = syn::Ident::new("ctx", Span::mixed_site());
+    let run = quote_spanned!(ident.span()=> #boxed(#into_result(#call(#ctx, #(#fields),*))));
+    let name = &model.name;
+    let restart = restart_variant(model.restart.unwrap_or(Restart::OnFailure));
+    quote! {
+        /// The service as a `TradingService`, for `Supervisor::spawn_service`. Only the name
+        /// and restart policy travel with it; [`spec`] carries every declared policy.
+        #[allow(dead_code)]
+        pub struct Service {
+            #(
+                /// Cloned into every attempt.
+                pub #idents: #types,
+            )*
+        }
+
+        #[allow(dead_code)]
+        impl Service {
+            /// The service with its arguments.
+            pub fn new(#(#idents: #types),*) -> Self {
+                Service { #(#idents),* }
+            }
+        }
+
+        #[automatically_derived]
+        impl #p::TradingService for Service {
+            fn name(&self) -> &str {
+                #name
+            }
+
+            fn restart_policy(&self) -> #p::RestartPolicy {
+                #p::RestartPolicy::#restart
+            }
+
+            fn run(&self, #ctx: #p::TaskContext) -> #p::ServiceFuture<'_> {
+                #run
+            }
+        }
+    }
+}
+
+/// What is emitted when the input has errors: the same items with the right signatures and
+/// no logic, so one mistake does not cascade into "cannot find `spec`".
+pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
+    if shape.method {
+        // A module cannot stand in an impl block.
+        return TokenStream::new();
+    }
+    let vis = &function.vis;
+    let ident = &function.sig.ident;
+    let extras = if shape.generic {
+        &[][..]
+    } else {
+        &shape.extras[..]
+    };
+    let idents = extras.iter().map(|e| &e.ident);
+    let types = extras.iter().map(|e| &e.ty);
+    quote! {
+        #vis mod #ident {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[allow(unused_variables)]
+            pub fn spec(#(#idents: #types),*) -> ::supervisor::__private::ChildSpec {
+                ::core::unimplemented!()
+            }
+        }
+    }
+}

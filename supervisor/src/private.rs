@@ -1,0 +1,52 @@
+//! Support for the code that `#[service]` and `supervisor!` generate.
+//!
+//! **Not public API.** Everything here may change in any release; only the macros may use it.
+//! Generated code names these items by absolute path (`::supervisor::__private::...`), so a
+//! renamed dependency only needs `crate = "path"`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use crate::context::TaskContext;
+pub use crate::error::ServiceError;
+pub use crate::model::{BackoffConfig, Jitter, Readiness, RestartPolicy, ShutdownPolicy};
+pub use crate::service::{ServiceFuture, TradingService};
+pub use crate::spec::{ChildSpec, ServiceOutput, blocking_fn, service_fn};
+pub use ::core::time::Duration;
+pub use ::std::boxed::Box;
+
+/// An async child whose factory is a generated closure.
+pub fn async_child<F, Fut>(name: &'static str, run: F) -> ChildSpec
+where
+    F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: ServiceOutput,
+{
+    service_fn(Arc::<str>::from(name), run)
+}
+
+/// A blocking child whose function is a generated closure.
+pub fn blocking_child<F, R>(name: &'static str, run: F) -> ChildSpec
+where
+    F: Fn(TaskContext) -> R + Send + Sync + 'static,
+    R: ServiceOutput,
+{
+    blocking_fn(Arc::<str>::from(name), run)
+}
+
+/// Fails to compile, at the argument's type, when an extra argument is not `Clone`: it is
+/// captured once and cloned for every attempt.
+pub const fn assert_clone<T: Clone + Send + Sync + 'static>() {}
+
+/// Fails to compile, at the return type, when a service returns something the supervisor
+/// cannot classify.
+pub const fn assert_service_output<T: ServiceOutput>() {}
+
+/// Runs an attempt's future to its classified result (for generated `TradingService` impls).
+pub async fn into_service_result<F>(attempt: F) -> Result<(), ServiceError>
+where
+    F: Future,
+    F::Output: ServiceOutput,
+{
+    attempt.await.into_service_result()
+}
