@@ -3,6 +3,7 @@
 
 mod common;
 mod service;
+mod tree;
 
 use proc_macro::TokenStream;
 
@@ -12,6 +13,15 @@ use proc_macro::TokenStream;
 pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
     common::guard::guarded("#[service]", item.clone().into(), || {
         service::expand(args.into(), item.into())
+    })
+    .into()
+}
+
+/// Declares a supervision tree inline. See `supervisor::supervisor` for the syntax.
+#[proc_macro]
+pub fn supervisor(input: TokenStream) -> TokenStream {
+    common::guard::guarded("supervisor!", TokenStream::new().into(), || {
+        tree::expand(input.into())
     })
     .into()
 }

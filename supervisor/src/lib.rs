@@ -120,7 +120,8 @@ pub use runtime::{
 pub use service::{ServiceFuture, TradingService};
 
 pub use spec::{
-    ChildSpec, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn, service_fn,
+    ChildSpec, DeclaredTree, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn,
+    service_fn,
 };
 /// Turns an `async fn` into a supervised service.
 ///
@@ -199,12 +200,94 @@ pub use spec::{
 #[doc(inline)]
 pub use supervisor_macros::service;
 
+/// Declares a supervision tree inline and checks it at compile time.
+///
+/// ```
+/// use std::time::Duration;
+/// use supervisor::{service, supervisor, TaskContext};
+///
+/// #[derive(Clone)]
+/// enum Venue { Binance, Coinbase }
+///
+/// #[service(restart = "on_failure", backoff(base = "100ms", max = "30s"))]
+/// async fn market_feed(ctx: TaskContext, venue: Venue) -> anyhow::Result<()> {
+///     let _ = venue;
+///     ctx.cancelled().await;
+///     Ok(())
+/// }
+///
+/// #[service(restart = "always", readiness = "explicit", startup_timeout = "10s")]
+/// async fn risk_engine(ctx: TaskContext) {
+///     ctx.ready();
+///     ctx.cancelled().await;
+/// }
+///
+/// #[service]
+/// async fn order_router(ctx: TaskContext) {
+///     ctx.cancelled().await;
+/// }
+///
+/// fn main() {
+///     let tree = supervisor! {
+///         name = "bot",
+///         strategy = one_for_one,
+///         intensity(max_restarts = 10, within = "60s"),
+///         market_feed(Venue::Binance),
+///         coinbase_feed: market_feed(Venue::Coinbase),
+///         risk_engine() after(market_feed, coinbase_feed),
+///         heartbeat = |ctx: TaskContext| async move { ctx.cancelled().await },
+///         supervisor execution(strategy = rest_for_one) {
+///             order_router() with(shutdown = "10s"),
+///             fills = |ctx: TaskContext| async move { ctx.cancelled().await } after(order_router),
+///         } after(risk_engine),
+///     };
+///     assert_eq!(
+///         tree.startup_order(),
+///         ["market_feed", "coinbase_feed", "risk_engine", "heartbeat", "execution"]
+///     );
+///     let spec = tree.into_spec().unwrap();
+///     assert_eq!(spec.children()[4].nested().unwrap().startup_order(), ["order_router", "fills"]);
+/// #   let _ = Duration::ZERO;
+/// }
+/// ```
+///
+/// # Syntax
+///
+/// Options of the supervisor come first, then its children, all separated by commas:
+///
+/// | option | values | default |
+/// |---|---|---|
+/// | `name = ".."` | the root's name (a nested supervisor is named by its key) | `supervisor` |
+/// | `strategy = ..` | `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` |
+/// | `intensity(max_restarts = N, within = "..")` | at least 1; a duration | 10 within 60s |
+/// | `shutdown_timeout = ".."` | each child's default time to stop | 5s |
+/// | `auto_shutdown = ..` | `never`, `any_significant`, `all_significant` | `never` |
+///
+/// A child is one of:
+/// - `market_feed(args..)`: the spec of a `#[service]` function (`market_feed::spec(args..)`),
+///   named as the service declares; siblings refer to it as `market_feed`;
+/// - `key: market_feed(args..)`: the same service under the name `key` (to run it twice);
+/// - `key = |ctx| async move { .. }`: a closure service named `key`;
+/// - `key = expr`: any [`ChildSpec`] expression, renamed `key`;
+/// - `supervisor key(options..) { children.. }`: a nested supervisor.
+///
+/// Each may be followed by `with(restart = "..", shutdown = "..", readiness = "explicit",
+/// startup_timeout = "..", significant)` and `after(sibling, ..)`.
+///
+/// Duplicate names, unknown dependencies (with "did you mean"), dependencies that cross
+/// supervisors and cycles (one error per edge, naming the whole cycle) are compile errors. The
+/// result is a [`DeclaredTree`]: the same [`SupervisorSpec`] a builder makes by hand, plus the
+/// root's startup and shutdown orders as `'static` slices.
+#[doc(inline)]
+pub use supervisor_macros::supervisor;
+
 /// The types most programs need: `use supervisor::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AutoShutdown, BackoffConfig, ChildSpec, Jitter, Readiness, RestartPolicy, ServiceError,
-        ServiceFuture, ServicePhase, ShutdownPolicy, SpawnOptions, StopOutcome, Strategy,
-        Supervisor, SupervisorConfig, SupervisorHandle, SupervisorSpec, TaskContext,
+        AutoShutdown, BackoffConfig, ChildSpec, DeclaredTree, Jitter, Readiness, RestartPolicy,
+        ServiceError, ServiceFuture, ServicePhase, ShutdownPolicy, SpawnOptions, StopOutcome,
+        Strategy, Supervisor, SupervisorConfig, SupervisorHandle, SupervisorSpec, TaskContext,
         TradingService, blocking_fn, service_fn,
     };
+    pub use crate::{service, supervisor};
 }

@@ -9,9 +9,13 @@ use std::sync::Arc;
 
 pub use crate::context::TaskContext;
 pub use crate::error::ServiceError;
+pub use crate::model::{AutoShutdown, Strategy};
 pub use crate::model::{BackoffConfig, Jitter, Readiness, RestartPolicy, ShutdownPolicy};
 pub use crate::service::{ServiceFuture, TradingService};
-pub use crate::spec::{ChildSpec, ServiceOutput, blocking_fn, service_fn};
+pub use crate::spec::{
+    ChildSpec, DeclaredTree, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn,
+    service_fn,
+};
 pub use ::core::time::Duration;
 pub use ::std::boxed::Box;
 
@@ -49,4 +53,12 @@ where
     F::Output: ServiceOutput,
 {
     attempt.await.into_service_result()
+}
+
+/// What `supervisor!` evaluates to when it has errors (they are reported beside it).
+pub fn invalid_tree() -> DeclaredTree {
+    let error = crate::error::SpecError::EmptyName {
+        supervisor: String::new(),
+    };
+    DeclaredTree::new(Err(error), &[], &[])
 }

@@ -2,7 +2,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
-use super::Escalation;
+use super::{Escalation, SpecError};
 
 /// Why [`Supervisor::run_until_shutdown`](crate::Supervisor::run_until_shutdown) could not
 /// complete normally.
@@ -16,6 +16,8 @@ pub enum SupervisorError {
     NoRuntime,
     /// The root supervisor exceeded its restart intensity; the tree was shut down.
     Escalated(Escalation),
+    /// A declared tree's spec was rejected; nothing was started.
+    Spec(SpecError),
 }
 
 impl fmt::Display for SupervisorError {
@@ -30,6 +32,7 @@ impl fmt::Display for SupervisorError {
             SupervisorError::Escalated(escalation) => {
                 write!(f, "the supervision tree failed: {escalation}")
             }
+            SupervisorError::Spec(error) => write!(f, "invalid supervision tree: {error}"),
         }
     }
 }
@@ -40,6 +43,7 @@ impl Error for SupervisorError {
             SupervisorError::Signal(err) => Some(err),
             SupervisorError::NoRuntime => None,
             SupervisorError::Escalated(escalation) => Some(escalation),
+            SupervisorError::Spec(error) => Some(error),
         }
     }
 }

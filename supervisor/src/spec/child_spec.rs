@@ -164,6 +164,12 @@ impl ChildSpec {
         ChildSpec::new(name, Run::Supervisor(Arc::new(spec)), RestartPolicy::Always)
     }
 
+    /// The same child under another name (to run one service twice, say).
+    pub fn with_name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
     /// When the child is restarted after it exits.
     pub fn with_restart(mut self, restart: RestartPolicy) -> Self {
         self.restart = restart;

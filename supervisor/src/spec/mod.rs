@@ -2,10 +2,12 @@
 //! hand or by the `supervisor!` macro; the runtime starts them.
 
 mod child_spec;
+mod declared_tree;
 mod service_output;
 mod supervisor_spec;
 
 pub(crate) use child_spec::{AsyncFactory, BlockingFactory, Run};
 pub use child_spec::{ChildSpec, blocking_fn, service_fn};
+pub use declared_tree::DeclaredTree;
 pub use service_output::ServiceOutput;
 pub use supervisor_spec::{SupervisorSpec, SupervisorSpecBuilder};

@@ -58,6 +58,8 @@ pub(crate) struct Layout {
 #[derive(Debug, Clone)]
 #[must_use = "call `.build()` to validate the spec"]
 pub struct SupervisorSpecBuilder {
+    /// The first error of a nested builder, reported by `build`.
+    pub(crate) nested_error: Option<SpecError>,
     name: Arc<str>,
     strategy: Strategy,
     intensity: Option<Intensity>,
@@ -71,6 +73,7 @@ impl SupervisorSpec {
     /// restarts within 60 s), a 5 s shutdown timeout per child, [`AutoShutdown::Never`].
     pub fn builder(name: impl Into<Arc<str>>) -> SupervisorSpecBuilder {
         SupervisorSpecBuilder {
+            nested_error: None,
             name: name.into(),
             strategy: Strategy::OneForOne,
             intensity: Some(Intensity::default()),
@@ -195,6 +198,22 @@ impl SupervisorSpecBuilder {
         self
     }
 
+    /// Builds `nested` and adds it as a supervisor child, adjusted by `adjust` (dependencies,
+    /// policies); a problem in `nested` is reported by this builder's [`build`](Self::build).
+    pub fn nested(
+        mut self,
+        nested: SupervisorSpecBuilder,
+        adjust: impl FnOnce(ChildSpec) -> ChildSpec,
+    ) -> Self {
+        match nested.build() {
+            Ok(spec) => self.children.push(adjust(ChildSpec::supervisor(spec))),
+            Err(error) => {
+                self.nested_error.get_or_insert(error);
+            }
+        }
+        self
+    }
+
     /// Adds several children.
     pub fn children(mut self, children: impl IntoIterator<Item = ChildSpec>) -> Self {
         self.children.extend(children);
@@ -209,6 +228,9 @@ impl SupervisorSpecBuilder {
     ///
     /// The first problem found, as a [`SpecError`] naming the supervisor and child.
     pub fn build(self) -> Result<SupervisorSpec, SpecError> {
+        if let Some(error) = self.nested_error {
+            return Err(error);
+        }
         let supervisor = self.name.to_string();
         if self.name.is_empty() {
             return Err(SpecError::EmptyName { supervisor });

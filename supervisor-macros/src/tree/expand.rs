@@ -1,0 +1,138 @@
+//! A checked tree becomes a `SupervisorSpec` builder chain (the same calls a hand-written
+//! tree makes) wrapped in a `DeclaredTree` with the root's orders as `'static` slices.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::parse::{Child, ChildKind};
+use super::resolve::{Node, Resolved, Shutdown};
+
+pub(crate) fn expand(root: &Node, krate: &TokenStream) -> TokenStream {
+    let p = quote!(#krate::__private);
+    let builder = builder(root, &p);
+    let names: Vec<TokenStream> = root
+        .children
+        .iter()
+        .map(|c| runtime_name(c.child))
+        .collect();
+    let startup: Vec<&TokenStream> = root.startup_order.iter().map(|&i| &names[i]).collect();
+    let shutdown = startup.iter().rev();
+    quote! {
+        #p::DeclaredTree::new(
+            #builder.build(),
+            &[#(#startup),*],
+            &[#(#shutdown),*],
+        )
+    }
+}
+
+/// What stands in for the tree when it has errors: a value of the right type, so code using
+/// the tree reports nothing more.
+pub(crate) fn stub(krate: &TokenStream) -> TokenStream {
+    quote!(#krate::__private::invalid_tree())
+}
+
+/// The name a child has at run time: a `#[service]`'s declared name, or its key.
+fn runtime_name(child: &Child) -> TokenStream {
+    match &child.kind {
+        ChildKind::Service {
+            path, alias: false, ..
+        } => quote!(#path::NAME),
+        _ => {
+            let key = child.key.to_string();
+            quote!(#key)
+        }
+    }
+}
+
+fn builder(node: &Node, p: &TokenStream) -> TokenStream {
+    let name = &node.name;
+    let mut chain = quote!(#p::SupervisorSpec::builder(#name));
+    if let Some(strategy) = node.strategy {
+        let variant = syn::Ident::new(&camel(strategy), proc_macro2::Span::call_site());
+        chain.extend(quote!(.strategy(#p::Strategy::#variant)));
+    }
+    if let Some((max, within)) = node.intensity {
+        chain.extend(quote!(.intensity(#max, #p::Duration::from_nanos(#within))));
+    }
+    if let Some(ns) = node.shutdown_timeout_ns {
+        chain.extend(quote!(.shutdown_timeout(#p::Duration::from_nanos(#ns))));
+    }
+    if let Some(auto) = node.auto_shutdown {
+        let variant = syn::Ident::new(&camel(auto), proc_macro2::Span::call_site());
+        chain.extend(quote!(.auto_shutdown(#p::AutoShutdown::#variant)));
+    }
+    let names: Vec<TokenStream> = node
+        .children
+        .iter()
+        .map(|c| runtime_name(c.child))
+        .collect();
+    for resolved in &node.children {
+        let adjust = adjust(resolved, &names, p);
+        match &resolved.nested {
+            Some(nested) => {
+                let nested = builder(nested, p);
+                chain.extend(quote!(.nested(#nested, |child: #p::ChildSpec| child #adjust)));
+            }
+            None => {
+                let child = child_expr(resolved.child, p);
+                chain.extend(quote!(.child(#child #adjust)));
+            }
+        }
+    }
+    chain
+}
+
+fn child_expr(child: &Child, p: &TokenStream) -> TokenStream {
+    let key = child.key.to_string();
+    match &child.kind {
+        ChildKind::Service { path, args, alias } => {
+            let rename = alias.then(|| quote!(.with_name(#key)));
+            quote!(#path::spec(#args) #rename)
+        }
+        ChildKind::Closure(closure) => quote!(#p::service_fn(#key, #closure)),
+        ChildKind::Spec(expr) => quote!(#p::ChildSpec::with_name(#expr, #key)),
+        ChildKind::Nested(_) => TokenStream::new(),
+    }
+}
+
+fn adjust(resolved: &Resolved, names: &[TokenStream], p: &TokenStream) -> TokenStream {
+    let o = &resolved.overrides;
+    let mut chain = TokenStream::new();
+    if let Some(restart) = o.restart {
+        let variant = syn::Ident::new(restart, proc_macro2::Span::call_site());
+        chain.extend(quote!(.with_restart(#p::RestartPolicy::#variant)));
+    }
+    if let Some(shutdown) = &o.shutdown {
+        let policy = match shutdown {
+            Shutdown::Timeout(ns) => quote!(Timeout(#p::Duration::from_nanos(#ns))),
+            Shutdown::BrutalKill => quote!(BrutalKill),
+            Shutdown::Infinity => quote!(Infinity),
+        };
+        chain.extend(quote!(.with_shutdown(#p::ShutdownPolicy::#policy)));
+    }
+    if let Some(ns) = o.startup_timeout_ns {
+        chain.extend(quote!(.with_readiness(#p::Readiness::Explicit { timeout: #p::Duration::from_nanos(#ns) })));
+    }
+    if o.significant {
+        chain.extend(quote!(.significant(true)));
+    }
+    if !resolved.dependencies.is_empty() {
+        let deps = resolved.dependencies.iter().map(|&i| &names[i]);
+        chain.extend(quote!(.after([#(#deps),*])));
+    }
+    chain
+}
+
+fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}

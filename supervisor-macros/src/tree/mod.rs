@@ -1,0 +1,32 @@
+//! `supervisor!`: parse, resolve (names, dependencies, cycles), expand.
+
+mod expand;
+mod graph;
+mod parse;
+mod resolve;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::common::errors::Errors;
+
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let krate = quote!(::supervisor);
+    let tree = match syn::parse2::<parse::Tree>(input) {
+        Ok(tree) => tree,
+        Err(error) => {
+            let error = error.to_compile_error();
+            let stub = expand::stub(&krate);
+            return quote!({ #error #stub });
+        }
+    };
+    let mut errors = Errors::default();
+    let root = resolve::resolve(&tree, &mut errors);
+    if errors.is_empty() {
+        expand::expand(&root, &krate)
+    } else {
+        let errors = errors.to_compile_errors();
+        let stub = expand::stub(&krate);
+        quote!({ #errors #stub })
+    }
+}

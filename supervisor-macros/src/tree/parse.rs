@@ -1,0 +1,271 @@
+//! The `supervisor!` syntax, as written, with spans.
+//!
+//! ```text
+//! tree     := header* child*                      (comma separated)
+//! header   := name = "bot" | strategy = one_for_all | intensity(max_restarts = 10, within = "60s")
+//!           | shutdown_timeout = "5s" | auto_shutdown = any_significant
+//! child    := path(args..)                        a #[service] factory
+//!           | key: path(args..)                   the same under another name
+//!           | key = |ctx| async move { .. }       a closure service
+//!           | key = expr                          any ChildSpec, renamed to key
+//!           | supervisor key(header*) { child* }  a nested supervisor
+//!           followed by any of: with(restart = "..", shutdown = "..", readiness = "..",
+//!           startup_timeout = "..", significant) and after(sibling, ..)
+//! ```
+
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
+
+pub(crate) const OVERRIDE_KEYS: &[&str] = &[
+    "restart",
+    "shutdown",
+    "readiness",
+    "startup_timeout",
+    "significant",
+];
+
+#[derive(Default)]
+pub(crate) struct Header {
+    pub(crate) items: Vec<HeaderItem>,
+}
+
+pub(crate) enum HeaderItem {
+    Name(Ident, LitStr),
+    Strategy(Ident, Ident),
+    Intensity(Ident, Option<LitInt>, Option<LitStr>),
+    ShutdownTimeout(Ident, LitStr),
+    AutoShutdown(Ident, Ident),
+}
+
+pub(crate) struct Tree {
+    pub(crate) header: Header,
+    pub(crate) children: Vec<Child>,
+}
+
+pub(crate) struct Child {
+    /// The name siblings use in `after(..)`.
+    pub(crate) key: Ident,
+    pub(crate) kind: ChildKind,
+    pub(crate) overrides: Vec<(Ident, Option<LitStr>)>,
+    pub(crate) after: Vec<Ident>,
+}
+
+pub(crate) enum ChildKind {
+    /// `path(args)`, `alias` when written `key: path(args)`.
+    Service {
+        path: Path,
+        args: Punctuated<Expr, Token![,]>,
+        alias: bool,
+    },
+    Closure(Expr),
+    Spec(Expr),
+    Nested(Tree),
+}
+
+impl Parse for Tree {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut header = Header::default();
+        let mut children = Vec::new();
+        while !input.is_empty() {
+            if children.is_empty() && is_header_item(input) {
+                header.items.push(input.parse()?);
+            } else {
+                children.push(input.parse()?);
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(Tree { header, children })
+    }
+}
+
+/// A header item is a header key followed by the form that key takes.
+fn is_header_item(input: ParseStream) -> bool {
+    let fork = input.fork();
+    let Ok(key) = fork.parse::<Ident>() else {
+        return false;
+    };
+    match key.to_string().as_str() {
+        "name" | "shutdown_timeout" => fork.peek(Token![=]) && fork.peek2(LitStr),
+        "strategy" | "auto_shutdown" => {
+            fork.peek(Token![=]) && fork.peek2(Ident) && !fork.peek3(syn::token::Paren)
+        }
+        "intensity" => fork.peek(syn::token::Paren),
+        _ => false,
+    }
+}
+
+impl Parse for HeaderItem {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key: Ident = input.parse()?;
+        Ok(match key.to_string().as_str() {
+            "name" => {
+                input.parse::<Token![=]>()?;
+                HeaderItem::Name(key, input.parse()?)
+            }
+            "shutdown_timeout" => {
+                input.parse::<Token![=]>()?;
+                HeaderItem::ShutdownTimeout(key, input.parse()?)
+            }
+            "strategy" => {
+                input.parse::<Token![=]>()?;
+                HeaderItem::Strategy(key, input.parse()?)
+            }
+            "auto_shutdown" => {
+                input.parse::<Token![=]>()?;
+                HeaderItem::AutoShutdown(key, input.parse()?)
+            }
+            _ => {
+                let content;
+                syn::parenthesized!(content in input);
+                let (mut max, mut within) = (None, None);
+                while !content.is_empty() {
+                    let inner: Ident = content.parse()?;
+                    content.parse::<Token![=]>()?;
+                    match inner.to_string().as_str() {
+                        "max_restarts" => max = Some(content.parse()?),
+                        "within" => within = Some(content.parse()?),
+                        other => {
+                            return Err(syn::Error::new(
+                                inner.span(),
+                                crate::common::suggest::unknown(
+                                    "`intensity` option",
+                                    other,
+                                    "`intensity` options",
+                                    &["max_restarts", "within"],
+                                ),
+                            ));
+                        }
+                    }
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+                HeaderItem::Intensity(key, max, within)
+            }
+        })
+    }
+}
+
+impl Parse for Child {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let (key, kind) = if is_keyword(input, "supervisor", false) {
+            input.parse::<Ident>()?;
+            let key: Ident = input.parse()?;
+            let mut header = Header::default();
+            if input.peek(syn::token::Paren) {
+                let content;
+                syn::parenthesized!(content in input);
+                while !content.is_empty() {
+                    header.items.push(content.parse()?);
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+            }
+            let body;
+            syn::braced!(body in input);
+            let mut nested: Tree = body.parse()?;
+            nested.header.items.extend(header.items);
+            (key, ChildKind::Nested(nested))
+        } else if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![:]>()?;
+            let (path, args) = service_call(input)?;
+            (
+                key,
+                ChildKind::Service {
+                    path,
+                    args,
+                    alias: true,
+                },
+            )
+        } else if input.peek(Ident) && input.peek2(Token![=]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let expr: Expr = input.parse()?;
+            let kind = match expr {
+                Expr::Closure(_) => ChildKind::Closure(expr),
+                other => ChildKind::Spec(other),
+            };
+            (key, kind)
+        } else {
+            let (path, args) = service_call(input)?;
+            let key = path
+                .segments
+                .last()
+                .map(|s| s.ident.clone())
+                .ok_or_else(|| input.error("expected a child"))?;
+            (
+                key,
+                ChildKind::Service {
+                    path,
+                    args,
+                    alias: false,
+                },
+            )
+        };
+        let mut child = Child {
+            key,
+            kind,
+            overrides: Vec::new(),
+            after: Vec::new(),
+        };
+        while is_keyword(input, "with", true) || is_keyword(input, "after", true) {
+            let which: Ident = input.parse()?;
+            let content;
+            syn::parenthesized!(content in input);
+            if which == "after" {
+                let deps = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+                child.after.extend(deps);
+            } else {
+                while !content.is_empty() {
+                    let key: Ident = content.parse()?;
+                    let value = if content.peek(Token![=]) {
+                        content.parse::<Token![=]>()?;
+                        Some(content.parse::<LitStr>()?)
+                    } else {
+                        None
+                    };
+                    child.overrides.push((key, value));
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+            }
+        }
+        Ok(child)
+    }
+}
+
+/// `word` followed by a parenthesised list (`then_paren`) or by a name.
+fn is_keyword(input: ParseStream, word: &str, then_paren: bool) -> bool {
+    let fork = input.fork();
+    match fork.parse::<Ident>() {
+        Ok(ident) if ident == word => {
+            if then_paren {
+                fork.peek(syn::token::Paren)
+            } else {
+                fork.peek(Ident)
+            }
+        }
+        _ => false,
+    }
+}
+
+fn service_call(input: ParseStream) -> syn::Result<(Path, Punctuated<Expr, Token![,]>)> {
+    let path: Path = input.call(Path::parse_mod_style)?;
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new_spanned(
+            &path,
+            "expected a child: `service_fn_name(args..)` for a #[service], `key = |ctx| async move { .. }` for a closure, or `supervisor key(..) { .. }` for a nested supervisor",
+        ));
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let args = Punctuated::parse_terminated(&content)?;
+    Ok((path, args))
+}

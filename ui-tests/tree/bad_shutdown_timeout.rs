@@ -1,0 +1,21 @@
+// A malformed duration in the header.
+use supervisor::prelude::*;
+
+#[service]
+async fn feed(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+#[service]
+async fn risk(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+#[service]
+async fn router(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+fn main() {
+    let _ = supervisor! { name = "bot", shutdown_timeout = "5 sec", feed() };
+}

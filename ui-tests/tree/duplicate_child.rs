@@ -1,0 +1,21 @@
+// Two children with one name: the error is on the second.
+use supervisor::prelude::*;
+
+#[service]
+async fn feed(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+#[service]
+async fn risk(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+#[service]
+async fn router(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+fn main() {
+    let _ = supervisor! { name = "bot", feed(), feed() };
+}
