@@ -1,6 +1,6 @@
-//! A supervision tree, declared by hand: a market feed, a risk engine that depends on it and
-//! reports ready once its limits are loaded, and an execution sub-supervisor (rest-for-one)
-//! with an order router and a fill tracker.
+//! A supervision tree declared with the DSL: a market feed, a risk engine that depends on it
+//! and reports ready once its limits are loaded, and an execution sub-supervisor
+//! (rest-for-one) with an order router and a fill tracker.
 //!
 //! It prints the startup order, then the order router fails once and the story shows the
 //! restart scope that failure caused, the tree's state, and the shutdown report.
@@ -13,71 +13,57 @@ use supervisor::prelude::*;
 use supervisor::{EventKind, ServicePhase};
 use tokio::time::sleep;
 
-fn market_feed() -> ChildSpec {
-    service_fn("market_feed", |ctx: TaskContext| async move {
-        while !ctx.is_cancelled() {
-            ctx.heartbeat();
-            tokio::select! {
-                _ = ctx.cancelled() => {}
-                _ = sleep(Duration::from_millis(200)) => {}
-            }
+#[service(heartbeat(stale_after = "2s"))]
+async fn market_feed(ctx: TaskContext) {
+    while !ctx.is_cancelled() {
+        ctx.heartbeat();
+        tokio::select! {
+            _ = ctx.cancelled() => {}
+            _ = sleep(Duration::from_millis(200)) => {}
         }
-    })
-    .with_heartbeat_timeout(Duration::from_secs(2))
+    }
 }
 
-fn risk_engine() -> ChildSpec {
-    service_fn("risk_engine", |ctx: TaskContext| async move {
-        sleep(Duration::from_millis(300)).await; // loading position limits
-        ctx.ready();
-        ctx.cancelled().await;
-    })
-    .with_readiness(Readiness::Explicit {
-        timeout: Duration::from_secs(5),
-    })
-    .after(["market_feed"])
+#[service(readiness = "explicit", startup_timeout = "5s")]
+async fn risk_engine(ctx: TaskContext) {
+    sleep(Duration::from_millis(300)).await; // loading position limits
+    ctx.ready();
+    ctx.cancelled().await;
 }
 
-fn order_router() -> ChildSpec {
-    service_fn("order_router", |ctx: TaskContext| async move {
-        if ctx.attempt() == 1 {
-            sleep(Duration::from_millis(800)).await;
-            return Err(std::io::Error::other("venue closed the session"));
-        }
-        ctx.cancelled().await;
-        sleep(Duration::from_millis(150)).await; // flushing open orders
-        Ok(())
-    })
-    .with_backoff(
-        BackoffConfig::new(Duration::from_millis(200), Duration::from_secs(5))
-            .with_jitter(Jitter::None),
-    )
+#[service(backoff(base = "200ms", max = "5s", jitter = "none"))]
+async fn order_router(ctx: TaskContext) -> std::io::Result<()> {
+    if ctx.attempt() == 1 {
+        sleep(Duration::from_millis(800)).await;
+        return Err(std::io::Error::other("venue closed the session"));
+    }
+    ctx.cancelled().await;
+    sleep(Duration::from_millis(150)).await; // flushing open orders
+    Ok(())
 }
 
-fn fill_tracker() -> ChildSpec {
-    service_fn("fill_tracker", |ctx: TaskContext| async move {
-        ctx.cancelled().await;
-    })
+#[service]
+async fn fill_tracker(ctx: TaskContext) {
+    ctx.cancelled().await;
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let execution = SupervisorSpec::builder("execution")
-        .strategy(Strategy::RestForOne)
-        .child(order_router())
-        .child(fill_tracker())
-        .build()?;
-    let bot = SupervisorSpec::builder("bot")
-        .intensity(10, Duration::from_secs(60))
-        .child(ChildSpec::supervisor(execution).after(["risk_engine"]))
-        .child(risk_engine())
-        .child(market_feed())
-        .build()?;
+    let bot = supervisor! {
+        name = "bot",
+        intensity(max_restarts = 10, within = "60s"),
+        supervisor execution(strategy = rest_for_one) {
+            order_router(),
+            fill_tracker(),
+        } after(risk_engine),
+        risk_engine() after(market_feed),
+        market_feed(),
+    };
     println!("startup order:  {}", bot.startup_order().join(" -> "));
     println!("shutdown order: {}\n", bot.shutdown_order().join(" -> "));
 
     let config = SupervisorConfig::default().without_signal_handler();
-    let (tree, mut events) = Supervisor::start_with_events(bot, config).await?;
+    let (tree, mut events) = bot.start_with_events(config).await?;
     let printer = tokio::spawn(async move {
         while let Ok(event) = events.recv().await {
             let shown = match &event.kind {

@@ -1,11 +1,12 @@
-//! The main job: a simulated trading bot under supervision.
+//! The main job: a simulated trading bot under supervision, declared with the DSL.
 //!
-//! A flaky market feed is restarted with growing backoff, a candle poller that panics on bad
-//! data is restarted at once, a heartbeat just runs, a broken risk-limit loader trips its
-//! circuit breaker, and the order router flushes its pending orders on shutdown.
+//! A flaky market feed is restarted with growing backoff (and the order router that depends on
+//! it restarts with it), a candle poller that panics on bad data is restarted, a heartbeat just
+//! runs, a broken risk-limit loader trips its circuit breaker, and on shutdown the order router
+//! flushes its pending orders before the feed it depends on stops.
 //!
-//! Run it with `cargo run --example trading_bot` (add `-- --seconds N` to change the ~10 s run
-//! time; Ctrl-C ends it early, a second Ctrl-C aborts the drain).
+//! `cargo run --example trading_bot` (about 10 s; `-- --seconds N` to change; Ctrl-C stops it
+//! early, a second Ctrl-C aborts the drain).
 
 use std::time::Duration;
 
@@ -13,138 +14,89 @@ use supervisor::prelude::*;
 use supervisor::{CompactDuration, EventKind, LifecycleEvent};
 use tokio::time::{interval, sleep};
 
-/// Drops its exchange connection on the first three attempts, then streams quotes.
-struct MarketFeed;
-
-impl TradingService for MarketFeed {
-    fn name(&self) -> &str {
-        "market-feed"
-    }
-
-    fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
-        Box::pin(async move {
-            let mut quotes = interval(Duration::from_millis(250));
-            let mut received = 0u32;
-            loop {
-                tokio::select! {
-                    _ = ctx.cancelled() => return Ok(()),
-                    _ = quotes.tick() => {
-                        received += 1;
-                        ctx.heartbeat();
-                        if ctx.attempt() <= 3 && received == 3 {
-                            return Err(std::io::Error::new(
-                                std::io::ErrorKind::ConnectionReset,
-                                "exchange closed the websocket",
-                            )
-                            .into());
-                        }
-                    }
+/// Drops its exchange connection on its first three attempts, then streams quotes.
+#[service(
+    name = "market_feed",
+    restart = "on_failure",
+    backoff(base = "200ms", max = "5s", jitter = "equal"),
+    heartbeat(stale_after = "2s")
+)]
+async fn market_feed(ctx: TaskContext) -> std::io::Result<()> {
+    let mut quotes = interval(Duration::from_millis(250));
+    let mut received = 0u32;
+    loop {
+        tokio::select! {
+            _ = ctx.cancelled() => return Ok(()),
+            _ = quotes.tick() => {
+                received += 1;
+                ctx.heartbeat();
+                if ctx.attempt() <= 3 && received == 3 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "exchange closed the websocket",
+                    ));
                 }
             }
-        })
+        }
     }
 }
 
-/// Polls candles every 400 ms and panics on the malformed one every fourth attempt meets.
-struct CandlePoller;
-
-impl TradingService for CandlePoller {
-    fn name(&self) -> &str {
-        "candle-poller"
-    }
-
-    fn restart_policy(&self) -> RestartPolicy {
-        RestartPolicy::Always
-    }
-
-    fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
-        Box::pin(async move {
-            let mut polls = interval(Duration::from_millis(400));
-            let mut candles: Vec<f64> = Vec::new();
-            loop {
-                tokio::select! {
-                    _ = ctx.cancelled() => return Ok(()),
-                    _ = polls.tick() => {
-                        // The exchange sends an empty page now and then.
-                        let page: Vec<f64> = if candles.len() == 5 { vec![] } else { vec![101.5] };
-                        let close = page[0]; // panics on the empty page
-                        candles.push(close);
-                    }
-                }
+/// Polls candles every 400 ms and panics on the empty page every attempt meets.
+#[service(restart = "always")]
+async fn candle_poller(ctx: TaskContext) {
+    let mut polls = interval(Duration::from_millis(400));
+    let mut candles: Vec<f64> = Vec::new();
+    loop {
+        tokio::select! {
+            _ = ctx.cancelled() => return,
+            _ = polls.tick() => {
+                // The exchange sends an empty page now and then.
+                let page: Vec<f64> = if candles.len() == 5 { vec![] } else { vec![101.5] };
+                candles.push(page[0]); // panics on the empty page
             }
-        })
+        }
     }
 }
 
 /// Reports liveness every second.
-struct Heartbeat;
-
-impl TradingService for Heartbeat {
-    fn name(&self) -> &str {
-        "heartbeat"
-    }
-
-    fn restart_policy(&self) -> RestartPolicy {
-        RestartPolicy::Always
-    }
-
-    fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
-        Box::pin(async move {
-            let mut beats = interval(Duration::from_secs(1));
-            loop {
-                tokio::select! {
-                    _ = ctx.cancelled() => return Ok(()),
-                    _ = beats.tick() => ctx.heartbeat(),
-                }
-            }
-        })
+#[service(restart = "always")]
+async fn heartbeat(ctx: TaskContext) {
+    let mut beats = interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = ctx.cancelled() => return,
+            _ = beats.tick() => ctx.heartbeat(),
+        }
     }
 }
 
 /// Cannot reach the risk database: fails every attempt until its breaker opens.
-struct RiskLimitsLoader;
-
-impl TradingService for RiskLimitsLoader {
-    fn name(&self) -> &str {
-        "risk-limits"
-    }
-
-    fn run(&self, _ctx: TaskContext) -> ServiceFuture<'_> {
-        Box::pin(async move {
-            sleep(Duration::from_millis(50)).await;
-            Err(ServiceError::from(
-                "risk database unreachable: connection refused",
-            ))
-        })
-    }
+#[service(
+    backoff(base = "100ms", max = "1s"),
+    circuit_breaker(max_failures = 4, within = "10s")
+)]
+async fn risk_limits(_ctx: TaskContext) -> Result<(), ServiceError> {
+    sleep(Duration::from_millis(50)).await;
+    Err(ServiceError::from(
+        "risk database unreachable: connection refused",
+    ))
 }
 
 /// Routes orders; on shutdown it flushes what is pending before returning.
-struct OrderRouter;
-
-impl TradingService for OrderRouter {
-    fn name(&self) -> &str {
-        "order-router"
+#[service(shutdown(timeout = "2s"))]
+async fn order_router(ctx: TaskContext) -> anyhow::Result<()> {
+    let mut pending = 0u32;
+    let mut orders = interval(Duration::from_millis(700));
+    loop {
+        tokio::select! {
+            _ = ctx.cancelled() => break,
+            _ = orders.tick() => pending = pending % 3 + 1,
+        }
     }
-
-    fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
-        Box::pin(async move {
-            let mut pending = 0u32;
-            let mut orders = interval(Duration::from_millis(700));
-            loop {
-                tokio::select! {
-                    _ = ctx.cancelled() => break,
-                    _ = orders.tick() => pending = pending % 3 + 1,
-                }
-            }
-            println!(
-                "             order-router: flushing {pending} pending order(s) before stopping"
-            );
-            sleep(Duration::from_millis(300)).await;
-            println!("             order-router: all orders acknowledged");
-            Ok(())
-        })
-    }
+    println!("             order_router: flushing {pending} pending order(s) before stopping");
+    sleep(Duration::from_millis(300)).await;
+    println!("             order_router: all orders acknowledged");
+    Ok(())
 }
 
 fn run_seconds() -> Result<u64, String> {
@@ -201,53 +153,41 @@ fn one_line_panic_hook() {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = run_seconds()?;
     one_line_panic_hook();
-    let supervisor = std::sync::Arc::new(Supervisor::new(
-        SupervisorConfig::default()
-            .with_name("bot")
-            .with_shutdown_timeout(Duration::from_secs(2)),
-    ));
-    let mut events = supervisor.subscribe();
+    let tree = supervisor! {
+        name = "bot",
+        intensity(max_restarts = 50, within = "60s"),
+        shutdown_timeout = "2s",
+        market_feed(),
+        candle_poller(),
+        heartbeat(),
+        risk_limits(),
+        order_router() after(market_feed),
+    };
+    println!("trading bot supervised for {seconds} s (Ctrl-C to stop early)");
+    println!("startup order: {}", tree.startup_order().join(", "));
+    let (tree, mut events) = tree.start_with_events(SupervisorConfig::default()).await?;
     let printer = tokio::spawn(async move {
         while let Ok(event) = events.recv().await {
             print_event(&event);
-            if event.kind == EventKind::ShutdownCompleted {
+            if event.kind == EventKind::ShutdownCompleted && &*event.path == "bot" {
                 break;
             }
         }
     });
-
-    let feed_backoff = BackoffConfig::new(Duration::from_millis(200), Duration::from_secs(5))
-        .with_jitter(Jitter::Equal);
-    let breaker = BackoffConfig::new(Duration::from_millis(100), Duration::from_secs(1))
-        .with_circuit_breaker(4, Duration::from_secs(10));
-    supervisor.spawn_service_with_options(
-        Box::new(MarketFeed),
-        SpawnOptions::new().with_backoff(feed_backoff),
-    )?;
-    supervisor.spawn_service(Box::new(CandlePoller))?;
-    supervisor.spawn_service(Box::new(Heartbeat))?;
-    supervisor.spawn_service_with_options(
-        Box::new(RiskLimitsLoader),
-        SpawnOptions::new().with_backoff(breaker),
-    )?;
-    supervisor.spawn_service(Box::new(OrderRouter))?;
-
-    println!("trading bot supervised for {seconds} s (Ctrl-C to stop early)");
     let timer = tokio::spawn({
-        let supervisor = std::sync::Arc::clone(&supervisor);
+        let tree = tree.clone();
         async move {
             sleep(Duration::from_secs(seconds)).await;
             println!("--- {seconds} s elapsed: shutting down ---");
-            supervisor.trigger_shutdown();
+            tree.shutdown_tree("timer", "run time elapsed").await;
         }
     });
 
-    let report = supervisor.run_until_shutdown().await?;
+    let report = tree.run_until_shutdown().await?;
     timer.abort();
     printer.await?;
 
-    let m = supervisor.metrics().snapshot();
-    let ran = |d| CompactDuration(d).to_string();
+    let m = tree.metrics().snapshot();
     println!(
         "\nmetrics: {} spawned, {} restarts, {} terminated, {} circuit breaker trip(s), {} active",
         m.spawned_total,
@@ -257,7 +197,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         m.active_services
     );
     println!("\nservices:");
-    for s in supervisor.lifecycle_snapshots().await {
+    for s in tree.lifecycle_snapshots().await {
         let reason = s
             .termination_reason
             .map_or_else(|| "-".to_owned(), |r| r.to_string());
@@ -266,10 +206,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             s.name,
             s.start_count,
             s.total_failures,
-            ran(s.running_time)
+            CompactDuration(s.running_time).to_string()
         );
     }
-    println!("\n{report}");
+    println!(
+        "\n{report} (requested by {}: {})",
+        report.requested_by, report.reason
+    );
     for service in &report.services {
         println!("  {:<14} {}", service.name, service.outcome);
     }

@@ -58,6 +58,12 @@
 //! # }
 //! ```
 //!
+//! # The DSL
+//!
+//! Most programs declare their services with [`#[service]`](macro@service) and their tree
+//! with [`supervisor!`]: the compiler then rejects a bad policy, a typo in a dependency or a
+//! dependency cycle. The macros generate exactly the specs described below.
+//!
 //! # Trees
 //!
 //! For more than a flat set of services, declare a [`SupervisorSpec`]: children made with

@@ -20,6 +20,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote! { #item #error };
         }
     };
+    if let Some(inner) = function.attrs.iter().find(|a| a.path().is_ident("service")) {
+        // The inner attribute generates the items; this one only reports.
+        let error = syn::Error::new_spanned(
+            inner,
+            "`#[service]` is applied twice to this function; keep one",
+        )
+        .to_compile_error();
+        return quote! { #item #error };
+    }
     let mut errors = Errors::default();
     let options = parse::parse_options(args, &mut errors);
     let shape = signature::analyse(&function, &mut errors);
@@ -32,4 +41,58 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let errors = errors.to_compile_errors();
     // The user's function stays exactly as written, whatever else happened.
     quote! { #item #generated #errors }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_gives_errors_not_panics() {
+        let inputs = [
+            (
+                quote!(restart = ),
+                quote!(
+                    async fn f(ctx: TaskContext) {}
+                ),
+            ),
+            (
+                quote!(backoff(base = "1s"), ,),
+                quote!(
+                    async fn f(ctx: TaskContext) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    struct NotAFunction;
+                ),
+            ),
+            (quote!(tags(1, 2)), quote!(fn)),
+            (
+                quote!(crate = "::"),
+                quote!(
+                    async fn f(ctx: TaskContext, (a, b): (u8, u8)) {}
+                ),
+            ),
+        ];
+        for (args, item) in inputs {
+            let out = expand(args.clone(), item.clone()).to_string();
+            assert!(out.contains("compile_error"), "{args} / {item}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_valid_service_expands_to_its_module() {
+        let out = expand(
+            quote!(restart = "always"),
+            quote!(
+                async fn feed(ctx: TaskContext, venue: Venue) {}
+            ),
+        )
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("mod feed"), "{out}");
+        assert!(out.contains("RestartPolicy :: Always"), "{out}");
+    }
 }

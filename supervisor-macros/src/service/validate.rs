@@ -43,12 +43,6 @@ pub(crate) fn validate(
         ),
         _ => {}
     }
-    if let Some(other) = function.attrs.iter().find(|a| a.path().is_ident("service")) {
-        local.push_at(
-            other,
-            "`#[service]` is applied twice to this function; keep one",
-        );
-    }
 
     let name = match &options.name {
         Some(lit) if lit.value().is_empty() => {

@@ -30,3 +30,22 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         quote!({ #errors #stub })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_gives_errors_not_panics() {
+        for input in [
+            quote!(name = ),
+            quote!(a() after(b), b() after(a)),
+            quote!(supervisor {}),
+            quote!(x = , y),
+            quote!(intensity(max_restarts = "a")),
+        ] {
+            let out = expand(input.clone()).to_string();
+            assert!(out.contains("compile_error"), "{input}: {out}");
+        }
+    }
+}

@@ -1,7 +1,10 @@
 use std::fmt;
 
+use tokio::sync::broadcast;
+
 use super::SupervisorSpec;
 use crate::error::{SpecError, SupervisorError};
+use crate::observe::LifecycleEvent;
 use crate::runtime::{ShutdownReport, Supervisor, SupervisorConfig, SupervisorHandle};
 
 /// A tree declared with [`supervisor!`](crate::supervisor): its spec, and the root's startup
@@ -87,6 +90,20 @@ impl DeclaredTree {
     ) -> Result<SupervisorHandle, SupervisorError> {
         let spec = self.spec.map_err(SupervisorError::Spec)?;
         Supervisor::start_with_config(spec, config).await
+    }
+
+    /// Like [`start_with_config`](Self::start_with_config), with a subscription to the tree's
+    /// events taken before anything starts (see [`Supervisor::start_with_events`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub async fn start_with_events(
+        self,
+        config: SupervisorConfig,
+    ) -> Result<(SupervisorHandle, broadcast::Receiver<LifecycleEvent>), SupervisorError> {
+        let spec = self.spec.map_err(SupervisorError::Spec)?;
+        Supervisor::start_with_events(spec, config).await
     }
 
     /// Starts the tree and runs it until SIGINT / SIGTERM or until it ends by itself (see
