@@ -288,36 +288,34 @@ fn set<T>(
 }
 
 fn string(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
-    let input = meta
-        .value()
-        .map_err(|_| meta.error(format!("expected a value: `{example}`")))?;
-    let expr: syn::Expr = input.parse()?;
-    match expr {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(lit),
-            ..
-        }) => Ok(lit),
-        other => Err(syn::Error::new_spanned(
-            other,
-            format!("expected a string literal: `{example}`"),
-        )),
-    }
+    literal(meta, example, "a string literal", |lit| match lit {
+        syn::Lit::Str(lit) => Some(lit),
+        _ => None,
+    })
 }
 
 fn integer(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitInt> {
+    literal(meta, example, "a whole number", |lit| match lit {
+        syn::Lit::Int(lit) => Some(lit),
+        _ => None,
+    })
+}
+
+/// The `= value` of a key, if it is the literal `pick` accepts.
+fn literal<T>(
+    meta: &ParseNestedMeta,
+    example: &str,
+    expected: &str,
+    pick: impl FnOnce(syn::Lit) -> Option<T>,
+) -> syn::Result<T> {
     let input = meta
         .value()
         .map_err(|_| meta.error(format!("expected a value: `{example}`")))?;
     let expr: syn::Expr = input.parse()?;
-    match expr {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(lit),
-            ..
-        }) => Ok(lit),
-        other => Err(syn::Error::new_spanned(
-            other,
-            format!("expected a whole number: `{example}`"),
-        )),
+    let wrong = || syn::Error::new_spanned(&expr, format!("expected {expected}: `{example}`"));
+    match &expr {
+        syn::Expr::Lit(syn::ExprLit { lit, .. }) => pick(lit.clone()).ok_or_else(wrong),
+        _ => Err(wrong()),
     }
 }
 
