@@ -3,6 +3,8 @@
 
 mod common;
 mod service;
+#[cfg(test)]
+mod snapshots;
 mod tree;
 
 use proc_macro::TokenStream;
