@@ -268,6 +268,7 @@ pub use supervisor_macros::service;
 /// | `intensity(max_restarts = N, within = "..")` | at least 1; a duration | 10 within 60s |
 /// | `shutdown_timeout = ".."` | each child's default time to stop | 5s |
 /// | `auto_shutdown = ..` | `never`, `any_significant`, `all_significant` | `never` |
+/// | `crate = "::path"` | root only: an absolute path to this crate, if renamed | `::supervisor` |
 ///
 /// A child is one of:
 /// - `market_feed(args..)`: the spec of a `#[service]` function (`market_feed::spec(args..)`),

@@ -23,6 +23,11 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let root = resolve::resolve(&tree, &mut errors);
     if errors.is_empty() {
+        let krate = root
+            .krate
+            .as_deref()
+            .and_then(|path| path.parse::<TokenStream>().ok())
+            .unwrap_or(krate);
         expand::expand(&root, &krate)
     } else {
         let errors = errors.to_compile_errors();

@@ -4,6 +4,7 @@
 //! tree     := header* child*                      (comma separated)
 //! header   := name = "bot" | strategy = one_for_all | intensity(max_restarts = 10, within = "60s")
 //!           | shutdown_timeout = "5s" | auto_shutdown = any_significant
+//!           | crate = "::renamed::supervisor"        (root only)
 //! child    := path(args..)                        a #[service] factory
 //!           | key: path(args..)                   the same under another name
 //!           | key = |ctx| async move { .. }       a closure service
@@ -36,6 +37,8 @@ pub(crate) enum HeaderItem {
     Intensity(Ident, Option<LitInt>, Option<LitStr>),
     ShutdownTimeout(Ident, LitStr),
     AutoShutdown(Ident, Ident),
+    /// `crate = "::path"`, root only.
+    Crate(Token![crate], LitStr),
 }
 
 pub(crate) struct Tree {
@@ -84,6 +87,9 @@ impl Parse for Tree {
 
 /// A header item is a header key followed by the form that key takes.
 fn is_header_item(input: ParseStream) -> bool {
+    if input.peek(Token![crate]) {
+        return true;
+    }
     let fork = input.fork();
     let Ok(key) = fork.parse::<Ident>() else {
         return false;
@@ -100,6 +106,11 @@ fn is_header_item(input: ParseStream) -> bool {
 
 impl Parse for HeaderItem {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Token![crate]) {
+            let token = input.parse()?;
+            input.parse::<Token![=]>()?;
+            return Ok(HeaderItem::Crate(token, input.parse()?));
+        }
         let key: Ident = input.parse()?;
         Ok(match key.to_string().as_str() {
             "name" => {

@@ -28,6 +28,8 @@ pub(crate) struct Node<'a> {
     pub(crate) intensity: Option<(u32, u64)>,
     pub(crate) shutdown_timeout_ns: Option<u64>,
     pub(crate) auto_shutdown: Option<&'static str>,
+    /// The runtime's path, if not `::supervisor` (root only).
+    pub(crate) krate: Option<String>,
     pub(crate) children: Vec<Resolved<'a>>,
     pub(crate) startup_order: Vec<usize>,
 }
@@ -98,10 +100,11 @@ fn resolve_node<'a>(
         intensity: None,
         shutdown_timeout_ns: None,
         auto_shutdown: None,
+        krate: None,
         children: Vec::new(),
         startup_order: Vec::new(),
     };
-    header(tree, &mut node, errors);
+    header(tree, &mut node, !path.contains('/'), errors);
     let mut index: HashMap<String, usize> = HashMap::new();
     for (i, child) in tree.children.iter().enumerate() {
         let key = child.key.to_string();
@@ -180,25 +183,40 @@ fn unknown_dependency(
     suggest::unknown("child", name, &format!("children of `{path}`"), &valid)
 }
 
-fn header(tree: &Tree, node: &mut Node, errors: &mut Errors) {
+fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
     for item in &tree.header.items {
-        let key = match item {
+        let (key, span) = match item {
             HeaderItem::Name(k, _)
             | HeaderItem::Strategy(k, _)
             | HeaderItem::Intensity(k, _, _)
             | HeaderItem::ShutdownTimeout(k, _)
-            | HeaderItem::AutoShutdown(k, _) => k,
+            | HeaderItem::AutoShutdown(k, _) => (k.to_string(), k.span()),
+            HeaderItem::Crate(token, _) => ("crate".to_owned(), token.span),
         };
-        if seen.contains(&key.to_string()) {
-            errors.push_at(
-                key,
+        if seen.contains(&key) {
+            errors.push(syn::Error::new(
+                span,
                 format!("duplicate option `{key}`: give each option once"),
-            );
+            ));
             continue;
         }
-        seen.push(key.to_string());
+        seen.push(key);
         match item {
+            HeaderItem::Crate(_, lit) => {
+                let value = lit.value();
+                if !root || !value.starts_with("::") || syn::parse_str::<syn::Path>(&value).is_err()
+                {
+                    let message = if root {
+                        "`crate` must be an absolute path to the supervisor crate, starting with `::`, e.g. `crate = \"::my_app::supervisor\"`"
+                    } else {
+                        "`crate` is an option of the root supervisor only"
+                    };
+                    errors.push_at(lit, message);
+                } else {
+                    node.krate = Some(value);
+                }
+            }
             HeaderItem::Name(_, lit) => {
                 if lit.value().is_empty() {
                     errors.push_at(lit, "a supervisor name must not be empty");
