@@ -175,7 +175,9 @@ pub use spec::{
 /// ```
 ///
 /// Put `#[service]` functions at module level, not inside another function's body: the
-/// generated module reaches the function and its argument types through `super`.
+/// generated module reaches the function and its argument types through `super`. Inside that
+/// module the generated `Service`, `spec` and `NAME` shadow items of those names: write an
+/// argument whose type is itself called `Service` with its full path (`crate::x::Service`).
 ///
 /// # Options
 ///
