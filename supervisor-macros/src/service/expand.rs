@@ -34,7 +34,6 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
     };
     // Spanned at the fn name, so a future that is not `Send` is reported there.
     let constructor = respan(constructor, ident.span());
-    // Spanned at the fn name: a non-`Send` future or non-`'static` capture is reported there.
     let clones = shape.extras.iter().map(|e| {
         let value = &e.ident;
         clone_of(quote!(#value), &e.ty)
