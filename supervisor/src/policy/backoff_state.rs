@@ -21,7 +21,96 @@ pub enum BackoffAction {
     },
 }
 
-/// The backoff and circuit-breaker state of one service.
+/// Where a service is in its backoff: what changes between failures, without the
+/// configuration or the rng (a supervisor keeps one of each per spec and per node, not per
+/// child). [`BackoffState`] bundles the three.
+#[derive(Debug, Clone, Default)]
+pub struct BackoffProgress {
+    // Exponent of the next delay: failures since the last reset.
+    exponent: u32,
+    // Allocated at the first failure of a service with a breaker.
+    breaker: Option<Box<FailureWindow>>,
+    running_since: Option<Instant>,
+}
+
+impl BackoffProgress {
+    /// Failures since the backoff was last reset; the exponent of the next delay.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.exponent
+    }
+
+    /// Notes that an attempt started running at `now`.
+    pub fn record_start(&mut self, now: Instant) {
+        self.running_since = Some(now);
+    }
+
+    /// Records a failure at `now` under `config` and says whether and when to retry.
+    pub fn next_backoff(
+        &mut self,
+        config: &BackoffConfig,
+        now: Instant,
+        rng: &mut SmallRng,
+    ) -> BackoffAction {
+        if let Some(started) = self.running_since.take()
+            && now.saturating_duration_since(started) >= config.cooldown()
+        {
+            self.exponent = 0;
+        }
+        if let Some(limits) = config.circuit_breaker() {
+            let breaker = self.breaker.get_or_insert_with(|| {
+                Box::new(FailureWindow::new(limits.max_failures, limits.window))
+            });
+            let failures = breaker.record(now);
+            if breaker.is_full() {
+                return BackoffAction::CircuitOpen {
+                    failures,
+                    max_failures: breaker.limit(),
+                };
+            }
+        }
+        let delay = exponential_delay(config, self.exponent);
+        self.exponent = self.exponent.saturating_add(1);
+        BackoffAction::Retry(apply_jitter(delay, config.jitter(), rng))
+    }
+
+    /// The delay after a clean exit (policy `Always`): `base`, jittered, neither growing nor
+    /// counting towards the breaker.
+    pub fn clean_exit_delay(&mut self, config: &BackoffConfig, rng: &mut SmallRng) -> Duration {
+        self.running_since = None;
+        apply_jitter(config.base(), config.jitter(), rng)
+    }
+}
+
+/// What [`decide`](super::decide) needs of a backoff.
+pub trait Backoff {
+    /// Records a failure at `now`; see [`BackoffState::next_backoff`].
+    fn next_backoff(&mut self, now: Instant) -> BackoffAction;
+    /// The delay after a clean exit; see [`BackoffState::clean_exit_delay`].
+    fn clean_exit_delay(&mut self) -> Duration;
+}
+
+/// Progress borrowed together with its configuration and an rng.
+pub struct BackoffParts<'a> {
+    /// The configuration.
+    pub config: &'a BackoffConfig,
+    /// The service's progress.
+    pub progress: &'a mut BackoffProgress,
+    /// Where jitter comes from.
+    pub rng: &'a mut SmallRng,
+}
+
+impl Backoff for BackoffParts<'_> {
+    fn next_backoff(&mut self, now: Instant) -> BackoffAction {
+        self.progress.next_backoff(self.config, now, self.rng)
+    }
+
+    fn clean_exit_delay(&mut self) -> Duration {
+        self.progress.clean_exit_delay(self.config, self.rng)
+    }
+}
+
+/// The backoff and circuit-breaker state of one service: its configuration, its
+/// [`BackoffProgress`] and its own rng.
 ///
 /// Pure and deterministic: every method that depends on time takes `now`, and the jitter comes
 /// from a seedable rng ([`BackoffState::with_seed`]).
@@ -46,10 +135,7 @@ pub enum BackoffAction {
 #[derive(Debug, Clone)]
 pub struct BackoffState {
     config: BackoffConfig,
-    // Exponent of the next delay: failures since the last reset.
-    exponent: u32,
-    breaker: Option<FailureWindow>,
-    running_since: Option<Instant>,
+    progress: BackoffProgress,
     rng: SmallRng,
 }
 
@@ -67,11 +153,7 @@ impl BackoffState {
     fn with_rng(config: BackoffConfig, rng: SmallRng) -> Self {
         BackoffState {
             config,
-            exponent: 0,
-            breaker: config
-                .circuit_breaker()
-                .map(|b| FailureWindow::new(b.max_failures, b.window)),
-            running_since: None,
+            progress: BackoffProgress::default(),
             rng,
         }
     }
@@ -83,41 +165,34 @@ impl BackoffState {
 
     /// Failures since the backoff was last reset; the exponent of the next delay.
     pub fn consecutive_failures(&self) -> u32 {
-        self.exponent
+        self.progress.consecutive_failures()
     }
 
     /// Notes that an attempt started running at `now`; a failure at least `cooldown` later
     /// starts the backoff again from `base`.
     pub fn record_start(&mut self, now: Instant) {
-        self.running_since = Some(now);
+        self.progress.record_start(now);
     }
 
     /// Records a failure at `now` and says whether and when to retry.
     pub fn next_backoff(&mut self, now: Instant) -> BackoffAction {
-        if let Some(started) = self.running_since.take()
-            && now.saturating_duration_since(started) >= self.config.cooldown()
-        {
-            self.exponent = 0;
-        }
-        if let Some(breaker) = &mut self.breaker {
-            let failures = breaker.record(now);
-            if breaker.is_full() {
-                return BackoffAction::CircuitOpen {
-                    failures,
-                    max_failures: breaker.limit(),
-                };
-            }
-        }
-        let delay = exponential_delay(&self.config, self.exponent);
-        self.exponent = self.exponent.saturating_add(1);
-        BackoffAction::Retry(apply_jitter(delay, self.config.jitter(), &mut self.rng))
+        self.progress.next_backoff(&self.config, now, &mut self.rng)
     }
 
     /// The delay before restarting after a clean exit (policy `Always`): `base`, jittered. It
     /// neither grows nor counts towards the circuit breaker.
     pub fn clean_exit_delay(&mut self) -> Duration {
-        self.running_since = None;
-        apply_jitter(self.config.base(), self.config.jitter(), &mut self.rng)
+        self.progress.clean_exit_delay(&self.config, &mut self.rng)
+    }
+}
+
+impl Backoff for BackoffState {
+    fn next_backoff(&mut self, now: Instant) -> BackoffAction {
+        BackoffState::next_backoff(self, now)
+    }
+
+    fn clean_exit_delay(&mut self) -> Duration {
+        BackoffState::clean_exit_delay(self)
     }
 }
 

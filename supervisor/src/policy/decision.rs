@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use super::{BackoffAction, BackoffState};
+use super::{Backoff, BackoffAction};
 use crate::error::ErrorKind;
 use crate::model::RestartPolicy;
 
@@ -81,7 +81,7 @@ pub fn decide(
     exit: ExitKind,
     policy: RestartPolicy,
     stopping: bool,
-    backoff: &mut BackoffState,
+    backoff: &mut impl Backoff,
     now: Instant,
 ) -> Decision {
     let unrestarted = match exit {

@@ -10,7 +10,8 @@ mod failure_window;
 mod order;
 
 pub use backoff_state::{
-    BackoffAction, BackoffState, apply_jitter, exponential_delay, seed_from_os,
+    Backoff, BackoffAction, BackoffParts, BackoffProgress, BackoffState, apply_jitter,
+    exponential_delay, seed_from_os,
 };
 pub use decision::{Decision, ExitKind, StopReason, decide};
 pub use failure_window::FailureWindow;

@@ -68,8 +68,8 @@ impl SupervisorConfig {
         self
     }
 
-    /// Seeds every service's jitter, so a run's delays are reproducible (each service's seed is
-    /// drawn from this one, in the order the services are added).
+    /// Seeds the jitter, so a run's delays are reproducible (each supervisor draws every
+    /// delay of its children from one rng seeded from this).
     pub fn with_rng_seed(mut self, seed: u64) -> Self {
         self.rng_seed = Some(seed);
         self

@@ -8,7 +8,7 @@ use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
 use crate::error::Escalation;
 use crate::model::{AutoShutdown, ChildKind, RestartPolicy, ServicePhase, TerminationReason};
 use crate::observe::EventKind;
-use crate::policy::{Decision, ExitKind, StopReason, decide, restart_scope};
+use crate::policy::{BackoffParts, Decision, ExitKind, StopReason, decide, restart_scope};
 use crate::runtime::attempt::{AttemptExit, Outcome, panic_message};
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::tree::ShutdownCause;
@@ -49,9 +49,17 @@ impl Node {
             self.terminate(index, TerminationReason::Aborted);
             return;
         };
-        let restart = self.child_spec(index).restart;
-        let slot = &mut self.slots[index];
-        match decide(exit, restart, false, &mut slot.backoff, now.into_std()) {
+        let base = self.spec.children.len();
+        let spec = match index.checked_sub(base) {
+            None => &self.spec.children[index],
+            Some(extra) => &self.extra[extra],
+        };
+        let mut backoff = BackoffParts {
+            config: &spec.backoff,
+            progress: &mut self.slots[index].backoff,
+            rng: &mut self.rng,
+        };
+        match decide(exit, spec.restart, false, &mut backoff, now.into_std()) {
             Decision::Restart(delay) => self.restart(index, exit, delay),
             Decision::Stop(reason) => {
                 let reason = self.termination_reason(index, reason);

@@ -16,8 +16,8 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -218,8 +218,7 @@ impl Node {
             self.tree.epoch,
             Some(self.notify.clone()),
         ));
-        let backoff = crate::policy::BackoffState::with_seed(spec.backoff, self.rng.next_u64());
-        self.slots.push(ChildSlot::new(shared, backoff));
+        self.slots.push(ChildSlot::new(shared));
         self.tree.metrics.service_added();
     }
 

@@ -10,7 +10,7 @@ use tokio_util::time::delay_queue;
 use crate::context::ChildShared;
 use crate::error::ServiceError;
 use crate::model::{ServicePhase, TerminationReason, TimeoutKind};
-use crate::policy::BackoffState;
+use crate::policy::BackoffProgress;
 use crate::runtime::attempt::panic_message;
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::tree::NestedLink;
@@ -19,7 +19,8 @@ use crate::runtime::tree::NestedLink;
 pub(crate) struct ChildSlot {
     pub(crate) shared: Arc<ChildShared>,
     pub(crate) phase: ServicePhase,
-    pub(crate) backoff: BackoffState,
+    /// Backoff and breaker progress; the configuration stays in the spec.
+    pub(crate) backoff: BackoffProgress,
     /// Attempts started; the current attempt's number.
     pub(crate) attempt: u32,
     /// The current attempt's token and task, while one is alive.
@@ -97,11 +98,11 @@ impl Failure {
 }
 
 impl ChildSlot {
-    pub(crate) fn new(shared: Arc<ChildShared>, backoff: BackoffState) -> Self {
+    pub(crate) fn new(shared: Arc<ChildShared>) -> Self {
         ChildSlot {
             shared,
             phase: ServicePhase::Waiting,
-            backoff,
+            backoff: BackoffProgress::default(),
             attempt: 0,
             token: None,
             task: None,
