@@ -97,7 +97,7 @@ async fn generated_services_run_under_a_tree() {
         .child(fatal::spec())
         .build()
         .unwrap();
-    let tree = Supervisor::start_with_config(spec, tree_config())
+    let tree = Supervisor::start_with_config(spec, test_config())
         .await
         .unwrap();
     run_for(10).await;
@@ -133,7 +133,7 @@ async fn a_generated_blocking_service_runs_on_the_blocking_pool_and_stops_cooper
         .child(replay_archive::spec())
         .build()
         .unwrap();
-    let tree = Supervisor::start_with_config(spec, tree_config())
+    let tree = Supervisor::start_with_config(spec, test_config())
         .await
         .unwrap();
     let state = tree.current_state().await;

@@ -142,7 +142,7 @@ fn orders_are_static_and_match_the_runtime_ones() {
 
 #[tokio::test(start_paused = true)]
 async fn a_declared_tree_starts_and_shuts_down() {
-    let handle = declared().start_with_config(tree_config()).await.unwrap();
+    let handle = declared().start_with_config(test_config()).await.unwrap();
     run_for(100).await;
     let state = handle.current_state().await;
     assert!(
@@ -162,7 +162,7 @@ async fn two_services_declaring_one_name_are_reported_at_start() {
         primary_feed(),
         backup_feed(),
     };
-    let error = clash.start_with_config(tree_config()).await.unwrap_err();
+    let error = clash.start_with_config(test_config()).await.unwrap_err();
     assert_eq!(
         error.to_string(),
         "invalid supervision tree: `bot` has two children named `feed`; sibling names must be unique"

@@ -9,7 +9,7 @@ use supervisor::prelude::*;
 use supervisor::{EventKind, TerminationReason};
 
 async fn start(spec: SupervisorSpec) -> SupervisorHandle {
-    Supervisor::start_with_config(spec, tree_config())
+    Supervisor::start_with_config(spec, test_config())
         .await
         .unwrap()
 }

@@ -161,8 +161,3 @@ pub fn logged(
     })
     .with_backoff(plain_backoff(50, 50))
 }
-
-/// A tree config for tests: no signal handling, reproducible jitter.
-pub fn tree_config() -> SupervisorConfig {
-    test_config()
-}
