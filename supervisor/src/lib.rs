@@ -115,8 +115,8 @@ pub use context::TaskContext;
 pub use error::{BoxError, ErrorKind, ServiceError};
 pub use model::{
     AutoShutdown, BackoffConfig, ChildKind, CircuitBreakerConfig, FailureSummary, Intensity,
-    Jitter, Readiness, RestartPolicy, ServicePhase, ShutdownPolicy, Strategy, TerminationReason,
-    TimeoutKind,
+    Jitter, MAX_DURATION, MAX_EVENT_CAPACITY, MAX_NESTING_DEPTH, Readiness, RestartPolicy,
+    ServicePhase, ShutdownPolicy, Strategy, TerminationReason, TimeoutKind,
 };
 pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
 pub use runtime::{

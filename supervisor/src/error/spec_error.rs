@@ -38,6 +38,15 @@ pub enum SpecError {
         /// The cycle along "depends on" edges, its first name repeated at the end.
         cycle: Vec<String>,
     },
+    /// Supervisors nest deeper than [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH).
+    TooDeep {
+        /// The supervisor whose subtree is too deep.
+        supervisor: String,
+        /// Its depth, counting itself as level 1.
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A value is out of range.
     Invalid {
         /// `supervisor` or `supervisor/child`.
@@ -79,6 +88,14 @@ impl fmt::Display for SpecError {
                 f,
                 "dependency cycle in `{supervisor}`: {}",
                 cycle.join(" -> ")
+            ),
+            SpecError::TooDeep {
+                supervisor,
+                depth,
+                max,
+            } => write!(
+                f,
+                "`{supervisor}` nests supervisors {depth} levels deep; at most {max} are supported"
             ),
             SpecError::Invalid { path, error } => write!(f, "`{path}`: {error}"),
         }

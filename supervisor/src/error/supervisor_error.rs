@@ -2,7 +2,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
-use super::{Escalation, SpecError};
+use super::{ConfigError, Escalation, SpecError};
 
 /// Why [`Supervisor::run_until_shutdown`](crate::Supervisor::run_until_shutdown) could not
 /// complete normally.
@@ -18,6 +18,12 @@ pub enum SupervisorError {
     Escalated(Escalation),
     /// A declared tree's spec was rejected; nothing was started.
     Spec(SpecError),
+    /// A [`SupervisorConfig`](crate::SupervisorConfig) value is out of range; nothing was
+    /// started.
+    InvalidConfig(ConfigError),
+    /// A control loop of the tree panicked (a bug in this crate: please report it). Every task
+    /// of the tree was aborted; the message is the panic's.
+    Internal(String),
 }
 
 impl fmt::Display for SupervisorError {
@@ -33,6 +39,11 @@ impl fmt::Display for SupervisorError {
                 write!(f, "the supervision tree failed: {escalation}")
             }
             SupervisorError::Spec(error) => write!(f, "invalid supervision tree: {error}"),
+            SupervisorError::InvalidConfig(error) => write!(f, "invalid supervisor config: {error}"),
+            SupervisorError::Internal(message) => write!(
+                f,
+                "internal error, please report it: a control loop panicked ({message}); every task of the tree was aborted"
+            ),
         }
     }
 }
@@ -44,6 +55,8 @@ impl Error for SupervisorError {
             SupervisorError::NoRuntime => None,
             SupervisorError::Escalated(escalation) => Some(escalation),
             SupervisorError::Spec(error) => Some(error),
+            SupervisorError::InvalidConfig(error) => Some(error),
+            SupervisorError::Internal(_) => None,
         }
     }
 }

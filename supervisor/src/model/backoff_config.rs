@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::{check_duration, check_positive_duration};
 use crate::error::{ConfigError, ParsePolicyError};
 
 /// How a computed backoff delay is randomised, so that services that failed together do not
@@ -167,15 +168,11 @@ impl BackoffConfig {
     }
 
     /// Checks every field: `max` and the breaker's `window` must be greater than zero, `base`
-    /// at most `max`, `max_failures` at least 1.
+    /// at most `max`, `max_failures` at least 1, and no duration above
+    /// [`MAX_DURATION`](crate::MAX_DURATION).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.max.is_zero() {
-            return Err(ConfigError::new(
-                "backoff.max",
-                format!("{:?}", self.max),
-                "a duration greater than zero",
-            ));
-        }
+        check_positive_duration("backoff.max", self.max)?;
+        check_duration("backoff.cooldown", self.cooldown)?;
         if self.base > self.max {
             return Err(ConfigError::new(
                 "backoff.base",
@@ -191,13 +188,7 @@ impl BackoffConfig {
                     "at least 1 (or no circuit breaker at all)",
                 ));
             }
-            if breaker.window.is_zero() {
-                return Err(ConfigError::new(
-                    "circuit_breaker.window",
-                    format!("{:?}", breaker.window),
-                    "a duration greater than zero",
-                ));
-            }
+            check_positive_duration("circuit_breaker.window", breaker.window)?;
         }
         Ok(())
     }

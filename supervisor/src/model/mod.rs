@@ -4,6 +4,7 @@ mod auto_shutdown;
 mod backoff_config;
 mod child_kind;
 mod intensity;
+mod limits;
 mod phase;
 mod readiness;
 mod restart_policy;
@@ -15,6 +16,10 @@ pub use auto_shutdown::AutoShutdown;
 pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter};
 pub use child_kind::ChildKind;
 pub use intensity::Intensity;
+pub use limits::{MAX_DURATION, MAX_EVENT_CAPACITY, MAX_NESTING_DEPTH};
+pub(crate) use limits::{
+    check_duration, check_event_capacity, check_name, check_positive_duration,
+};
 pub use phase::ServicePhase;
 pub use readiness::Readiness;
 pub use restart_policy::RestartPolicy;

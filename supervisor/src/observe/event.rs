@@ -57,6 +57,9 @@ pub enum EventKind {
         /// The other children stopped to restart, in startup order.
         restarting: Vec<Arc<str>>,
     },
+    /// A blocking worker missed a deadline (its stop, startup or heartbeat) and cannot be
+    /// aborted: its thread is left to finish, and its next attempt waits for it.
+    Detached,
     /// Shutdown began.
     ShutdownRequested {
         /// Who asked.
@@ -104,6 +107,9 @@ impl fmt::Display for LifecycleEvent {
                 requested_by,
                 reason,
             } => write!(f, "shutdown requested by {requested_by}: {reason}"),
+            EventKind::Detached => {
+                f.write_str("blocking worker missed its deadline; waiting for its thread")
+            }
             EventKind::ShutdownCompleted => f.write_str("shutdown complete"),
         }
     }

@@ -19,7 +19,8 @@ pub(crate) struct AttemptExit {
 
 pub(crate) enum Outcome {
     Returned(Result<(), ServiceError>),
-    Panicked(Box<dyn Any + Send>),
+    /// The panic's message; the payload itself is dropped where the panic was caught.
+    Panicked(String),
     /// Set by the loop, not the task: the attempt missed a deadline and was stopped for it.
     MissedDeadline(TimeoutKind),
 }
@@ -78,16 +79,28 @@ impl Future for Attempt {
             {
                 this.state = State::Running(factory(ctx));
             }
-            match &mut this.state {
+            let polled = match &mut this.state {
                 State::Running(future) => future.as_mut().poll(cx),
                 // Polled after completion: JoinSet never does this.
                 State::Init(..) | State::Done => Poll::Pending,
+            };
+            if polled.is_ready() {
+                // Dropped here, so that a panicking `Drop` of the service is caught too.
+                this.state = State::Done;
             }
+            polled
         }));
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(result)) => this.exit(Outcome::Returned(result)),
-            Err(payload) => this.exit(Outcome::Panicked(payload)),
+            Err(payload) => {
+                let message = consume_panic(payload);
+                let dropped = catch_unwind(AssertUnwindSafe(|| this.state = State::Done));
+                if let Err(payload) = dropped {
+                    consume_panic(payload);
+                }
+                this.exit(Outcome::Panicked(message))
+            }
         }
     }
 }
@@ -103,6 +116,56 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// The payload's message; the payload is dropped here, and a payload whose own `Drop` panics
+/// is caught (and the second payload leaked), so that no panic escapes to the caller.
+pub(crate) fn consume_panic(payload: Box<dyn Any + Send>) -> String {
+    let message = panic_message(payload.as_ref());
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
+    }
+    message
+}
+
+/// Runs `future` to completion, turning a panic into `Err(message)`. On a panic the future is
+/// dropped inside the guard too; a panicking `Drop` is caught like the panic itself.
+pub(crate) struct CatchPanic<F> {
+    future: Option<Pin<Box<F>>>,
+}
+
+impl<F: Future> CatchPanic<F> {
+    pub(crate) fn new(future: F) -> Self {
+        CatchPanic {
+            future: Some(Box::pin(future)),
+        }
+    }
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(future) = this.future.as_mut() else {
+            return Poll::Pending;
+        };
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                this.future = None;
+                Poll::Ready(Ok(output))
+            }
+            Err(payload) => {
+                let message = consume_panic(payload);
+                let future = this.future.take();
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
+                    consume_panic(payload);
+                }
+                Poll::Ready(Err(message))
+            }
+        }
+    }
+}
+
 /// One attempt of a blocking child: the function runs on the blocking pool, this task waits
 /// for it. Aborting this task detaches the thread (blocking code cannot be aborted).
 pub(crate) async fn blocking_attempt(
@@ -111,12 +174,14 @@ pub(crate) async fn blocking_attempt(
     factory: BlockingFactory,
     ctx: TaskContext,
 ) -> AttemptExit {
-    let work = tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(|| factory(ctx))));
+    let work = tokio::task::spawn_blocking(move || {
+        catch_unwind(AssertUnwindSafe(|| factory(ctx))).map_err(consume_panic)
+    });
     let outcome = match work.await {
         Ok(Ok(result)) => Outcome::Returned(result),
-        Ok(Err(payload)) => Outcome::Panicked(payload),
+        Ok(Err(message)) => Outcome::Panicked(message),
         Err(error) => match error.try_into_panic() {
-            Ok(payload) => Outcome::Panicked(payload),
+            Ok(payload) => Outcome::Panicked(consume_panic(payload)),
             // The runtime is shutting down and dropped the work before it ran.
             Err(_) => Outcome::Returned(Err(ServiceError::from("the blocking pool shut down"))),
         },

@@ -1,7 +1,10 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::model::{BackoffConfig, Readiness, RestartPolicy};
+use crate::model::{
+    BackoffConfig, Readiness, RestartPolicy, check_event_capacity, check_name,
+    check_positive_duration,
+};
 
 /// Settings of a [`Supervisor`](crate::Supervisor).
 ///
@@ -75,10 +78,35 @@ impl SupervisorConfig {
         self
     }
 
-    /// How many events a slow subscriber may fall behind before it misses some (at least 1).
+    /// How many events a slow subscriber may fall behind before it misses some: between 1 and
+    /// [`MAX_EVENT_CAPACITY`](crate::MAX_EVENT_CAPACITY) (the buffer is allocated up front).
     pub fn with_event_capacity(mut self, capacity: usize) -> Self {
-        self.event_capacity = capacity.max(1);
+        self.event_capacity = capacity;
         self
+    }
+
+    /// Checks every value against the same rules as a
+    /// [`SupervisorSpec`](crate::SupervisorSpec): the name non-empty and without `/`, the
+    /// shutdown timeout greater than zero and at most [`MAX_DURATION`](crate::MAX_DURATION),
+    /// the default backoff valid, the event capacity within its bounds. Both front doors call
+    /// it before anything starts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use supervisor::SupervisorConfig;
+    ///
+    /// let config = SupervisorConfig::default().with_shutdown_timeout(Duration::ZERO);
+    /// assert_eq!(config.validate().unwrap_err().field(), "shutdown_timeout");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first value out of range, naming its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_name(&self.name)?;
+        check_positive_duration("shutdown_timeout", self.shutdown_timeout)?;
+        self.default_backoff.validate()?;
+        check_event_capacity(self.event_capacity)
     }
 
     /// The root's name.
@@ -172,14 +200,8 @@ impl SpawnOptions {
 
     /// Checks the readiness timeout and the backoff override.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Readiness::Explicit { timeout } = self.readiness
-            && timeout.is_zero()
-        {
-            return Err(ConfigError::new(
-                "readiness.timeout",
-                format!("{timeout:?}"),
-                "a duration greater than zero",
-            ));
+        if let Readiness::Explicit { timeout } = self.readiness {
+            check_positive_duration("readiness.timeout", timeout)?;
         }
         self.backoff
             .as_ref()

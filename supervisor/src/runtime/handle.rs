@@ -90,6 +90,14 @@ impl SupervisorHandle {
         &self.root.tree.metrics
     }
 
+    /// Test-only (feature `fault-injection`, not part of the API): makes the control loop of
+    /// the supervisor at `path` panic, to prove that nothing hangs when a loop dies.
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_loop_panic(&self, path: &str) {
+        self.root.inject_panic(path);
+    }
+
     /// Every lifecycle change in the tree from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
         self.root.tree.events.subscribe()

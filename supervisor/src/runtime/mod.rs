@@ -5,6 +5,7 @@ mod config;
 mod handle;
 mod nested;
 mod node;
+mod record;
 mod root;
 mod shutdown_report;
 mod signal;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use tokio::sync::mpsc::unbounded_channel;
+use tokio_util::sync::CancellationToken;
 
 use super::node::{Node, NodeSetup};
 use super::tree::{NestedLink, TreeShared, lock};
@@ -10,19 +11,33 @@ use crate::context::TaskContext;
 use crate::error::ServiceError;
 use crate::spec::SupervisorSpec;
 
+/// What one run of a nested supervisor needs from its parent.
+pub(crate) struct NestedRun {
+    pub(crate) path: Arc<str>,
+    pub(crate) spec: Arc<SupervisorSpec>,
+    pub(crate) tree: Arc<TreeShared>,
+    pub(crate) link: Arc<NestedLink>,
+    pub(crate) rng_seed: Option<u64>,
+    /// Cancelled by the parent to kill this node: it aborts its children, then reconciles.
+    pub(crate) abort: CancellationToken,
+}
+
 /// One attempt of a nested supervisor: its own control loop, stopped through its context's
 /// token. Giving up (intensity exceeded) is returned as this attempt's error, so the parent
-/// sees the escalation as a child failure.
-pub(crate) async fn run_nested(
-    path: Arc<str>,
-    spec: Arc<SupervisorSpec>,
-    tree: Arc<TreeShared>,
-    link: Arc<NestedLink>,
-    rng_seed: Option<u64>,
-    ctx: TaskContext,
-) -> Result<(), ServiceError> {
+/// sees the escalation as a child failure. Its final records are left in the link; if its loop
+/// dies instead, the link stays empty and the parent falls back to the spec.
+pub(crate) async fn run_nested(run: NestedRun, ctx: TaskContext) -> Result<(), ServiceError> {
+    let NestedRun {
+        path,
+        spec,
+        tree,
+        link,
+        rng_seed,
+        abort,
+    } = run;
     let (notify, inbox) = unbounded_channel();
     *lock(&link.inbox) = Some(notify.clone());
+    *lock(&link.last_run) = None;
     let node = Node::new(NodeSetup {
         path,
         spec,
@@ -31,13 +46,23 @@ pub(crate) async fn run_nested(
         inbox: (notify, inbox),
         rng_seed,
         context: Some(ctx),
-        shutting_down: tokio_util::sync::CancellationToken::new(),
+        shutting_down: CancellationToken::new(),
+        abort,
     });
+    let _closed = CloseInbox(&link);
     let exit = node.run().await;
-    *lock(&link.inbox) = None;
-    *lock(&link.last_run) = Some((exit.children, exit.report));
+    *lock(&link.last_run) = Some(exit.children);
     match exit.failure {
         Some(escalation) => Err(ServiceError::transient(escalation)),
         None => Ok(()),
+    }
+}
+
+/// Removes the node's inbox from the link however its run ends (a panic included).
+struct CloseInbox<'a>(&'a NestedLink);
+
+impl Drop for CloseInbox<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.inbox) = None;
     }
 }

@@ -10,17 +10,21 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::node::{Node, NodeExit, NodeSetup};
+use super::attempt::CatchPanic;
+use super::node::{Node, NodeSetup};
+use super::record::{Ended, states};
 use super::shutdown_report::ShutdownReport;
 use super::signal::{ShutdownSignals, next_signal};
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree::{NestedLink, NodeMessage, ShutdownCause, TreeShared, lock};
 use super::tree_state::{ChildState, TreeState};
 use crate::error::{SpawnError, SupervisorError};
+use crate::model::check_name;
 use crate::spec::{ChildSpec, SupervisorSpec};
 
 pub(crate) struct Root {
     name: Arc<str>,
+    spec: Arc<SupervisorSpec>,
     pub(crate) tree: Arc<TreeShared>,
     notify: UnboundedSender<NodeMessage>,
     handles_signals: bool,
@@ -28,12 +32,24 @@ pub(crate) struct Root {
     shutting_down: CancellationToken,
     finished: Arc<Finished>,
     state: Mutex<RootState>,
+    /// Children added at run time, in order (for the report if the loop dies).
+    added: Arc<Mutex<Vec<Arc<str>>>>,
 }
 
-/// Written once, when the root node's loop has ended.
+/// Written once, when the root node's loop has ended (or died).
 struct Finished {
     drained: CancellationToken,
-    exit: Mutex<Option<NodeExit>>,
+    exit: Mutex<Option<Ended>>,
+}
+
+/// Cancels `drained` however the root's task ends, so that no handle call waits for ever
+/// (even if the runtime drops the task).
+struct PublishOnDrop(Arc<Finished>);
+
+impl Drop for PublishOnDrop {
+    fn drop(&mut self) {
+        self.0.drained.cancel();
+    }
 }
 
 struct RootState {
@@ -56,9 +72,10 @@ impl Root {
         let shutting_down = CancellationToken::new();
         let names = spec.children.iter().map(|c| Arc::clone(&c.name)).collect();
         let name = Arc::clone(&spec.name);
+        let spec = Arc::new(spec);
         let node = Node::new(NodeSetup {
             path: Arc::clone(&name),
-            spec: Arc::new(spec),
+            spec: Arc::clone(&spec),
             tree: Arc::clone(&tree),
             // The root stops on a Shutdown message, which carries its cause.
             stop: CancellationToken::new(),
@@ -66,9 +83,11 @@ impl Root {
             rng_seed,
             context: None,
             shutting_down: shutting_down.clone(),
+            abort: tree.abort_now.clone(),
         });
         Root {
             name,
+            spec,
             tree,
             notify,
             handles_signals,
@@ -82,6 +101,7 @@ impl Root {
                 task: None,
                 names,
             }),
+            added: Arc::default(),
         }
     }
 
@@ -94,10 +114,18 @@ impl Root {
         let runtime = Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
         if let Some(node) = state.unstarted.take() {
             let finished = Arc::clone(&self.finished);
+            let (path, spec) = (Arc::clone(&self.name), Arc::clone(&self.spec));
+            let added = Arc::clone(&self.added);
             state.task = Some(runtime.spawn(async move {
-                let exit = node.run().await;
-                *lock(&finished.exit) = Some(exit);
-                finished.drained.cancel();
+                let publish = PublishOnDrop(finished);
+                let ended = match CatchPanic::new(node.run()).await {
+                    Ok(exit) => Ended::from_exit(exit),
+                    Err(message) => {
+                        tracing::error!(%message, "internal error: the root's control loop panicked; every task of the tree was aborted");
+                        Ended::lost(&path, &spec, &lock(&added), message)
+                    }
+                };
+                *lock(&publish.0.exit) = Some(ended);
             }));
         }
         Ok(())
@@ -107,6 +135,7 @@ impl Root {
         if spec.name.is_empty() {
             return Err(SpawnError::EmptyName);
         }
+        check_name(&spec.name)?;
         self.start()?;
         // Held until the message is sent, so a shutdown request cannot overtake it.
         let mut state = lock(&self.state);
@@ -117,6 +146,7 @@ impl Root {
             return Err(SpawnError::DuplicateName(spec.name.to_string()));
         }
         state.names.insert(Arc::clone(&spec.name));
+        lock(&self.added).push(Arc::clone(&spec.name));
         self.notify
             .send(NodeMessage::Spawn(Box::new(spec)))
             .map_err(|_| SpawnError::ShuttingDown)
@@ -185,6 +215,9 @@ impl Root {
             }
         }
         let report = self.wait_for_drain().await;
+        if let Some(message) = self.read_exit(|exit| exit.internal.clone()).flatten() {
+            return Err(SupervisorError::Internal(message));
+        }
         match self.read_exit(|exit| exit.failure.clone()).flatten() {
             Some(escalation) => Err(SupervisorError::Escalated(escalation)),
             None => Ok(report),
@@ -226,7 +259,12 @@ impl Root {
         }
     }
 
-    fn read_exit<T>(&self, read: impl FnOnce(&NodeExit) -> T) -> Option<T> {
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fn inject_panic(&self, path: &str) {
+        let _ = self.notify.send(NodeMessage::InjectPanic(path.to_owned()));
+    }
+
+    fn read_exit<T>(&self, read: impl FnOnce(&Ended) -> T) -> Option<T> {
         lock(&self.finished.exit).as_ref().map(read)
     }
 }
@@ -257,8 +295,8 @@ fn nested_children(
             return children;
         }
         lock(&link.last_run)
-            .as_ref()
-            .map(|(children, _)| children.clone())
+            .as_deref()
+            .map(states)
             .unwrap_or_default()
     })
 }

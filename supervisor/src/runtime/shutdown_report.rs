@@ -17,6 +17,9 @@ pub struct ShutdownReport {
     pub services: Vec<ServiceShutdown>,
     /// From the stop request to the last task gone.
     pub duration: Duration,
+    /// Set when a control loop of the tree panicked (a bug in this crate): every task was
+    /// aborted and the services are reported [`StopOutcome::Lost`].
+    pub internal_error: Option<String>,
 }
 
 /// How one service ended during shutdown.
@@ -42,6 +45,8 @@ pub enum StopOutcome {
     Detached,
     /// No attempt was running (it had terminated, or was waiting to restart).
     NotRunning,
+    /// Its supervisor's control loop panicked (a bug in this crate); its task was aborted.
+    Lost,
 }
 
 impl ShutdownReport {
@@ -64,7 +69,15 @@ impl fmt::Display for ShutdownReport {
             self.count(StopOutcome::Aborted),
             self.count(StopOutcome::Detached),
             self.count(StopOutcome::NotRunning)
-        )
+        )?;
+        match &self.internal_error {
+            Some(error) => write!(
+                f,
+                "; internal error, {} lost: {error}",
+                self.count(StopOutcome::Lost)
+            ),
+            None => Ok(()),
+        }
     }
 }
 
@@ -75,6 +88,7 @@ impl fmt::Display for StopOutcome {
             StopOutcome::Aborted => "aborted",
             StopOutcome::Detached => "detached (blocking, still running)",
             StopOutcome::NotRunning => "was not running",
+            StopOutcome::Lost => "lost (its supervisor's loop panicked)",
         })
     }
 }

@@ -9,7 +9,7 @@ use super::root::Root;
 use super::shutdown_report::ShutdownReport;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree::TreeShared;
-use crate::error::{SpawnError, SupervisorError};
+use crate::error::{ConfigError, SpawnError, SupervisorError};
 use crate::observe::{LifecycleEvent, SupervisorMetrics};
 use crate::service::TradingService;
 use crate::spec::{ChildSpec, SupervisorSpec};
@@ -66,6 +66,8 @@ use crate::spec::{ChildSpec, SupervisorSpec};
 pub struct Supervisor {
     config: SupervisorConfig,
     root: Arc<Root>,
+    /// Why the config was rejected; then every call reports it and nothing runs.
+    invalid: Option<ConfigError>,
 }
 
 impl Supervisor {
@@ -73,13 +75,22 @@ impl Supervisor {
     ///
     /// It restarts each service on its own (one-for-one) with no restart-intensity limit: the
     /// services' circuit breakers bound their restarts.
+    ///
+    /// The config is checked with [`SupervisorConfig::validate`]; if it is rejected, nothing
+    /// runs and every call reports the error ([`SpawnError::InvalidConfig`],
+    /// [`SupervisorError::InvalidConfig`]).
     pub fn new(config: SupervisorConfig) -> Self {
+        let invalid = config.validate().err();
         let spec = SupervisorSpec::imperative_root(config.name(), config.shutdown_timeout());
         let tree = TreeShared::new(config.event_capacity());
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
+        if invalid.is_some() {
+            root.request_shutdown("supervisor", "invalid config");
+        }
         Supervisor {
             config,
             root: Arc::new(root),
+            invalid,
         }
     }
 
@@ -101,7 +112,8 @@ impl Supervisor {
     ///
     /// # Errors
     ///
-    /// [`SupervisorError::NoRuntime`] outside a Tokio runtime.
+    /// [`SupervisorError::NoRuntime`] outside a Tokio runtime, [`SupervisorError::InvalidConfig`]
+    /// when [`SupervisorConfig::validate`] rejects `config`.
     pub async fn start_with_config(
         spec: SupervisorSpec,
         config: SupervisorConfig,
@@ -114,7 +126,7 @@ impl Supervisor {
     ///
     /// # Errors
     ///
-    /// [`SupervisorError::NoRuntime`] outside a Tokio runtime.
+    /// As [`start_with_config`](Self::start_with_config).
     pub async fn start_with_events(
         spec: SupervisorSpec,
         config: SupervisorConfig,
@@ -137,6 +149,7 @@ impl Supervisor {
         ),
         SupervisorError,
     > {
+        config.validate().map_err(SupervisorError::InvalidConfig)?;
         let tree = TreeShared::new(config.event_capacity());
         let events = subscribe.then(|| tree.events.subscribe());
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
@@ -154,8 +167,9 @@ impl Supervisor {
     /// # Errors
     ///
     /// [`SpawnError::DuplicateName`] if a service of that name is already supervised,
-    /// [`SpawnError::EmptyName`], [`SpawnError::ShuttingDown`] after shutdown was requested,
-    /// [`SpawnError::NoRuntime`] outside a Tokio runtime.
+    /// [`SpawnError::EmptyName`], [`SpawnError::InvalidConfig`] for a name containing `/` or
+    /// when the supervisor's own config was rejected, [`SpawnError::ShuttingDown`] after
+    /// shutdown was requested, [`SpawnError::NoRuntime`] outside a Tokio runtime.
     pub fn spawn_service(&self, service: Box<dyn TradingService>) -> Result<(), SpawnError> {
         self.spawn_service_with_options(service, SpawnOptions::default())
     }
@@ -172,6 +186,9 @@ impl Supervisor {
         service: Box<dyn TradingService>,
         options: SpawnOptions,
     ) -> Result<(), SpawnError> {
+        if let Some(error) = &self.invalid {
+            return Err(SpawnError::InvalidConfig(error.clone()));
+        }
         options.validate()?;
         let backoff = *options.backoff().unwrap_or(self.config.default_backoff());
         backoff.validate()?;
@@ -195,6 +212,9 @@ impl Supervisor {
     /// [`SupervisorError::Signal`] if the signal handlers cannot be installed (the services are
     /// shut down first), [`SupervisorError::NoRuntime`] outside a Tokio runtime.
     pub async fn run_until_shutdown(&self) -> Result<ShutdownReport, SupervisorError> {
+        if let Some(error) = &self.invalid {
+            return Err(SupervisorError::InvalidConfig(error.clone()));
+        }
         self.root.run_until_shutdown().await
     }
 

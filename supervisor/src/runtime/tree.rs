@@ -8,9 +8,10 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::shutdown_report::ShutdownReport;
+use super::record::ChildRecord;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::ChildState;
+use crate::model::MAX_EVENT_CAPACITY;
 use crate::observe::{EventKind, LifecycleEvent, SupervisorMetrics};
 use crate::spec::ChildSpec;
 
@@ -20,7 +21,8 @@ pub(crate) struct TreeShared {
     pub(crate) events: broadcast::Sender<LifecycleEvent>,
     seq: AtomicU64,
     pub(crate) epoch: Instant,
-    /// Cancelled on a second shutdown signal: every node aborts what is still stopping.
+    /// Cancelled on a second shutdown signal: every node aborts what is still stopping (each
+    /// nested node's abort token is a child of its parent's, and the root's is this one).
     pub(crate) abort_now: CancellationToken,
 }
 
@@ -28,7 +30,8 @@ impl TreeShared {
     pub(crate) fn new(event_capacity: usize) -> Self {
         TreeShared {
             metrics: SupervisorMetrics::default(),
-            events: broadcast::channel(event_capacity.max(1)).0,
+            // Validated by both front doors; clamped again so that no value can panic here.
+            events: broadcast::channel(event_capacity.clamp(1, MAX_EVENT_CAPACITY)).0,
             seq: AtomicU64::new(0),
             epoch: Instant::now(),
             abort_now: CancellationToken::new(),
@@ -56,10 +59,16 @@ impl TreeShared {
 /// What handles, contexts and parents send to a node's control loop.
 pub(crate) enum NodeMessage {
     Spawn(Box<ChildSpec>),
-    Ready { index: usize, attempt: u32 },
+    Ready {
+        index: usize,
+        attempt: u32,
+    },
     Snapshots(oneshot::Sender<Vec<ServiceLifecycleSnapshot>>),
     State(oneshot::Sender<Vec<(ChildState, Option<Arc<NestedLink>>)>>),
     Shutdown(ShutdownCause),
+    /// Test-only: panic inside the loop of the node at this path.
+    #[cfg(feature = "fault-injection")]
+    InjectPanic(String),
 }
 
 /// Who asked a node to shut down, and why.
@@ -73,8 +82,10 @@ pub(crate) struct ShutdownCause {
 pub(crate) struct NestedLink {
     /// The running node's inbox, while it runs.
     pub(crate) inbox: Mutex<Option<UnboundedSender<NodeMessage>>>,
-    /// What the last run left behind: its children's final state and its shutdown report.
-    pub(crate) last_run: Mutex<Option<(Vec<ChildState>, ShutdownReport)>>,
+    /// What the last run left behind: its children's final states and outcomes.
+    pub(crate) last_run: Mutex<Option<Vec<ChildRecord>>>,
+    /// The running node's abort token, while it runs.
+    pub(crate) abort: Mutex<Option<CancellationToken>>,
 }
 
 impl NestedLink {

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use super::child_spec::ChildSpec;
 use crate::error::{ConfigError, SpecError};
-use crate::model::{AutoShutdown, Intensity, Readiness, RestartPolicy, ShutdownPolicy, Strategy};
+use crate::model::{
+    AutoShutdown, ChildKind, Intensity, MAX_NESTING_DEPTH, Readiness, RestartPolicy,
+    ShutdownPolicy, Strategy, check_duration, check_name, check_positive_duration,
+};
 use crate::policy::{dependents_of, startup_order};
 
 /// The declaration of a supervisor and its children, validated by
@@ -41,6 +44,8 @@ pub struct SupervisorSpec {
     pub(crate) children: Vec<ChildSpec>,
     /// Derived from `children` by `build`.
     pub(crate) layout: Arc<Layout>,
+    /// Levels of supervisors from this one down, itself included.
+    pub(crate) depth: usize,
 }
 
 /// The dependency structure of a spec's children, by index.
@@ -94,6 +99,7 @@ impl SupervisorSpec {
             auto_shutdown: AutoShutdown::Never,
             children: Vec::new(),
             layout: Arc::default(),
+            depth: 1,
         }
     }
 
@@ -220,9 +226,12 @@ impl SupervisorSpecBuilder {
         self
     }
 
-    /// Validates the spec: names non-empty and unique among siblings, dependencies naming
-    /// siblings and free of cycles, limits greater than zero, every child's backoff valid,
-    /// significant children not [`RestartPolicy::Always`].
+    /// Validates the spec: names non-empty, without `/` and unique among siblings,
+    /// dependencies naming siblings and free of cycles, limits greater than zero, durations
+    /// at most [`MAX_DURATION`](crate::MAX_DURATION), every child's backoff valid, no
+    /// heartbeat limit on a supervisor child, significant children not
+    /// [`RestartPolicy::Always`], nesting at most [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH)
+    /// levels deep.
     ///
     /// # Errors
     ///
@@ -235,7 +244,25 @@ impl SupervisorSpecBuilder {
         if self.name.is_empty() {
             return Err(SpecError::EmptyName { supervisor });
         }
+        check_name(&self.name).map_err(|error| SpecError::Invalid {
+            path: supervisor.clone(),
+            error,
+        })?;
         self.check_limits()?;
+        let depth = 1 + self
+            .children
+            .iter()
+            .filter_map(ChildSpec::nested)
+            .map(|nested| nested.depth)
+            .max()
+            .unwrap_or(0);
+        if depth > MAX_NESTING_DEPTH {
+            return Err(SpecError::TooDeep {
+                supervisor,
+                depth,
+                max: MAX_NESTING_DEPTH,
+            });
+        }
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(self.children.len());
         for (i, child) in self.children.iter().enumerate() {
             if child.name.is_empty() {
@@ -293,6 +320,7 @@ impl SupervisorSpecBuilder {
             auto_shutdown: self.auto_shutdown,
             children: self.children,
             layout: Arc::new(layout),
+            depth,
         })
     }
 
@@ -309,19 +337,10 @@ impl SupervisorSpecBuilder {
                     "at least 1 (or no intensity limit at all)",
                 )));
             }
-            if intensity.within.is_zero() {
-                return Err(invalid(zero_duration("intensity.within")));
-            }
+            check_positive_duration("intensity.within", intensity.within).map_err(invalid)?;
         }
-        if self.shutdown_timeout.is_zero() {
-            return Err(invalid(zero_duration("shutdown_timeout")));
-        }
-        Ok(())
+        check_positive_duration("shutdown_timeout", self.shutdown_timeout).map_err(invalid)
     }
-}
-
-fn zero_duration(field: &'static str) -> ConfigError {
-    ConfigError::new(field, "0ns", "a duration greater than zero")
 }
 
 /// The checks of one child that need no siblings.
@@ -330,23 +349,30 @@ fn check_child(supervisor: &str, child: &ChildSpec) -> Result<(), SpecError> {
         path: format!("{supervisor}/{}", child.name),
         error,
     };
+    check_name(&child.name).map_err(invalid)?;
     child.backoff.validate().map_err(invalid)?;
-    if let Readiness::Explicit { timeout } = child.readiness
-        && timeout.is_zero()
-    {
-        return Err(invalid(zero_duration("readiness.timeout")));
+    if let Readiness::Explicit { timeout } = child.readiness {
+        check_positive_duration("readiness.timeout", timeout).map_err(invalid)?;
     }
-    if let Some(ShutdownPolicy::Timeout(timeout)) = child.shutdown
-        && timeout.is_zero()
-    {
-        return Err(invalid(ConfigError::new(
-            "shutdown",
-            "Timeout(0ns)",
-            "a timeout greater than zero, or ShutdownPolicy::BrutalKill",
-        )));
+    if let Some(ShutdownPolicy::Timeout(timeout)) = child.shutdown {
+        if timeout.is_zero() {
+            return Err(invalid(ConfigError::new(
+                "shutdown",
+                "Timeout(0ns)",
+                "a timeout greater than zero, or ShutdownPolicy::BrutalKill",
+            )));
+        }
+        check_duration("shutdown", timeout).map_err(invalid)?;
     }
-    if child.heartbeat_timeout.is_some_and(|d| d.is_zero()) {
-        return Err(invalid(zero_duration("heartbeat.stale_after")));
+    if let Some(stale_after) = child.heartbeat_timeout {
+        if child.kind() == ChildKind::Supervisor {
+            return Err(invalid(ConfigError::new(
+                "heartbeat.stale_after",
+                format!("{stale_after:?}"),
+                "no heartbeat limit on a supervisor child: a supervisor never heartbeats (its own children may have one)",
+            )));
+        }
+        check_positive_duration("heartbeat.stale_after", stale_after).map_err(invalid)?;
     }
     if child.significant && child.restart == RestartPolicy::Always {
         return Err(invalid(ConfigError::new(

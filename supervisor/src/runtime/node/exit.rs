@@ -9,20 +9,35 @@ use crate::error::Escalation;
 use crate::model::{AutoShutdown, ChildKind, RestartPolicy, ServicePhase, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::{BackoffParts, Decision, ExitKind, StopReason, decide, restart_scope};
-use crate::runtime::attempt::{AttemptExit, Outcome, panic_message};
+use crate::runtime::attempt::{AttemptExit, Outcome, consume_panic};
 use crate::runtime::shutdown_report::StopOutcome;
-use crate::runtime::tree::ShutdownCause;
+use crate::runtime::tree::{ShutdownCause, lock};
 
 impl Node {
     pub(super) fn on_exit(&mut self, joined: Result<(Id, AttemptExit), JoinError>) {
         let (index, outcome) = match joined {
-            Ok((_, exit)) => {
-                debug_assert_eq!(exit.attempt, self.slots[exit.index].attempt);
-                (exit.index, Some(exit.outcome))
-            }
+            Ok((id, exit)) => match self.slots.get(exit.index) {
+                Some(slot)
+                    if slot.attempt == exit.attempt
+                        && slot.task.as_ref().is_some_and(|task| task.id() == id) =>
+                {
+                    (exit.index, Some(exit.outcome))
+                }
+                _ => {
+                    tracing::error!("internal error: an exited task belongs to no child");
+                    return;
+                }
+            },
             Err(error) => match self.slot_of_task(error.id()) {
-                // Attempts catch their own panics, so a join error is an abort.
-                Some(index) => (index, error.try_into_panic().ok().map(Outcome::Panicked)),
+                // Attempts catch their own panics, so a join error is an abort; a panic here
+                // came from the attempt's `Drop` while it was being aborted.
+                Some(index) => {
+                    if let Ok(payload) = error.try_into_panic() {
+                        let message = consume_panic(payload);
+                        tracing::warn!(path = %self.child_path(index), %message, "panicked while being aborted");
+                    }
+                    (index, None)
+                }
                 None => {
                     tracing::error!(%error, "internal error: an exited task belongs to no child");
                     return;
@@ -35,24 +50,34 @@ impl Node {
         slot.task = None;
         slot.token = None;
         slot.stop_running_clock(now);
+        if let Some(link) = &slot.nested {
+            *lock(&link.abort) = None;
+        }
         let outcome = match slot.missed_deadline.take() {
             Some(kind) => Some(Outcome::MissedDeadline(kind)),
             None => outcome,
         };
         let exit = outcome.map(|outcome| self.record_outcome(index, outcome));
         if let Some(stop) = self.slots[index].stop.take() {
-            self.on_stopped(index, stop.purpose, exit);
-            return;
-        }
-        let Some(exit) = exit else {
+            self.on_stopped(index, stop, exit);
+        } else if let Some(exit) = exit {
+            self.decide_after_exit(index, exit, now);
+        } else {
             // Aborted without a stop: only a deadline does that, and it is recorded above.
-            self.terminate(index, TerminationReason::Aborted);
-            return;
-        };
+            self.terminate(index, TerminationReason::Aborted, true);
+        }
+        self.release_stops_of_dependencies(index);
+    }
+
+    /// The restart decision for an attempt that ended on its own.
+    fn decide_after_exit(&mut self, index: usize, exit: ExitKind, now: Instant) {
         let base = self.spec.children.len();
         let spec = match index.checked_sub(base) {
-            None => &self.spec.children[index],
-            Some(extra) => &self.extra[extra],
+            None => self.spec.children.get(index),
+            Some(extra) => self.extra.get(extra),
+        };
+        let Some(spec) = spec else {
+            return;
         };
         let mut backoff = BackoffParts {
             config: &spec.backoff,
@@ -63,7 +88,7 @@ impl Node {
             Decision::Restart(delay) => self.restart(index, exit, delay),
             Decision::Stop(reason) => {
                 let reason = self.termination_reason(index, reason);
-                self.terminate(index, reason);
+                self.terminate(index, reason, true);
             }
         }
     }
@@ -76,7 +101,7 @@ impl Node {
             Outcome::Returned(Err(error)) => {
                 (ExitKind::Failed(error.kind()), Some(Failure::Error(error)))
             }
-            Outcome::Panicked(payload) => (ExitKind::Panicked, Some(Failure::Panic(payload))),
+            Outcome::Panicked(message) => (ExitKind::Panicked, Some(Failure::Panic(message))),
             Outcome::MissedDeadline(kind) => (ExitKind::TimedOut, Some(Failure::Timeout(kind))),
         };
         slot.last_exit = Some(match exit {
@@ -151,9 +176,6 @@ impl Node {
         for &member in &to_stop {
             self.join_group(member, group);
         }
-        if let Some(g) = self.groups[group].as_mut() {
-            g.stopping += to_stop.len() as u32;
-        }
         self.stop_wave(&to_stop, StopPurpose::Restart(group));
         self.maybe_release(group);
     }
@@ -165,10 +187,9 @@ impl Node {
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.groups.len());
-        let timer = (!delay.is_zero()).then(|| self.timers.insert(Due::Group(id), delay));
+        let timer = (!delay.is_zero()).then(|| self.insert_timer(Due::Group(id), delay));
         let group = RestartGroup {
             members: Vec::new(),
-            stopping: 0,
             delay_passed: timer.is_none(),
             timer,
         };
@@ -186,7 +207,7 @@ impl Node {
         match self.slots[member].group {
             Some(current) if current == group => {}
             Some(other) => {
-                let Some(old) = self.groups[other].take() else {
+                let Some(old) = self.groups.get_mut(other).and_then(Option::take) else {
                     return;
                 };
                 if let Some(key) = old.timer {
@@ -201,14 +222,13 @@ impl Node {
                         stop.purpose = StopPurpose::Restart(group);
                     }
                 }
-                if let Some(g) = self.groups[group].as_mut() {
+                if let Some(g) = self.group_mut(group) {
                     g.members.extend(old.members);
-                    g.stopping += old.stopping;
                 }
             }
             None => {
                 self.slots[member].group = Some(group);
-                if let Some(g) = self.groups[group].as_mut() {
+                if let Some(g) = self.group_mut(group) {
                     g.members.push(member);
                 }
             }
@@ -217,7 +237,7 @@ impl Node {
 
     /// Makes `group` wait until at least `deadline`.
     fn wait_at_least_until(&mut self, group: usize, deadline: Instant) {
-        let Some(g) = self.groups[group].as_mut() else {
+        let Some(g) = self.groups.get_mut(group).and_then(Option::as_mut) else {
             return;
         };
         match g.timer {
@@ -233,37 +253,36 @@ impl Node {
         }
     }
 
-    /// Starts the group's members again, in startup order, once all have stopped and the
-    /// delay has passed.
+    /// Starts the group's members again, in startup order, once none of them has a live task
+    /// and the delay has passed. Derived from the members' slots each time, so waves that
+    /// merged while stops were pending cannot leave a group waiting for ever.
     pub(super) fn maybe_release(&mut self, group: usize) {
-        let ready = self.groups[group]
-            .as_ref()
-            .is_some_and(|g| g.stopping == 0 && g.delay_passed);
+        let ready = self
+            .groups
+            .get(group)
+            .and_then(Option::as_ref)
+            .is_some_and(|g| {
+                g.delay_passed && g.members.iter().all(|&m| self.slots[m].task.is_none())
+            });
         if !ready {
             return;
         }
-        let Some(released) = self.groups[group].take() else {
+        let Some(released) = self.groups.get_mut(group).and_then(Option::take) else {
             return;
         };
-        let mut members = released.members;
-        members.sort_by_key(|&m| self.rank(m));
-        for &member in &members {
+        for &member in &released.members {
             self.slots[member].group = None;
         }
-        for member in members {
-            self.try_start(member);
-        }
+        self.try_start_all(released.members);
     }
 
     /// A member of a restart group stopped.
     pub(super) fn stopped_for_restart(&mut self, index: usize, group: usize) {
-        if let Some(g) = self.groups[group].as_mut() {
-            g.stopping = g.stopping.saturating_sub(1);
-        }
         if self.child_spec(index).restart == RestartPolicy::Never {
-            // OTP: a temporary child is not restarted, not even with its siblings.
+            // OTP: a temporary child is not restarted, not even with its siblings; being
+            // stopped by its supervisor is not its own exit, so it never triggers auto-shutdown.
             self.leave_group(index, group);
-            self.terminate(index, TerminationReason::Cancelled);
+            self.terminate(index, TerminationReason::Cancelled, false);
         } else {
             self.set_phase(index, ServicePhase::BackingOff);
         }
@@ -272,7 +291,7 @@ impl Node {
 
     fn leave_group(&mut self, index: usize, group: usize) {
         self.slots[index].group = None;
-        if let Some(g) = self.groups[group].as_mut() {
+        if let Some(g) = self.group_mut(group) {
             g.members.retain(|&m| m != index);
         }
     }
@@ -293,7 +312,11 @@ impl Node {
                 .map_or_else(|| "exited".to_owned(), Failure::message),
         };
         tracing::error!(%escalation, "restart intensity exceeded");
-        self.terminate(index, self.termination_reason(index, StopReason::Failed));
+        self.terminate(
+            index,
+            self.termination_reason(index, StopReason::Failed),
+            false,
+        );
         let cause = ShutdownCause {
             requested_by: self.path.to_string(),
             reason: format!("restart intensity exceeded by `{}`", escalation.child),
@@ -317,9 +340,7 @@ impl Node {
             StopReason::Failed | StopReason::Panicked | StopReason::TimedOut => {
                 match &self.slots[index].last_failure {
                     Some(Failure::Error(error)) => TerminationReason::Failed(error.summary()),
-                    Some(Failure::Panic(payload)) => {
-                        TerminationReason::Panicked(panic_message(payload.as_ref()))
-                    }
+                    Some(Failure::Panic(message)) => TerminationReason::Panicked(message.clone()),
                     Some(Failure::Timeout(kind)) => TerminationReason::TimedOut(*kind),
                     // A failed exit always records its failure before deciding.
                     None => TerminationReason::Aborted,
@@ -328,7 +349,9 @@ impl Node {
         }
     }
 
-    pub(super) fn terminate(&mut self, index: usize, reason: TerminationReason) {
+    /// Ends the child for good. Only its `own_exit` counts for auto-shutdown, never a stop
+    /// its supervisor caused (OTP).
+    pub(super) fn terminate(&mut self, index: usize, reason: TerminationReason, own_exit: bool) {
         let breaker_opened = matches!(reason, TerminationReason::CircuitBreakerOpen { .. });
         if breaker_opened {
             tracing::error!(path = %self.child_path(index), %reason, "circuit breaker open");
@@ -341,7 +364,7 @@ impl Node {
             TerminationReason::Completed | TerminationReason::Cancelled
         );
         self.emit(Some(index), |_| EventKind::Terminated(reason));
-        if self.shutdown.is_none() {
+        if own_exit && self.shutdown.is_none() {
             self.check_auto_shutdown(index, normal);
         }
     }
@@ -380,7 +403,7 @@ impl Node {
     /// Records a never-started child added during shutdown.
     pub(super) fn terminate_unstarted(&mut self, index: usize) {
         self.slots[index].stop_outcome = Some(StopOutcome::NotRunning);
-        self.terminate(index, TerminationReason::Cancelled);
+        self.terminate(index, TerminationReason::Cancelled, false);
     }
 
     fn slot_of_task(&self, id: Id) -> Option<usize> {

@@ -3,8 +3,11 @@
 //! Invariants: only this loop reads or writes its children's slots; every attempt is a task in
 //! `tasks` and reports its exit there (panics included); a slot has a live task exactly when
 //! it is `Starting`, `Running` or `Stopping`; a child waiting to restart belongs to exactly one
-//! restart group. The loop ends only after `tasks` is empty, so no attempt outlives it (a
-//! blocking worker that outstays its shutdown is detached and reported instead).
+//! restart group, which is released once its delay has passed and none of its members has a
+//! live task (derived from the slots, never counted). The loop ends only after `tasks` is
+//! empty, so no attempt outlives it (a blocking worker that outstays its shutdown is detached
+//! and reported instead). Nothing here recurses per child or per dependency: starts go through
+//! a queue drained in startup order.
 
 mod exit;
 mod slot;
@@ -12,6 +15,8 @@ mod start;
 mod state;
 mod stop;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,13 +30,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::time::DelayQueue;
 
 use super::attempt::AttemptExit;
-use super::shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
-use super::snapshot::ServiceLifecycleSnapshot;
+use super::record::{ChildRecord, NodeExit};
 use super::tree::{NodeMessage, ShutdownCause, TreeShared};
-use super::tree_state::ChildState;
 use crate::context::TaskContext;
 use crate::error::Escalation;
-use crate::model::{ServicePhase, ShutdownPolicy};
+use crate::model::{MAX_DURATION, ServicePhase, ShutdownPolicy};
 use crate::observe::EventKind;
 use crate::policy::{FailureWindow, seed_from_os};
 use crate::spec::{ChildSpec, SupervisorSpec};
@@ -51,21 +54,15 @@ pub(crate) struct NodeSetup {
     pub(crate) context: Option<TaskContext>,
     /// Cancelled when the node begins to shut down, whatever the cause.
     pub(crate) shutting_down: CancellationToken,
+    /// Cancelled to abort whatever is still stopping (a second signal, or the parent killing
+    /// this node): children are aborted, and the node still reconciles before it ends.
+    pub(crate) abort: CancellationToken,
 }
 
-/// What a node leaves behind.
-pub(crate) struct NodeExit {
-    pub(crate) report: ShutdownReport,
-    pub(crate) snapshots: Vec<ServiceLifecycleSnapshot>,
-    pub(crate) children: Vec<ChildState>,
-    pub(crate) failure: Option<Escalation>,
-}
-
-/// Children waiting to restart together: started again once all have stopped and the delay
-/// of the failure that caused the restart has passed.
+/// Children waiting to restart together: started again once none of them has a live task and
+/// the delay of the failure that caused the restart has passed.
 struct RestartGroup {
     members: Vec<usize>,
-    stopping: u32,
     delay_passed: bool,
     timer: Option<tokio_util::time::delay_queue::Key>,
 }
@@ -98,6 +95,7 @@ pub(crate) struct Node {
     inbox: UnboundedReceiver<NodeMessage>,
     context: Option<TaskContext>,
     shutting_down: CancellationToken,
+    abort: CancellationToken,
     slots: Vec<ChildSlot>,
     groups: Vec<Option<RestartGroup>>,
     intensity: Option<FailureWindow>,
@@ -107,8 +105,9 @@ pub(crate) struct Node {
     shutdown: Option<(ShutdownCause, Instant)>,
     aborting: bool,
     failure: Option<Escalation>,
-    /// Final reports of nested supervisors stopped during shutdown, by child index.
-    nested_reports: Vec<(usize, ShutdownReport)>,
+    /// Children due to be started, lowest startup rank first (see `try_start`).
+    start_queue: BinaryHeap<Reverse<(usize, usize)>>,
+    draining_starts: bool,
 }
 
 impl Node {
@@ -122,6 +121,7 @@ impl Node {
             rng_seed,
             context,
             shutting_down,
+            abort,
         } = setup;
         let mut node = Node {
             intensity: spec
@@ -137,6 +137,7 @@ impl Node {
             inbox,
             context,
             shutting_down,
+            abort,
             groups: Vec::new(),
             tasks: JoinSet::new(),
             timers: DelayQueue::new(),
@@ -144,7 +145,8 @@ impl Node {
             shutdown: None,
             aborting: false,
             failure: None,
-            nested_reports: Vec::new(),
+            start_queue: BinaryHeap::new(),
+            draining_starts: false,
         };
         for index in 0..node.spec.children.len() {
             node.add_slot(index);
@@ -156,7 +158,7 @@ impl Node {
     pub(crate) async fn run(mut self) -> NodeExit {
         self.start_initial();
         let stop = self.stop.clone();
-        let abort_now = self.tree.abort_now.clone();
+        let abort = self.abort.clone();
         loop {
             if self.shutdown.is_some() && self.tasks.is_empty() {
                 break;
@@ -170,7 +172,7 @@ impl Node {
                         reason: "stopped by its parent".into(),
                     });
                 }
-                _ = abort_now.cancelled(), if self.shutdown.is_some() && !self.aborting => self.abort_all(),
+                _ = abort.cancelled(), if self.shutdown.is_some() && !self.aborting => self.abort_all(),
                 Some(message) = self.inbox.recv() => self.on_message(message),
                 Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => self.on_exit(joined),
                 Some(expired) = poll_fn(|cx| self.timers.poll_expired(cx)), if !self.timers.is_empty() => {
@@ -207,6 +209,26 @@ impl Node {
                 let _ = reply.send(self.child_states());
             }
             NodeMessage::Shutdown(cause) => self.begin_shutdown(cause),
+            #[cfg(feature = "fault-injection")]
+            NodeMessage::InjectPanic(path) => self.inject_panic(path),
+        }
+    }
+
+    /// Test-only: panics inside this loop, or forwards the request to the nested node on the
+    /// way to `path`.
+    #[cfg(feature = "fault-injection")]
+    fn inject_panic(&self, path: String) {
+        if path == *self.path {
+            panic!("injected fault in the control loop of `{path}`");
+        }
+        let next = (0..self.slots.len()).find(|&i| {
+            let child = self.child_path(i);
+            path == *child || path.starts_with(&format!("{child}/"))
+        });
+        if let Some(link) = next.and_then(|i| self.slots[i].nested.as_ref())
+            && let Some(inbox) = link.inbox()
+        {
+            let _ = inbox.send(NodeMessage::InjectPanic(path));
         }
     }
 
@@ -301,7 +323,13 @@ impl Node {
             attempt: self.slots[index].attempt,
             what,
         };
-        self.slots[index].timer = Some(self.timers.insert(due, after));
+        self.slots[index].timer = Some(self.insert_timer(due, after));
+    }
+
+    /// Every duration is validated against `MAX_DURATION`, well inside the timer's range;
+    /// bounded again here so that no value can panic the loop.
+    fn insert_timer(&mut self, due: Due, after: Duration) -> tokio_util::time::delay_queue::Key {
+        self.timers.insert(due, after.min(MAX_DURATION))
     }
 
     fn clear_timer(&mut self, index: usize) {
@@ -313,7 +341,7 @@ impl Node {
     fn on_due(&mut self, due: Due) {
         match due {
             Due::Group(group) => {
-                if let Some(g) = self.groups.get_mut(group).and_then(Option::as_mut) {
+                if let Some(g) = self.group_mut(group) {
                     g.timer = None;
                     g.delay_passed = true;
                 }
@@ -324,7 +352,11 @@ impl Node {
                 attempt,
                 what,
             } => {
-                if self.slots[index].attempt != attempt {
+                if self
+                    .slots
+                    .get(index)
+                    .is_none_or(|slot| slot.attempt != attempt)
+                {
                     return;
                 }
                 self.slots[index].timer = None;
@@ -337,37 +369,30 @@ impl Node {
         }
     }
 
-    fn finish(self) -> NodeExit {
+    fn group_mut(&mut self, group: usize) -> Option<&mut RestartGroup> {
+        self.groups.get_mut(group).and_then(Option::as_mut)
+    }
+
+    /// Stage 4 of shutdown: every child's final state and outcome, nested supervisors'
+    /// children included (from their last run, or from the spec if they never ran).
+    fn finish(mut self) -> NodeExit {
         let now = Instant::now();
-        let (requested_by, reason, started) = match &self.shutdown {
-            Some((cause, at)) => (cause.requested_by.clone(), cause.reason.clone(), *at),
+        let (requested_by, reason, started) = match self.shutdown.take() {
+            Some((cause, at)) => (cause.requested_by, cause.reason, at),
             None => (String::new(), String::new(), now),
         };
-        let mut services = Vec::with_capacity(self.slots.len());
-        for index in 0..self.slots.len() {
-            services.push(ServiceShutdown {
-                path: self.child_path(index).to_string(),
-                name: self.child_spec(index).name.to_string(),
-                outcome: self.slots[index]
-                    .stop_outcome
-                    .unwrap_or(StopOutcome::NotRunning),
-            });
-            for (_, report) in self.nested_reports.iter().filter(|(i, _)| *i == index) {
-                services.extend(report.services.iter().cloned());
-            }
-        }
-        let report = ShutdownReport {
+        self.emit(None, |_| EventKind::ShutdownCompleted);
+        let snapshots = self.snapshots();
+        let children: Vec<ChildRecord> = (0..self.slots.len())
+            .map(|index| self.final_record(index))
+            .collect();
+        NodeExit {
             requested_by,
             reason,
-            services,
             duration: now.saturating_duration_since(started),
-        };
-        self.emit(None, |_| EventKind::ShutdownCompleted);
-        NodeExit {
-            report,
-            snapshots: self.snapshots(),
-            children: self.child_states().into_iter().map(|(s, _)| s).collect(),
-            failure: self.failure,
+            children,
+            snapshots,
+            failure: self.failure.take(),
         }
     }
 }

@@ -1,4 +1,3 @@
-use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,6 @@ use crate::context::ChildShared;
 use crate::error::ServiceError;
 use crate::model::{ServicePhase, TerminationReason, TimeoutKind};
 use crate::policy::BackoffProgress;
-use crate::runtime::attempt::panic_message;
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::tree::NestedLink;
 
@@ -48,8 +46,7 @@ pub(crate) struct ChildSlot {
 /// A pending or issued stop of one child.
 pub(crate) struct Stop {
     pub(crate) purpose: StopPurpose,
-    /// Its dependents in the same wave that are still alive; it is cancelled at zero.
-    pub(crate) blockers: u32,
+    /// Cancelled; until then it waits for every dependent in a stop wave to exit.
     pub(crate) issued: bool,
     /// Aborted (or, if blocking, detached) after its shutdown policy ran out.
     pub(crate) killed: bool,
@@ -65,7 +62,8 @@ pub(crate) enum StopPurpose {
 /// The payload of the last failed attempt, formatted only when someone asks.
 pub(crate) enum Failure {
     Error(ServiceError),
-    Panic(Box<dyn Any + Send>),
+    /// The panic's message (the payload is dropped where it was caught).
+    Panic(String),
     Timeout(TimeoutKind),
 }
 
@@ -83,7 +81,7 @@ impl Failure {
     pub(crate) fn message(&self) -> String {
         match self {
             Failure::Error(error) => error.to_string(),
-            Failure::Panic(payload) => panic_message(payload.as_ref()),
+            Failure::Panic(message) => message.clone(),
             Failure::Timeout(kind) => kind.to_string(),
         }
     }
@@ -91,7 +89,7 @@ impl Failure {
     pub(crate) fn describe(&self) -> String {
         match self {
             Failure::Error(error) => format!("failed: {error}"),
-            Failure::Panic(payload) => format!("panicked: {}", panic_message(payload.as_ref())),
+            Failure::Panic(message) => format!("panicked: {message}"),
             Failure::Timeout(kind) => format!("timed out: {kind}"),
         }
     }

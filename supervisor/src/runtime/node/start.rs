@@ -1,5 +1,6 @@
 //! Starting children: dependency gating, readiness, heartbeats.
 
+use std::cmp::Reverse;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -10,17 +11,16 @@ use crate::context::TaskContext;
 use crate::model::{Readiness, ServicePhase, TimeoutKind};
 use crate::observe::EventKind;
 use crate::runtime::attempt::{Attempt, blocking_attempt};
-use crate::runtime::nested::run_nested;
-use crate::runtime::tree::NestedLink;
+use crate::runtime::nested::{NestedRun, run_nested};
+use crate::runtime::tree::{NestedLink, lock};
 use crate::spec::Run;
 
 impl Node {
     /// Starts every child whose dependencies allow it, in startup order; a nested node then
     /// reports ready to its parent.
     pub(super) fn start_initial(&mut self) {
-        for index in self.startup_order() {
-            self.try_start(index);
-        }
+        let order: Vec<usize> = self.startup_order().collect();
+        self.try_start_all(order);
         if let Some(ctx) = &self.context {
             ctx.ready();
         }
@@ -29,9 +29,33 @@ impl Node {
     /// Starts the child if it is due (waiting, or backing off outside any restart group) and
     /// every dependency is running; otherwise leaves it waiting.
     pub(super) fn try_start(&mut self, index: usize) {
-        let slot = &self.slots[index];
+        self.try_start_all([index]);
+    }
+
+    /// [`try_start`](Self::try_start) for each of `children`. Starts are queued and taken
+    /// lowest startup rank first, so they go out in startup order, and a child that becomes
+    /// running releases its dependents without recursion, however long a chain is.
+    pub(super) fn try_start_all(&mut self, children: impl IntoIterator<Item = usize>) {
+        for index in children {
+            self.start_queue.push(Reverse((self.rank(index), index)));
+        }
+        if self.draining_starts {
+            return;
+        }
+        self.draining_starts = true;
+        while let Some(Reverse((_, next))) = self.start_queue.pop() {
+            self.start_if_due(next);
+        }
+        self.draining_starts = false;
+    }
+
+    fn start_if_due(&mut self, index: usize) {
+        let Some(slot) = self.slots.get(index) else {
+            return;
+        };
         let due = matches!(slot.phase, ServicePhase::Waiting | ServicePhase::BackingOff)
-            && slot.group.is_none();
+            && slot.group.is_none()
+            && slot.task.is_none();
         if !due || self.shutdown.is_some() {
             return;
         }
@@ -70,12 +94,17 @@ impl Node {
                         .nested
                         .get_or_insert_with(|| Arc::new(NestedLink::default())),
                 );
+                let abort = self.abort.child_token();
+                *lock(&link.abort) = Some(abort.clone());
                 let nested = run_nested(
-                    self.child_path(index),
-                    spec,
-                    Arc::clone(&self.tree),
-                    link,
-                    self.rng_seed(),
+                    NestedRun {
+                        path: self.child_path(index),
+                        spec,
+                        tree: Arc::clone(&self.tree),
+                        link,
+                        rng_seed: self.rng_seed(),
+                        abort,
+                    },
                     ctx,
                 );
                 self.tasks
@@ -155,15 +184,19 @@ impl Node {
     }
 
     /// A child that missed a deadline is not waited for: cancel and abort its attempt; its
-    /// exit then counts as this timeout.
+    /// exit then counts as this timeout. A blocking worker cannot be aborted: it is cancelled
+    /// and its thread waited for (reported as detached meanwhile).
     fn fail_hung(&mut self, index: usize, kind: TimeoutKind) {
         let slot = &mut self.slots[index];
         slot.missed_deadline = Some(kind);
         if let Some(token) = &slot.token {
             token.cancel();
         }
-        if let Some(task) = &slot.task {
-            task.abort();
+        tracing::warn!(path = %self.child_path(index), timeout = %kind, "missed its deadline");
+        if self.is_blocking(index) {
+            self.leave_thread_running(index, "missed its deadline");
+        } else {
+            self.abort_attempt(index);
         }
     }
 }

@@ -1,12 +1,15 @@
-//! State assembled on demand for snapshots and tree queries.
+//! State assembled on demand for snapshots, tree queries and the final records.
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
 use super::Node;
+use crate::model::ServicePhase;
+use crate::runtime::record::{ChildRecord, mark_not_running, states};
+use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::snapshot::ServiceLifecycleSnapshot;
-use crate::runtime::tree::NestedLink;
+use crate::runtime::tree::{NestedLink, lock};
 use crate::runtime::tree_state::ChildState;
 
 impl Node {
@@ -34,29 +37,94 @@ impl Node {
             .collect()
     }
 
-    /// Each child's state without its nested children, and for supervisor children the link
-    /// through which the asker fetches those.
+    /// Each child's state. A nested supervisor that is running comes with the link through
+    /// which the asker fetches its children live; one that is not has them filled in already
+    /// (from its last run, or from its spec if it never ran).
     pub(super) fn child_states(&self) -> Vec<(ChildState, Option<Arc<NestedLink>>)> {
         (0..self.slots.len())
             .map(|index| {
-                let slot = &self.slots[index];
-                let spec = self.child_spec(index);
-                let state = ChildState {
-                    path: self.child_path(index).to_string(),
-                    name: spec.name.to_string(),
-                    kind: spec.kind(),
-                    phase: slot.phase,
-                    attempt: slot.attempt,
-                    last_exit: slot
-                        .termination
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .or_else(|| slot.describe_last_exit()),
-                    tags: spec.tags().map(str::to_owned).collect(),
-                    children: Vec::new(),
-                };
-                (state, slot.nested.clone())
+                let mut state = self.child_state(index);
+                let live = self.slots[index]
+                    .nested
+                    .as_ref()
+                    .filter(|link| link.inbox().is_some());
+                match live {
+                    Some(link) => (state, Some(Arc::clone(link))),
+                    None => {
+                        state.children = self.idle_nested_states(index);
+                        (state, None)
+                    }
+                }
             })
             .collect()
+    }
+
+    /// The child's final state and shutdown outcome, its nested children inside.
+    pub(super) fn final_record(&self, index: usize) -> ChildRecord {
+        let outcome = self.slots[index]
+            .stop_outcome
+            .unwrap_or(StopOutcome::NotRunning);
+        let mut nested = self.take_idle_nested(index);
+        if outcome == StopOutcome::NotRunning {
+            // Not running at shutdown: its children's outcomes are from an earlier stop.
+            mark_not_running(&mut nested);
+        }
+        ChildRecord {
+            state: self.child_state(index),
+            outcome,
+            nested,
+        }
+    }
+
+    /// A nested supervisor's children while it does not run: as its last run left them, or
+    /// from its spec (waiting) if it never ran. Empty for other children.
+    fn idle_nested_states(&self, index: usize) -> Vec<ChildState> {
+        let Some(spec) = self.child_spec(index).nested() else {
+            return Vec::new();
+        };
+        if let Some(link) = &self.slots[index].nested
+            && let Some(records) = lock(&link.last_run).as_ref()
+        {
+            return states(records);
+        }
+        states(&ChildRecord::unstarted(
+            &self.child_path(index),
+            spec,
+            ServicePhase::Waiting,
+        ))
+    }
+
+    /// Like `idle_nested_states`, as records taken for good (this node is finishing).
+    fn take_idle_nested(&self, index: usize) -> Vec<ChildRecord> {
+        let Some(spec) = self.child_spec(index).nested() else {
+            return Vec::new();
+        };
+        self.slots[index]
+            .nested
+            .as_ref()
+            .and_then(|link| lock(&link.last_run).take())
+            .unwrap_or_else(|| {
+                ChildRecord::unstarted(&self.child_path(index), spec, ServicePhase::Terminated)
+            })
+    }
+
+    /// The child's own state, without nested children.
+    fn child_state(&self, index: usize) -> ChildState {
+        let slot = &self.slots[index];
+        let spec = self.child_spec(index);
+        ChildState {
+            path: self.child_path(index).to_string(),
+            name: spec.name.to_string(),
+            kind: spec.kind(),
+            phase: slot.phase,
+            attempt: slot.attempt,
+            last_exit: slot
+                .termination
+                .as_ref()
+                .map(ToString::to_string)
+                .or_else(|| slot.describe_last_exit()),
+            tags: spec.tags().map(str::to_owned).collect(),
+            children: Vec::new(),
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::model::{ServicePhase, ShutdownPolicy, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::ExitKind;
 use crate::runtime::shutdown_report::StopOutcome;
-use crate::runtime::tree::ShutdownCause;
+use crate::runtime::tree::{ShutdownCause, lock};
 
 impl Node {
     /// Stage 1 of shutdown: children not running are terminated at once, running ones join a
@@ -24,6 +24,7 @@ impl Node {
         });
         self.shutdown = Some((cause, Instant::now()));
         self.shutting_down.cancel();
+        self.start_queue.clear();
         for group in std::mem::take(&mut self.groups).into_iter().flatten() {
             if let Some(key) = group.timer {
                 self.timers.remove(&key);
@@ -35,8 +36,15 @@ impl Node {
             match self.slots[index].phase {
                 ServicePhase::Starting | ServicePhase::Running => running.push(index),
                 ServicePhase::Stopping => {
+                    let mut killed = false;
                     if let Some(stop) = &mut self.slots[index].stop {
                         stop.purpose = StopPurpose::Shutdown;
+                        killed = std::mem::take(&mut stop.killed);
+                    }
+                    if killed {
+                        // Past its deadline already: a blocking worker left waiting for the
+                        // restart is detached now, so that shutdown does not wait for it.
+                        self.kill(index);
                     }
                 }
                 ServicePhase::Waiting | ServicePhase::BackingOff => {
@@ -46,40 +54,52 @@ impl Node {
             }
         }
         self.stop_wave(&running, StopPurpose::Shutdown);
-        if self.tree.abort_now.is_cancelled() {
+        if self.abort.is_cancelled() {
             self.abort_all();
         }
     }
 
-    /// Stops `members`: each is cancelled once every dependent of it that is still alive has
-    /// exited, newest first (reverse startup order) among those free to go.
+    /// Stops `members`: each is cancelled once every dependent of it that is being stopped
+    /// has exited, newest first (reverse startup order) among those free to go.
     pub(super) fn stop_wave(&mut self, members: &[usize], purpose: StopPurpose) {
         for &member in members {
             self.slots[member].stop = Some(Stop {
                 purpose,
-                blockers: 0,
                 issued: false,
                 killed: false,
             });
         }
-        for &member in members {
-            let blockers = self
-                .dependents(member)
-                .iter()
-                .filter(|&&d| self.slots[d].task.is_some() && self.slots[d].stop.is_some())
-                .count() as u32;
-            if let Some(stop) = &mut self.slots[member].stop {
-                stop.blockers = blockers;
-            }
-        }
         let mut free: Vec<usize> = members
             .iter()
             .copied()
-            .filter(|&m| self.slots[m].stop.as_ref().is_some_and(|s| s.blockers == 0))
+            .filter(|&m| self.free_to_stop(m))
             .collect();
         free.sort_by_key(|&m| std::cmp::Reverse(self.rank(m)));
         for member in free {
             self.issue_stop(member);
+        }
+    }
+
+    /// Whether no dependent of `index` that is being stopped is still alive: derived from the
+    /// slots, so overlapping waves cannot miscount.
+    fn free_to_stop(&self, index: usize) -> bool {
+        self.dependents(index).iter().all(|&d| {
+            let slot = &self.slots[d];
+            slot.task.is_none() || slot.stop.is_none()
+        })
+    }
+
+    /// A child exited: its dependencies waiting on it may be cancelled now.
+    pub(super) fn release_stops_of_dependencies(&mut self, index: usize) {
+        let dependencies = self.dependencies(index).to_vec();
+        for dependency in dependencies {
+            let pending = self.slots[dependency]
+                .stop
+                .as_ref()
+                .is_some_and(|stop| !stop.issued);
+            if pending && self.free_to_stop(dependency) {
+                self.issue_stop(dependency);
+            }
         }
     }
 
@@ -101,13 +121,14 @@ impl Node {
             ShutdownPolicy::Timeout(limit) => self.set_timer(index, ChildDue::Kill, limit),
             ShutdownPolicy::Infinity => {}
         }
-        if self.tree.abort_now.is_cancelled() && self.shutdown.is_some() {
+        if self.abort.is_cancelled() && self.shutdown.is_some() {
             self.kill(index);
         }
     }
 
-    /// Stage 3 for one child: abort it; a blocking worker cannot be aborted, so its task is
-    /// detached (and reported) instead of waited for.
+    /// Stage 3 for one child: abort it. A nested supervisor aborts its own children and still
+    /// reconciles. A blocking worker cannot be aborted: at shutdown its task is detached (and
+    /// reported); for a restart its thread is waited for, so that two attempts never overlap.
     pub(super) fn kill(&mut self, index: usize) {
         let Some(stop) = &mut self.slots[index].stop else {
             return;
@@ -116,25 +137,54 @@ impl Node {
             return;
         }
         stop.killed = true;
-        let Some(task) = self.slots[index].task.clone() else {
+        let purpose = stop.purpose;
+        if self.slots[index].task.is_none() {
             return;
-        };
+        }
+        if self.is_blocking(index) && purpose != StopPurpose::Shutdown {
+            self.leave_thread_running(index, "did not stop in time");
+            return;
+        }
         if self.is_blocking(index) {
             tracing::warn!(path = %self.child_path(index), "blocking worker did not stop in time; detaching it");
         } else {
             tracing::warn!(path = %self.child_path(index), "did not stop in time; aborting");
         }
-        task.abort();
+        self.abort_attempt(index);
     }
 
-    /// A second signal: abort everything that is stopping, at once.
+    /// Aborts the child's attempt: a nested supervisor through its abort token (its loop
+    /// aborts its children and ends normally), any other task directly.
+    pub(super) fn abort_attempt(&mut self, index: usize) {
+        if let Some(link) = &self.slots[index].nested
+            && let Some(abort) = lock(&link.abort).as_ref()
+        {
+            abort.cancel();
+            return;
+        }
+        if let Some(task) = &self.slots[index].task {
+            task.abort();
+        }
+    }
+
+    /// A blocking worker past a deadline: its thread cannot be stopped, so it is left to
+    /// finish, shown as detached, and its next attempt waits for it.
+    pub(super) fn leave_thread_running(&mut self, index: usize, why: &str) {
+        tracing::warn!(
+            path = %self.child_path(index),
+            "blocking worker {why}; it cannot be aborted, so its next attempt waits for its thread"
+        );
+        self.slots[index].last_exit = Some(LastExit::Detached);
+        self.emit(Some(index), |_| EventKind::Detached);
+    }
+
+    /// A second signal (or the parent killing this node): abort everything that is stopping,
+    /// at once.
     pub(super) fn abort_all(&mut self) {
         self.aborting = true;
         for index in 0..self.slots.len() {
-            if self.slots[index].stop.is_some() {
-                if let Some(stop) = &mut self.slots[index].stop {
-                    stop.issued = true;
-                }
+            if let Some(stop) = &mut self.slots[index].stop {
+                stop.issued = true;
                 if let Some(token) = &self.slots[index].token {
                     token.cancel();
                 }
@@ -144,17 +194,13 @@ impl Node {
     }
 
     /// A child in a stop wave exited (`exit` is `None` when it was aborted or detached).
-    pub(super) fn on_stopped(
-        &mut self,
-        index: usize,
-        purpose: StopPurpose,
-        exit: Option<ExitKind>,
-    ) {
-        let killed_blocking = exit.is_none() && self.is_blocking(index);
+    pub(super) fn on_stopped(&mut self, index: usize, stop: Stop, exit: Option<ExitKind>) {
         let outcome = match exit {
-            Some(_) => StopOutcome::Graceful,
-            None if killed_blocking => StopOutcome::Detached,
+            None if self.is_blocking(index) => StopOutcome::Detached,
             None => StopOutcome::Aborted,
+            // A nested supervisor that was killed ends normally, after aborting its children.
+            Some(_) if stop.killed && self.slots[index].nested.is_some() => StopOutcome::Aborted,
+            Some(_) => StopOutcome::Graceful,
         };
         let slot = &mut self.slots[index];
         slot.last_exit = Some(match outcome {
@@ -162,20 +208,13 @@ impl Node {
             StopOutcome::Detached => LastExit::Detached,
             _ => LastExit::Aborted,
         });
-        if self.phase_is(index, ServicePhase::Starting)
-            || self.phase_is(index, ServicePhase::Running)
-        {
+        if matches!(slot.phase, ServicePhase::Starting | ServicePhase::Running) {
             // Exited on its own before its stop was issued; it is stopped all the same.
             self.set_phase(index, ServicePhase::Stopping);
         }
-        match purpose {
+        match stop.purpose {
             StopPurpose::Shutdown => {
                 self.slots[index].stop_outcome = Some(outcome);
-                if let Some(link) = &self.slots[index].nested
-                    && let Some((_, report)) = super::super::tree::lock(&link.last_run).as_ref()
-                {
-                    self.nested_reports.push((index, report.clone()));
-                }
                 let reason = match (outcome, exit) {
                     (StopOutcome::Detached, _) => TerminationReason::Detached,
                     (StopOutcome::Aborted, _) => TerminationReason::Aborted,
@@ -184,27 +223,9 @@ impl Node {
                         self.termination_reason(index, crate::policy::StopReason::Failed)
                     }
                 };
-                self.terminate(index, reason);
+                self.terminate(index, reason, false);
             }
             StopPurpose::Restart(group) => self.stopped_for_restart(index, group),
         }
-        // Its dependencies may go now.
-        let dependencies: Vec<usize> = self.dependencies(index).to_vec();
-        for dependency in dependencies {
-            let free = match &mut self.slots[dependency].stop {
-                Some(stop) if !stop.issued => {
-                    stop.blockers = stop.blockers.saturating_sub(1);
-                    stop.blockers == 0
-                }
-                _ => false,
-            };
-            if free {
-                self.issue_stop(dependency);
-            }
-        }
-    }
-
-    fn phase_is(&self, index: usize, phase: ServicePhase) -> bool {
-        self.slots[index].phase == phase
     }
 }

@@ -1,0 +1,182 @@
+//! What a node leaves behind when its loop ends: each child's final state and shutdown outcome,
+//! with a nested supervisor's children inside its record. Records move up one level at a time
+//! (no copy per level) and are flattened once, at the root.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
+use super::snapshot::ServiceLifecycleSnapshot;
+use super::tree_state::ChildState;
+use crate::error::Escalation;
+use crate::model::{ChildKind, ServicePhase};
+use crate::spec::SupervisorSpec;
+
+/// The end of one node's run.
+pub(crate) struct NodeExit {
+    pub(crate) requested_by: String,
+    pub(crate) reason: String,
+    pub(crate) duration: Duration,
+    pub(crate) children: Vec<ChildRecord>,
+    pub(crate) snapshots: Vec<ServiceLifecycleSnapshot>,
+    pub(crate) failure: Option<Escalation>,
+}
+
+/// One child at the end of its supervisor's run.
+pub(crate) struct ChildRecord {
+    /// Its state; `state.children` stays empty, the nested records are in `nested`.
+    pub(crate) state: ChildState,
+    pub(crate) outcome: StopOutcome,
+    pub(crate) nested: Vec<ChildRecord>,
+}
+
+impl ChildRecord {
+    /// Records of `spec`'s children (under `path`) for a supervisor that never ran: attempt 0,
+    /// in `phase`, not running. Recurses once per nesting level, at most
+    /// [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH).
+    pub(crate) fn unstarted(path: &str, spec: &SupervisorSpec, phase: ServicePhase) -> Vec<Self> {
+        spec.children
+            .iter()
+            .map(|child| {
+                let child_path = format!("{path}/{}", child.name);
+                let nested = child
+                    .nested()
+                    .map_or_else(Vec::new, |n| Self::unstarted(&child_path, n, phase));
+                ChildRecord {
+                    state: ChildState {
+                        path: child_path,
+                        name: child.name.to_string(),
+                        kind: child.kind(),
+                        phase,
+                        attempt: 0,
+                        last_exit: None,
+                        tags: child.tags().map(str::to_owned).collect(),
+                        children: Vec::new(),
+                    },
+                    outcome: StopOutcome::NotRunning,
+                    nested,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Marks every record under `records` as not running at shutdown (a supervisor that was not
+/// running then: its children's outcomes are from an earlier stop).
+pub(crate) fn mark_not_running(records: &mut [ChildRecord]) {
+    let mut stack: Vec<&mut ChildRecord> = records.iter_mut().collect();
+    while let Some(record) = stack.pop() {
+        record.outcome = StopOutcome::NotRunning;
+        stack.extend(record.nested.iter_mut());
+    }
+}
+
+/// The states of `records`, nested children filled in. Recurses once per nesting level.
+pub(crate) fn states(records: &[ChildRecord]) -> Vec<ChildState> {
+    records
+        .iter()
+        .map(|record| ChildState {
+            children: states(&record.nested),
+            ..record.state.clone()
+        })
+        .collect()
+}
+
+/// Like [`states`], consuming the records.
+pub(crate) fn into_states(records: Vec<ChildRecord>) -> Vec<ChildState> {
+    records
+        .into_iter()
+        .map(|record| ChildState {
+            children: into_states(record.nested),
+            ..record.state
+        })
+        .collect()
+}
+
+/// Report entries, depth first, each nested supervisor's children right after it.
+pub(crate) fn report_entries(records: &[ChildRecord]) -> Vec<ServiceShutdown> {
+    let mut entries = Vec::new();
+    let mut stack: Vec<&ChildRecord> = records.iter().rev().collect();
+    while let Some(record) = stack.pop() {
+        entries.push(ServiceShutdown {
+            path: record.state.path.clone(),
+            name: record.state.name.clone(),
+            outcome: record.outcome,
+        });
+        stack.extend(record.nested.iter().rev());
+    }
+    entries
+}
+
+/// What the root keeps once its loop has ended, assembled once and shared by every handle.
+pub(crate) struct Ended {
+    pub(crate) report: ShutdownReport,
+    pub(crate) children: Vec<ChildState>,
+    pub(crate) snapshots: Vec<ServiceLifecycleSnapshot>,
+    pub(crate) failure: Option<Escalation>,
+    /// The panic message, if the root's loop died.
+    pub(crate) internal: Option<String>,
+}
+
+impl Ended {
+    pub(crate) fn from_exit(exit: NodeExit) -> Self {
+        let services = report_entries(&exit.children);
+        Ended {
+            report: ShutdownReport {
+                requested_by: exit.requested_by,
+                reason: exit.reason,
+                services,
+                duration: exit.duration,
+                internal_error: None,
+            },
+            children: into_states(exit.children),
+            snapshots: exit.snapshots,
+            failure: exit.failure,
+            internal: None,
+        }
+    }
+
+    /// The root's loop panicked: every child of the spec, and those `added` at run time, is
+    /// reported lost.
+    pub(crate) fn lost(
+        path: &str,
+        spec: &SupervisorSpec,
+        added: &[Arc<str>],
+        message: String,
+    ) -> Self {
+        let mut records = ChildRecord::unstarted(path, spec, ServicePhase::Terminated);
+        records.extend(added.iter().map(|name| ChildRecord {
+            state: ChildState {
+                path: format!("{path}/{name}"),
+                name: name.to_string(),
+                kind: ChildKind::Async,
+                phase: ServicePhase::Terminated,
+                attempt: 0,
+                last_exit: None,
+                tags: Vec::new(),
+                children: Vec::new(),
+            },
+            outcome: StopOutcome::Lost,
+            nested: Vec::new(),
+        }));
+        let mut stack: Vec<&mut ChildRecord> = records.iter_mut().collect();
+        while let Some(record) = stack.pop() {
+            record.outcome = StopOutcome::Lost;
+            record.state.last_exit = Some(format!("lost: {message}"));
+            stack.extend(record.nested.iter_mut());
+        }
+        Ended {
+            report: ShutdownReport {
+                requested_by: path.to_owned(),
+                reason: "internal error".to_owned(),
+                services: report_entries(&records),
+                duration: Duration::ZERO,
+                internal_error: Some(message.clone()),
+            },
+            children: into_states(records),
+            snapshots: Vec::new(),
+            failure: None,
+            internal: Some(message),
+        }
+    }
+}
