@@ -230,7 +230,8 @@ impl SupervisorSpecBuilder {
     /// dependencies naming siblings and free of cycles, limits greater than zero, durations
     /// at most [`MAX_DURATION`](crate::MAX_DURATION), every child's backoff valid, no
     /// heartbeat limit on a supervisor child, significant children not
-    /// [`RestartPolicy::Always`], nesting at most [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH)
+    /// [`RestartPolicy::Always`] and only under an [`AutoShutdown`] other than `Never` (as in
+    /// OTP), nesting at most [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH)
     /// levels deep.
     ///
     /// # Errors
@@ -275,6 +276,17 @@ impl SupervisorSpecBuilder {
                 });
             }
             check_child(&supervisor, child)?;
+            if child.significant && self.auto_shutdown == AutoShutdown::Never {
+                // OTP rejects the combination: such a child could never end its supervisor.
+                return Err(SpecError::Invalid {
+                    path: format!("{supervisor}/{}", child.name),
+                    error: ConfigError::new(
+                        "significant",
+                        "true under auto_shutdown = never",
+                        "auto_shutdown = any_significant or all_significant on its supervisor, or a child that is not significant",
+                    ),
+                });
+            }
         }
         let mut dependencies = Vec::with_capacity(self.children.len());
         for child in &self.children {

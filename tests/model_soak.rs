@@ -1,0 +1,951 @@
+//! Model-based randomized test of the core: random trees and random faults on the paused
+//! clock, compared after every step with a pure reference model of the semantics.
+//!
+//! Each case is generated from a seed (printed on failure; rerun one with `SOAK_SEED=n`).
+//! `SOAK_CASES=n` sets how many cases run (default 300, a few seconds); the long soak is e.g.
+//! `SOAK_CASES=20000 cargo test --release --test model_soak`.
+//!
+//! The model works at settled points: every delay of the generated trees (backoff, readiness,
+//! drains, kill deadlines, heartbeats) is far below the step length, so after each step every
+//! child is running, waiting for a dependency, or terminated, and the model only needs the
+//! order of events, not their exact instants. Windows (intensity, breakers) are a whole number
+//! of steps plus half a step, so which failures they count does not depend on those delays
+//! either.
+
+mod common;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use supervisor::error::SupervisorError;
+use supervisor::prelude::*;
+use supervisor::{ShutdownReport, TreeState};
+use tokio::sync::Notify;
+
+const STEP_MS: u64 = 2_000;
+
+// ---------------------------------------------------------------------------------------------
+// A small deterministic rng, so that the model test depends on nothing but the seed.
+
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
+    }
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated trees.
+
+#[derive(Clone, Debug)]
+struct GenSup {
+    strategy: Strategy,
+    /// Max restarts within `m` steps (plus half a step).
+    intensity: Option<(u32, u64)>,
+    auto_shutdown: AutoShutdown,
+    children: Vec<GenChild>,
+}
+
+#[derive(Clone, Debug)]
+struct GenChild {
+    name: String,
+    path: String,
+    restart: RestartPolicy,
+    /// Failures within `m` steps (plus half a step) that open the breaker.
+    breaker: Option<(u32, u64)>,
+    /// Earlier siblings it starts after.
+    deps: Vec<usize>,
+    explicit_ready: bool,
+    heartbeat: bool,
+    blocking: bool,
+    significant: bool,
+    drain_ms: u64,
+    timeout_ms: u64,
+    nested: Option<GenSup>,
+}
+
+struct GenLimits {
+    max_depth: usize,
+    blocking: bool,
+}
+
+fn gen_sup(rng: &mut Rng, path: &str, depth: usize, limits: &GenLimits) -> GenSup {
+    let strategy = rng.pick(&[
+        Strategy::OneForOne,
+        Strategy::OneForAll,
+        Strategy::RestForOne,
+    ]);
+    let intensity = rng
+        .chance(70)
+        .then(|| (1 + rng.below(4) as u32, 1 + rng.below(3)));
+    let auto_shutdown = match rng.below(10) {
+        0 => AutoShutdown::AnySignificant,
+        1 => AutoShutdown::AllSignificant,
+        _ => AutoShutdown::Never,
+    };
+    let count = 1 + rng.below(5) as usize;
+    let mut children = Vec::with_capacity(count);
+    for i in 0..count {
+        let name = format!("c{i}");
+        let child_path = format!("{path}/{name}");
+        let nested = (depth < limits.max_depth && rng.chance(20))
+            .then(|| gen_sup(rng, &child_path, depth + 1, limits));
+        let restart = match rng.below(10) {
+            0..=4 => RestartPolicy::OnFailure,
+            5..=7 => RestartPolicy::Always,
+            _ => RestartPolicy::Never,
+        };
+        let mut deps = Vec::new();
+        if i > 0 && rng.chance(35) {
+            deps.push(rng.below(i as u64) as usize);
+            if i > 1 && rng.chance(30) {
+                let other = rng.below(i as u64) as usize;
+                if !deps.contains(&other) {
+                    deps.push(other);
+                }
+            }
+        }
+        let worker = nested.is_none();
+        let timeout_ms = rng.pick(&[20, 40]);
+        children.push(GenChild {
+            name,
+            path: child_path,
+            restart,
+            breaker: rng
+                .chance(50)
+                .then(|| (1 + rng.below(4) as u32, 1 + rng.below(3))),
+            deps,
+            explicit_ready: worker && rng.chance(25),
+            heartbeat: worker && rng.chance(25),
+            blocking: worker && limits.blocking && rng.chance(30),
+            significant: auto_shutdown != AutoShutdown::Never
+                && restart != RestartPolicy::Always
+                && rng.chance(50),
+            drain_ms: if worker {
+                rng.pick(&[0, 0, 10, timeout_ms * 2])
+            } else {
+                0
+            },
+            timeout_ms,
+            nested,
+        });
+    }
+    GenSup {
+        strategy,
+        intensity,
+        auto_shutdown,
+        children,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The services: each worker takes commands from the test and records its attempts.
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    Fail,
+    Panic,
+    Hang,
+    Exit,
+}
+
+#[derive(Default)]
+struct Control {
+    faults: Mutex<VecDeque<Fault>>,
+    wake: Notify,
+    live: AtomicU32,
+    started: AtomicU64,
+    ended: AtomicU64,
+    overlapped: AtomicBool,
+}
+
+impl Control {
+    fn push(&self, fault: Fault) {
+        self.faults.lock().unwrap().push_back(fault);
+        self.wake.notify_one();
+    }
+    fn pop(&self) -> Option<Fault> {
+        self.faults.lock().unwrap().pop_front()
+    }
+    fn enter(self: &Arc<Self>) -> AttemptGuard {
+        if self.live.fetch_add(1, Ordering::SeqCst) > 0 {
+            self.overlapped.store(true, Ordering::SeqCst);
+        }
+        self.started.fetch_add(1, Ordering::SeqCst);
+        AttemptGuard(Arc::clone(self))
+    }
+}
+
+struct AttemptGuard(Arc<Control>);
+
+impl Drop for AttemptGuard {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+        self.0.ended.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+const INJECTED: &str = "injected panic";
+
+async fn run_async_worker(
+    ctx: TaskContext,
+    control: Arc<Control>,
+    child: Arc<GenChild>,
+) -> Result<(), ServiceError> {
+    let _attempt = control.enter();
+    if child.explicit_ready {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        ctx.ready();
+    }
+    let mut hanging = false;
+    loop {
+        if child.heartbeat && !hanging {
+            ctx.heartbeat();
+        }
+        tokio::select! {
+            biased;
+            _ = ctx.cancelled() => {
+                tokio::time::sleep(Duration::from_millis(child.drain_ms)).await;
+                return Ok(());
+            }
+            _ = control.wake.notified() => match control.pop() {
+                Some(Fault::Fail) => return Err(ServiceError::from("injected failure")),
+                Some(Fault::Panic) => std::panic::panic_any(INJECTED),
+                Some(Fault::Exit) => return Ok(()),
+                Some(Fault::Hang) => hanging = true,
+                None => {}
+            },
+            _ = tokio::time::sleep(Duration::from_millis(20)), if child.heartbeat => {}
+        }
+    }
+}
+
+fn run_blocking_worker(
+    ctx: TaskContext,
+    control: Arc<Control>,
+    child: Arc<GenChild>,
+) -> Result<(), ServiceError> {
+    let _attempt = control.enter();
+    if child.explicit_ready {
+        ctx.ready();
+    }
+    let mut hanging = false;
+    loop {
+        if child.heartbeat && !hanging {
+            ctx.heartbeat();
+        }
+        if ctx.is_cancelled() {
+            std::thread::sleep(Duration::from_millis(child.drain_ms.min(5)));
+            return Ok(());
+        }
+        match control.pop() {
+            Some(Fault::Fail) => return Err(ServiceError::from("injected failure")),
+            Some(Fault::Panic) => std::panic::panic_any(INJECTED),
+            Some(Fault::Exit) => return Ok(()),
+            Some(Fault::Hang) => hanging = true,
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+type Registry = HashMap<String, Arc<Control>>;
+
+fn window(steps: u64, step_ms: u64) -> Duration {
+    Duration::from_millis(steps * step_ms + step_ms / 2)
+}
+
+fn build_sup(name: &str, sup: &GenSup, registry: &mut Registry, step_ms: u64) -> SupervisorSpec {
+    let mut builder = SupervisorSpec::builder(name.to_owned())
+        .strategy(sup.strategy)
+        .auto_shutdown(sup.auto_shutdown)
+        .shutdown_timeout(Duration::from_millis(100));
+    builder = match sup.intensity {
+        Some((max, steps)) => builder.intensity(max, window(steps, step_ms)),
+        None => builder.without_intensity_limit(),
+    };
+    for child in &sup.children {
+        let spec = match &child.nested {
+            Some(nested) => {
+                ChildSpec::supervisor(build_sup(&child.name, nested, registry, step_ms))
+            }
+            None => {
+                let control = Arc::new(Control::default());
+                registry.insert(child.path.clone(), Arc::clone(&control));
+                let shared = Arc::new(child.clone());
+                let mut spec = if child.blocking {
+                    blocking_fn(child.name.clone(), move |ctx| {
+                        run_blocking_worker(ctx, Arc::clone(&control), Arc::clone(&shared))
+                    })
+                } else {
+                    service_fn(child.name.clone(), move |ctx| {
+                        run_async_worker(ctx, Arc::clone(&control), Arc::clone(&shared))
+                    })
+                };
+                if child.explicit_ready {
+                    spec = spec.with_readiness(Readiness::Explicit {
+                        timeout: Duration::from_millis(50),
+                    });
+                }
+                if child.heartbeat {
+                    spec = spec.with_heartbeat_timeout(Duration::from_millis(60));
+                }
+                spec.with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(
+                    child.timeout_ms,
+                )))
+            }
+        };
+        let mut backoff = BackoffConfig::new(Duration::from_millis(5), Duration::from_millis(40))
+            .with_jitter([Jitter::None, Jitter::Full, Jitter::Equal][child.name.len() % 3]);
+        backoff = match child.breaker {
+            Some((failures, steps)) => {
+                backoff.with_circuit_breaker(failures, window(steps, step_ms))
+            }
+            None => backoff.without_circuit_breaker(),
+        };
+        let deps: Vec<String> = child
+            .deps
+            .iter()
+            .map(|&d| sup.children[d].name.clone())
+            .collect();
+        builder = builder.child(
+            spec.with_restart(child.restart)
+                .with_backoff(backoff)
+                .significant(child.significant)
+                .after(deps),
+        );
+    }
+    builder.build().expect("generated specs are valid")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference model: settled states only, one event at a time.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Waiting,
+    Running,
+    Terminated,
+}
+
+impl Phase {
+    fn of(phase: ServicePhase) -> Option<Phase> {
+        match phase {
+            ServicePhase::Waiting => Some(Phase::Waiting),
+            ServicePhase::Running => Some(Phase::Running),
+            ServicePhase::Terminated => Some(Phase::Terminated),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct MChild {
+    phase: Phase,
+    attempt: u32,
+    breaker: Vec<u64>,
+    /// A nested supervisor's current (or last) run.
+    run: Option<MNode>,
+}
+
+#[derive(Clone, Debug)]
+struct MNode {
+    children: Vec<MChild>,
+    intensity: Vec<u64>,
+}
+
+/// How a node's run ended, for its parent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum NodeEnd {
+    Escalated,
+    AutoShutdown,
+}
+
+#[derive(Default, Debug, Clone, PartialEq)]
+struct Counters {
+    spawned: u64,
+    restarts: u64,
+    breaker_trips: u64,
+}
+
+struct Model<'a> {
+    root: &'a GenSup,
+    node: MNode,
+    counters: Counters,
+    /// Set once the root's run ended by itself.
+    ended: Option<NodeEnd>,
+    /// The report the root's end produced: (path, outcome).
+    final_report: Option<Vec<(String, StopOutcome)>>,
+}
+
+fn fresh(sup: &GenSup) -> MNode {
+    MNode {
+        children: sup
+            .children
+            .iter()
+            .map(|c| MChild {
+                phase: Phase::Waiting,
+                attempt: 0,
+                breaker: Vec::new(),
+                run: c.nested.as_ref().map(fresh),
+            })
+            .collect(),
+        intensity: Vec::new(),
+    }
+}
+
+fn count_within(history: &[u64], now: u64, steps: u64) -> usize {
+    history.iter().filter(|&&t| now - t <= steps).count()
+}
+
+impl<'a> Model<'a> {
+    fn new(root: &'a GenSup) -> Self {
+        let mut model = Model {
+            root,
+            node: fresh(root),
+            counters: Counters::default(),
+            ended: None,
+            final_report: None,
+        };
+        let mut counters = Counters::default();
+        start_node(root, &mut model.node, &mut counters);
+        model.counters = counters;
+        model
+    }
+
+    /// Every child's (path, phase, attempt), depth first.
+    fn states(&self) -> Vec<(String, Phase, u32)> {
+        let mut out = Vec::new();
+        collect_states(self.root, &self.node, &mut out);
+        out
+    }
+
+    /// The worker at `path` exits with `fault` during step `now`.
+    fn inject(&mut self, path: &[usize], fault: Fault, now: u64) {
+        let failed = fault != Fault::Exit;
+        let mut counters = std::mem::take(&mut self.counters);
+        // Walk down to the worker's node, then handle the exit and any node end upwards.
+        if let Some(end) = exit_at(self.root, &mut self.node, path, failed, now, &mut counters) {
+            // The root ends: the outcomes of its own shutdown, then everything stops.
+            self.final_report = Some(report_of_run(self.root, &self.node, true));
+            stop_node(&mut self.node);
+            self.ended = Some(end);
+        }
+        self.counters = counters;
+    }
+
+    /// Outcomes of a shutdown requested now, at a settled point.
+    fn shutdown_report(&self) -> Vec<(String, StopOutcome)> {
+        report_of_run(self.root, &self.node, true)
+    }
+}
+
+fn collect_states(sup: &GenSup, node: &MNode, out: &mut Vec<(String, Phase, u32)>) {
+    for (spec, child) in sup.children.iter().zip(&node.children) {
+        out.push((spec.path.clone(), child.phase, child.attempt));
+        if let (Some(nested), Some(run)) = (&spec.nested, &child.run) {
+            collect_states(nested, run, out);
+        }
+    }
+}
+
+/// Outcomes for a node's children if its run were shut down now; `running` is false for a
+/// node that is not running (every outcome is then `NotRunning`).
+fn report_of_run(sup: &GenSup, node: &MNode, running: bool) -> Vec<(String, StopOutcome)> {
+    let mut out = Vec::new();
+    for (spec, child) in sup.children.iter().zip(&node.children) {
+        let live = running && child.phase == Phase::Running;
+        let outcome = match (&spec.nested, live) {
+            (_, false) => StopOutcome::NotRunning,
+            (Some(_), true) => StopOutcome::Graceful,
+            (None, true) if spec.drain_ms > spec.timeout_ms => StopOutcome::Aborted,
+            (None, true) => StopOutcome::Graceful,
+        };
+        out.push((spec.path.clone(), outcome));
+        if let (Some(nested), Some(run)) = (&spec.nested, &child.run) {
+            out.extend(report_of_run(nested, run, live));
+        }
+    }
+    out
+}
+
+/// Starts a node's run: each child in startup order (declaration order here, since
+/// dependencies point to earlier siblings) if its dependencies are running.
+fn start_node(sup: &GenSup, node: &mut MNode, counters: &mut Counters) {
+    settle(sup, node, counters);
+}
+
+/// Starts every waiting child whose dependencies are running, lowest rank first, until none
+/// is left (a child that starts may release later siblings).
+fn settle(sup: &GenSup, node: &mut MNode, counters: &mut Counters) {
+    for i in 0..sup.children.len() {
+        if node.children[i].phase == Phase::Waiting
+            && sup.children[i]
+                .deps
+                .iter()
+                .all(|&d| node.children[d].phase == Phase::Running)
+        {
+            start_child(sup, node, i, counters);
+        }
+    }
+}
+
+fn start_child(sup: &GenSup, node: &mut MNode, i: usize, counters: &mut Counters) {
+    let child = &mut node.children[i];
+    child.attempt += 1;
+    child.phase = Phase::Running;
+    counters.spawned += 1;
+    if child.attempt > 1 {
+        counters.restarts += 1;
+    }
+    if let Some(nested) = &sup.children[i].nested {
+        let mut run = fresh(nested);
+        start_node(nested, &mut run, counters);
+        child.run = Some(run);
+    }
+}
+
+/// Stops a running child (with its restart scope, or at its supervisor's shutdown): a nested
+/// supervisor's run stops every child of it.
+fn stop_child(node: &mut MNode, i: usize) {
+    if let Some(run) = &mut node.children[i].run {
+        stop_node(run);
+    }
+}
+
+fn stop_node(node: &mut MNode) {
+    for child in &mut node.children {
+        if child.phase == Phase::Running
+            && let Some(run) = &mut child.run
+        {
+            stop_node(run);
+        }
+        child.phase = Phase::Terminated;
+    }
+}
+
+/// Child `path[0]` of `node` (or, deeper, the worker at the end of `path`) exited. Returns how
+/// `node`'s own run ended, if it did; the caller then stops it.
+fn exit_at(
+    sup: &GenSup,
+    node: &mut MNode,
+    path: &[usize],
+    failed: bool,
+    now: u64,
+    counters: &mut Counters,
+) -> Option<NodeEnd> {
+    let i = path[0];
+    if path.len() > 1 {
+        let nested = sup.children[i]
+            .nested
+            .as_ref()
+            .expect("path through a supervisor");
+        let run = node.children[i].run.as_mut().expect("a running supervisor");
+        let end = exit_at(nested, run, &path[1..], failed, now, counters)?;
+        stop_node(run);
+        match end {
+            NodeEnd::Escalated => child_exited(sup, node, i, true, now, counters),
+            NodeEnd::AutoShutdown => child_exited(sup, node, i, false, now, counters),
+        }
+    } else {
+        child_exited(sup, node, i, failed, now, counters)
+    }
+}
+
+/// The restart decision for child `i` of `node`, which exited on its own.
+fn child_exited(
+    sup: &GenSup,
+    node: &mut MNode,
+    i: usize,
+    failed: bool,
+    now: u64,
+    counters: &mut Counters,
+) -> Option<NodeEnd> {
+    let spec = &sup.children[i];
+    let restarts = match spec.restart {
+        RestartPolicy::Always => true,
+        RestartPolicy::OnFailure => failed,
+        RestartPolicy::Never => false,
+    };
+    if !restarts {
+        return terminate(sup, node, i, !failed);
+    }
+    if failed && let Some((limit, steps)) = spec.breaker {
+        let history = &mut node.children[i].breaker;
+        history.push(now);
+        if count_within(history, now, steps) >= limit as usize {
+            counters.breaker_trips += 1;
+            return terminate(sup, node, i, false);
+        }
+    }
+    if let Some((max, steps)) = sup.intensity {
+        node.intensity.push(now);
+        if count_within(&node.intensity, now, steps) > max as usize {
+            node.children[i].phase = Phase::Terminated;
+            return Some(NodeEnd::Escalated);
+        }
+    }
+    let n = sup.children.len();
+    let mut in_scope: Vec<bool> = match sup.strategy {
+        Strategy::OneForOne => (0..n).map(|j| j == i).collect(),
+        Strategy::OneForAll => vec![true; n],
+        Strategy::RestForOne => (0..n).map(|j| j >= i).collect(),
+    };
+    // Transitive dependents (dependencies point backwards, so one forward pass suffices).
+    for j in 0..n {
+        if !in_scope[j] && sup.children[j].deps.iter().any(|&d| in_scope[d]) {
+            in_scope[j] = true;
+        }
+    }
+    // Running members are stopped and wait to start again (a temporary one terminates,
+    // which is not its own exit: no auto-shutdown); waiting ones keep waiting; terminated ones
+    // stay terminated. Then everything due starts in startup order.
+    for j in (0..n).filter(|&j| in_scope[j] && j != i) {
+        if node.children[j].phase == Phase::Running {
+            stop_child(node, j);
+            node.children[j].phase = match sup.children[j].restart {
+                RestartPolicy::Never => Phase::Terminated,
+                _ => Phase::Waiting,
+            };
+        }
+    }
+    node.children[i].phase = Phase::Waiting;
+    settle(sup, node, counters);
+    None
+}
+
+/// Child `i` ended for good on its own; significant children may end the node.
+fn terminate(sup: &GenSup, node: &mut MNode, i: usize, normal: bool) -> Option<NodeEnd> {
+    node.children[i].phase = Phase::Terminated;
+    let spec = &sup.children[i];
+    let counts = spec.significant
+        && match spec.restart {
+            RestartPolicy::Never => true,
+            RestartPolicy::OnFailure => normal,
+            RestartPolicy::Always => false,
+        };
+    let ends = counts
+        && match sup.auto_shutdown {
+            AutoShutdown::Never => false,
+            AutoShutdown::AnySignificant => true,
+            AutoShutdown::AllSignificant => sup
+                .children
+                .iter()
+                .zip(&node.children)
+                .all(|(s, c)| !s.significant || c.phase == Phase::Terminated),
+        };
+    ends.then_some(NodeEnd::AutoShutdown)
+}
+
+/// Running workers, by index path from the root, with their tree path.
+fn running_workers(sup: &GenSup, node: &MNode) -> Vec<(Vec<usize>, String, bool)> {
+    let mut out = Vec::new();
+    for (i, (spec, child)) in sup.children.iter().zip(&node.children).enumerate() {
+        if child.phase != Phase::Running {
+            continue;
+        }
+        match (&spec.nested, &child.run) {
+            (Some(nested), Some(run)) => {
+                for (mut path, p, hb) in running_workers(nested, run) {
+                    path.insert(0, i);
+                    out.push((path, p, hb));
+                }
+            }
+            _ => out.push((vec![i], spec.path.clone(), spec.heartbeat)),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver.
+
+fn real_states(state: &TreeState) -> Vec<(String, Option<Phase>, u32)> {
+    state
+        .iter()
+        .map(|c| (c.path.clone(), Phase::of(c.phase), c.attempt))
+        .collect()
+}
+
+fn entries(report: &ShutdownReport) -> Vec<(String, StopOutcome)> {
+    report
+        .services
+        .iter()
+        .map(|s| (s.path.clone(), s.outcome))
+        .collect()
+}
+
+fn all_paths(sup: &GenSup, out: &mut Vec<String>) {
+    for child in &sup.children {
+        out.push(child.path.clone());
+        if let Some(nested) = &child.nested {
+            all_paths(nested, out);
+        }
+    }
+}
+
+fn silence_injected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&INJECTED) {
+                default(info);
+            }
+        }));
+    });
+}
+
+async fn run_case(seed: u64) {
+    let mut rng = Rng::new(seed);
+    let limits = GenLimits {
+        max_depth: 3,
+        blocking: false,
+    };
+    let root = gen_sup(&mut rng, "root", 1, &limits);
+    let mut registry = Registry::new();
+    let spec = build_sup("root", &root, &mut registry, STEP_MS);
+    let baseline = common::alive_tasks();
+    let config = common::test_config().with_rng_seed(seed);
+    let tree = Supervisor::start_with_config(spec, config).await.unwrap();
+    let mut model = Model::new(&root);
+    common::run_for(STEP_MS).await; // the first starts settle (readiness)
+    let steps = 4 + rng.below(12);
+    let mut step = 0;
+    let mut shut_early = None;
+    while step < steps && model.ended.is_none() {
+        step += 1;
+        let workers = running_workers(&root, &model.node);
+        if workers.is_empty() {
+            break;
+        }
+        let (path, tree_path, heartbeat) =
+            workers[rng.below(workers.len() as u64) as usize].clone();
+        let mut fault = rng.pick(&[
+            Fault::Fail,
+            Fault::Fail,
+            Fault::Panic,
+            Fault::Exit,
+            Fault::Hang,
+        ]);
+        if fault == Fault::Hang && !heartbeat {
+            fault = Fault::Fail;
+        }
+        registry[&tree_path].push(fault);
+        model.inject(&path, fault, step);
+        if rng.chance(8) {
+            // Shut down in the middle of whatever the fault set off.
+            shut_early = Some(rng.below(150));
+            break;
+        }
+        common::run_for(STEP_MS).await;
+        let state = tree.current_state().await;
+        assert_eq!(
+            real_states(&state),
+            model
+                .states()
+                .into_iter()
+                .map(|(p, ph, a)| (
+                    p,
+                    Some(if model.ended.is_some() {
+                        Phase::Terminated
+                    } else {
+                        ph
+                    }),
+                    a
+                ))
+                .collect::<Vec<_>>(),
+            "seed {seed}: step {step}, {fault:?} at {tree_path}\nspec: {root:#?}"
+        );
+        let metrics = tree.metrics().snapshot();
+        assert_eq!(
+            (
+                metrics.spawned_total,
+                metrics.restarts_total,
+                metrics.circuit_breaker_trips
+            ),
+            (
+                model.counters.spawned,
+                model.counters.restarts,
+                model.counters.breaker_trips
+            ),
+            "seed {seed}: counters after step {step}"
+        );
+    }
+    let mut expected_paths = Vec::new();
+    all_paths(&root, &mut expected_paths);
+    let report = match (model.ended, shut_early) {
+        (Some(end), _) => {
+            let result = tree.run_until_shutdown().await;
+            match end {
+                NodeEnd::Escalated => {
+                    assert!(
+                        matches!(result, Err(SupervisorError::Escalated(_))),
+                        "seed {seed}: {result:?}"
+                    );
+                }
+                NodeEnd::AutoShutdown => assert!(result.is_ok(), "seed {seed}: {result:?}"),
+            }
+            let report = tree.wait_for_drain().await;
+            assert_eq!(
+                entries(&report),
+                model.final_report.clone().unwrap(),
+                "seed {seed}: report of the tree's own end"
+            );
+            report
+        }
+        (None, Some(after_ms)) => {
+            common::run_for(after_ms).await;
+            tree.shutdown_tree("soak", "random moment").await
+        }
+        (None, None) => {
+            let report = tree.shutdown_tree("soak", "end of case").await;
+            assert_eq!(
+                entries(&report),
+                model.shutdown_report(),
+                "seed {seed}: shutdown report\nspec: {root:#?}"
+            );
+            report
+        }
+    };
+    let paths: Vec<String> = report.services.iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        paths, expected_paths,
+        "seed {seed}: the report lists every child"
+    );
+    let state = tree.current_state().await;
+    assert!(
+        state.iter().all(|c| c.phase == ServicePhase::Terminated),
+        "seed {seed}: every child converged to terminated: {state}"
+    );
+    for (path, control) in &registry {
+        assert!(
+            !control.overlapped.load(Ordering::SeqCst),
+            "seed {seed}: {path} overlapped"
+        );
+        assert_eq!(
+            control.started.load(Ordering::SeqCst),
+            control.ended.load(Ordering::SeqCst),
+            "seed {seed}: every attempt of {path} ended exactly once"
+        );
+    }
+    assert_eq!(tree.metrics().snapshot().active_services, 0, "seed {seed}");
+    drop(tree);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(common::alive_tasks(), baseline, "seed {seed}: no task left");
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn random_trees_and_faults_match_the_model() {
+    silence_injected_panics();
+    let seeds: Vec<u64> = match env_u64("SOAK_SEED") {
+        Some(seed) => vec![seed],
+        None => (0..env_u64("SOAK_CASES").unwrap_or(300)).collect(),
+    };
+    for seed in seeds {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(run_case(seed));
+    }
+}
+
+/// The same random trees with blocking workers, on a multi-thread runtime and the real clock:
+/// timing is not exact there, so this checks the invariants only (every child converges, every
+/// attempt ends exactly once, no two attempts of a child overlap, the report lists every child,
+/// no task is left). `SOAK_MT_CASES=n` sets how many cases run (default 12).
+#[test]
+fn random_trees_on_a_multi_thread_runtime_keep_the_invariants() {
+    silence_injected_panics();
+    let step_ms = 40;
+    for seed in 0..env_u64("SOAK_MT_CASES").unwrap_or(12) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut rng = Rng::new(seed ^ 0xA5A5);
+            let limits = GenLimits {
+                max_depth: 3,
+                blocking: true,
+            };
+            let root = gen_sup(&mut rng, "root", 1, &limits);
+            let mut registry = Registry::new();
+            let spec = build_sup("root", &root, &mut registry, step_ms);
+            let config = common::test_config().with_rng_seed(seed);
+            let tree = Supervisor::start_with_config(spec, config).await.unwrap();
+            let paths: Vec<String> = registry.keys().cloned().collect();
+            for _ in 0..6 {
+                if tree.is_shutting_down() {
+                    break;
+                }
+                let path = &paths[rng.below(paths.len() as u64) as usize];
+                let fault = rng.pick(&[Fault::Fail, Fault::Panic, Fault::Exit, Fault::Hang]);
+                registry[path].push(fault);
+                tokio::time::sleep(Duration::from_millis(step_ms)).await;
+            }
+            let report = tree.shutdown_tree("soak", "end of case").await;
+            let mut expected = Vec::new();
+            all_paths(&root, &mut expected);
+            let listed: Vec<String> = report.services.iter().map(|s| s.path.clone()).collect();
+            assert_eq!(
+                listed, expected,
+                "seed {seed}: the report lists every child"
+            );
+            let state = tree.current_state().await;
+            assert!(
+                state.iter().all(|c| c.phase == ServicePhase::Terminated),
+                "seed {seed}: {state}"
+            );
+            assert_eq!(tree.metrics().snapshot().active_services, 0, "seed {seed}");
+            // A detached blocking worker may still be on its thread: wait for it to see its
+            // cancellation (bounded), then count.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while registry.values().any(|c| c.live.load(Ordering::SeqCst) > 0)
+                && std::time::Instant::now() < deadline
+            {
+                tokio::task::yield_now().await;
+                std::thread::yield_now();
+            }
+            for (path, control) in &registry {
+                assert!(
+                    !control.overlapped.load(Ordering::SeqCst),
+                    "seed {seed}: {path} overlapped"
+                );
+                assert_eq!(
+                    control.started.load(Ordering::SeqCst),
+                    control.ended.load(Ordering::SeqCst),
+                    "seed {seed}: every attempt of {path} ended exactly once"
+                );
+            }
+        });
+    }
+}

@@ -1,0 +1,914 @@
+//! Erlang/OTP's `lib/stdlib/test/supervisor_SUITE.erl`, ported to this crate: each test is
+//! named after the OTP case it ports and asserts what that case asserts, on the paused clock.
+//!
+//! OTP terms map as: permanent / transient / temporary = `Always` / `OnFailure` / `Never`;
+//! an exit with reason `normal` or `shutdown` = returning `Ok(())`; an abnormal exit = an
+//! error; "fails to (re)start" = an attempt that fails at once; `{MaxR, MaxT}` =
+//! `intensity(MaxR, MaxT)`; `brutal_kill` / a timeout / `infinity` = [`ShutdownPolicy`]; a
+//! process that is gone = a terminated child (we keep it visible instead of removing it).
+//! Cases about dynamic children (`start_child`, `simple_one_for_one`, `count_children`),
+//! code change and Erlang links come with the operator-plane work or do not apply. Where we
+//! differ on purpose, the test stays with `#[ignore = "documented difference: .."]`.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::*;
+use supervisor::error::{SpecError, SupervisorError};
+use supervisor::prelude::*;
+use supervisor::{ChildState, TreeState};
+
+const LONG: Duration = Duration::from_secs(3_600);
+
+async fn start(spec: SupervisorSpec) -> SupervisorHandle {
+    Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap()
+}
+
+/// A worker that runs until cancelled.
+fn worker(name: &'static str) -> ChildSpec {
+    service_fn(name, |ctx| async move { ctx.cancelled().await }).with_backoff(plain_backoff(1, 1))
+}
+
+/// A worker whose first attempt ends as `first` after 10 ms; later attempts run until
+/// cancelled.
+fn ends_once(name: &'static str, first: Result<(), &'static str>) -> ChildSpec {
+    service_fn(name, move |ctx: TaskContext| async move {
+        if ctx.attempt() == 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            return first.map_err(ServiceError::from);
+        }
+        ctx.cancelled().await;
+        Ok(())
+    })
+    .with_backoff(plain_backoff(1, 1))
+}
+
+/// OTP's `supervisor_1:start_child(error)`: runs, and fails to start again after its first
+/// exit (every later attempt fails at once).
+fn fails_to_restart(name: &'static str, ends_after_ms: u64) -> ChildSpec {
+    service_fn(name, move |ctx: TaskContext| async move {
+        if ctx.attempt() > 1 {
+            return Err(ServiceError::from("failed to start"));
+        }
+        tokio::time::sleep(Duration::from_millis(ends_after_ms)).await;
+        Err(ServiceError::from("abnormal"))
+    })
+    .with_backoff(plain_backoff(1, 1))
+}
+
+fn child<'a>(state: &'a TreeState, path: &str) -> &'a ChildState {
+    state
+        .find(path)
+        .unwrap_or_else(|| panic!("no {path} in {state}"))
+}
+
+fn phase_and_attempt(state: &TreeState, path: &str) -> (ServicePhase, u32) {
+    let c = child(state, path);
+    (c.phase, c.attempt)
+}
+
+fn one_child(restart: RestartPolicy, first: Result<(), &'static str>) -> SupervisorSpec {
+    SupervisorSpec::builder("sup_test")
+        .intensity(2, LONG)
+        .child(ends_once("child1", first).with_restart(restart))
+        .build()
+        .unwrap()
+}
+
+async fn after_one_exit(
+    restart: RestartPolicy,
+    first: Result<(), &'static str>,
+) -> (ServicePhase, u32) {
+    let tree = start(one_child(restart, first)).await;
+    run_for(100).await;
+    let state = tree.current_state().await;
+    assert!(!tree.is_shutting_down());
+    phase_and_attempt(&state, "sup_test/child1")
+}
+
+// ---- sup_start -----------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn sup_start_normal() {
+    let spec = SupervisorSpec::builder("sup_test")
+        .intensity(2, LONG)
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    let report = tree.shutdown_tree("test", "shutdown").await;
+    assert!(report.services.is_empty());
+}
+
+#[test]
+fn sup_start_error_return() {
+    // An invalid init result is an error before anything starts.
+    let error = SupervisorSpec::builder("sup_test")
+        .intensity(2, Duration::ZERO)
+        .child(worker("child1"))
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, SpecError::Invalid { .. }), "{error}");
+}
+
+#[test]
+fn sup_flags() {
+    assert!("none_for_one".parse::<Strategy>().is_err());
+    assert!("sometimes".parse::<AutoShutdown>().is_err());
+    // invalid_period: 0
+    let error = SupervisorSpec::builder("sup_test")
+        .intensity(2, Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&error, SpecError::Invalid { error, .. } if error.field() == "intensity.within")
+    );
+}
+
+#[test]
+#[ignore = "documented difference: OTP accepts an intensity of 0 (every restart fails the supervisor); we ask for at least 1, or no limit"]
+fn sup_flags_intensity_zero() {
+    assert!(
+        SupervisorSpec::builder("sup_test")
+            .intensity(0, LONG)
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn child_specs() {
+    // invalid_restart_type
+    assert!("prmanent".parse::<RestartPolicy>().is_err());
+    // invalid_shutdown
+    let spec = |child: ChildSpec| {
+        SupervisorSpec::builder("sup_test")
+            .auto_shutdown(AutoShutdown::AnySignificant)
+            .child(child)
+            .build()
+    };
+    let field = |result: Result<SupervisorSpec, SpecError>| match result {
+        Err(SpecError::Invalid { error, .. }) => error.field(),
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    assert_eq!(
+        field(spec(
+            worker("child").with_shutdown(ShutdownPolicy::Timeout(Duration::ZERO))
+        )),
+        "shutdown"
+    );
+    // duplicate_child_name
+    let duplicate = SupervisorSpec::builder("sup_test")
+        .child(worker("child"))
+        .child(worker("child"))
+        .build();
+    assert!(matches!(duplicate, Err(SpecError::DuplicateName { .. })));
+    // bad_combination: significant and permanent
+    assert_eq!(
+        field(spec(
+            worker("child")
+                .with_restart(RestartPolicy::Always)
+                .significant(true)
+        )),
+        "significant"
+    );
+    // bad_combination: significant under auto_shutdown = never
+    let never = SupervisorSpec::builder("sup_test")
+        .child(
+            worker("child")
+                .with_restart(RestartPolicy::OnFailure)
+                .significant(true),
+        )
+        .build();
+    assert_eq!(field(never), "significant");
+    // Correct child specs are accepted.
+    for restart in [RestartPolicy::OnFailure, RestartPolicy::Never] {
+        assert!(spec(worker("child").with_restart(restart).significant(true)).is_ok());
+    }
+    for shutdown in [
+        ShutdownPolicy::Infinity,
+        ShutdownPolicy::BrutalKill,
+        ShutdownPolicy::Timeout(Duration::from_secs(1)),
+    ] {
+        assert!(spec(worker("child").with_shutdown(shutdown)).is_ok());
+    }
+}
+
+// ---- sup_stop ------------------------------------------------------------------------------
+
+/// A child that takes `drain` to stop after cancellation.
+fn slow_to_stop(name: &'static str, drain: Duration) -> ChildSpec {
+    service_fn(name, move |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        tokio::time::sleep(drain).await;
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn sup_stop_infinity() {
+    let inner = SupervisorSpec::builder("child1")
+        .child(worker("w"))
+        .build()
+        .unwrap();
+    let spec = SupervisorSpec::builder("sup_test")
+        .child(ChildSpec::supervisor(inner).with_shutdown(ShutdownPolicy::Infinity))
+        .child(
+            slow_to_stop("child2", Duration::from_secs(20)).with_shutdown(ShutdownPolicy::Infinity),
+        )
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    let report = tree.shutdown_tree("test", "shutdown").await;
+    assert_eq!(report.count(StopOutcome::Graceful), 3);
+    assert!(
+        report.duration >= Duration::from_secs(20),
+        "infinity waits: {report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn sup_stop_timeout() {
+    let spec = SupervisorSpec::builder("sup_test")
+        .child(worker("child1").with_shutdown(ShutdownPolicy::Timeout(Duration::from_secs(1))))
+        .child(
+            slow_to_stop("child2", Duration::from_secs(200))
+                .with_shutdown(ShutdownPolicy::Timeout(Duration::from_secs(1))),
+        )
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    let report = tree.shutdown_tree("test", "shutdown").await;
+    let outcomes: Vec<_> = report.services.iter().map(|s| s.outcome).collect();
+    assert_eq!(outcomes, [StopOutcome::Graceful, StopOutcome::Aborted]);
+    assert_eq!(report.duration, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn sup_stop_brutal_kill() {
+    let spec = SupervisorSpec::builder("sup_test")
+        .child(worker("child1").with_shutdown(ShutdownPolicy::Timeout(Duration::from_secs(1))))
+        .child(worker("child2").with_shutdown(ShutdownPolicy::BrutalKill))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    let report = tree.shutdown_tree("test", "shutdown").await;
+    let outcomes: Vec<_> = report.services.iter().map(|s| s.outcome).collect();
+    assert_eq!(outcomes, [StopOutcome::Graceful, StopOutcome::Aborted]);
+}
+
+// ---- normal, shutdown and abnormal termination ---------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn permanent_normal() {
+    assert_eq!(
+        after_one_exit(RestartPolicy::Always, Ok(())).await,
+        (ServicePhase::Running, 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_normal() {
+    assert_eq!(
+        after_one_exit(RestartPolicy::OnFailure, Ok(())).await,
+        (ServicePhase::Terminated, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn temporary_normal() {
+    assert_eq!(
+        after_one_exit(RestartPolicy::Never, Ok(())).await,
+        (ServicePhase::Terminated, 1)
+    );
+}
+
+/// OTP's `shutdown` exit reason: for us an attempt that returns `Ok(())` on its own, so these
+/// are the `_normal` cases again, twice in a row as OTP does (`shutdown`, then
+/// `{shutdown, some_info}`).
+async fn exits_cleanly_twice(restart: RestartPolicy) -> TreeState {
+    let exits = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&exits);
+    let child = service_fn("child1", move |ctx: TaskContext| {
+        let counted = Arc::clone(&counted);
+        async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if counted.fetch_add(1, Ordering::SeqCst) < 2 {
+                return;
+            }
+            ctx.cancelled().await;
+        }
+    })
+    .with_restart(restart)
+    .with_backoff(plain_backoff(1, 1));
+    let spec = SupervisorSpec::builder("sup_test")
+        .intensity(2, LONG)
+        .child(child)
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    run_for(100).await;
+    tree.current_state().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_shutdown() {
+    let state = exits_cleanly_twice(RestartPolicy::Always).await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Running, 3)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_shutdown() {
+    let state = exits_cleanly_twice(RestartPolicy::OnFailure).await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Terminated, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn temporary_shutdown() {
+    let state = exits_cleanly_twice(RestartPolicy::Never).await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Terminated, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_abnormal() {
+    assert_eq!(
+        after_one_exit(RestartPolicy::Always, Err("abnormal")).await,
+        (ServicePhase::Running, 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_abnormal() {
+    assert_eq!(
+        after_one_exit(RestartPolicy::OnFailure, Err("abnormal")).await,
+        (ServicePhase::Running, 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn temporary_abnormal() {
+    assert_eq!(
+        after_one_exit(RestartPolicy::Never, Err("abnormal")).await,
+        (ServicePhase::Terminated, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn temporary_bystander() {
+    for strategy in [Strategy::OneForAll, Strategy::RestForOne] {
+        let spec = SupervisorSpec::builder("sup_test")
+            .strategy(strategy)
+            .intensity(2, Duration::from_millis(300))
+            .child(ends_once("child1", Ok(())).with_restart(RestartPolicy::Always))
+            .child(worker("child2").with_restart(RestartPolicy::Never))
+            .build()
+            .unwrap();
+        let tree = start(spec).await;
+        run_for(350).await;
+        assert!(
+            !tree.is_shutting_down(),
+            "{strategy}: the supervisor is alive"
+        );
+        let state = tree.current_state().await;
+        assert_eq!(
+            phase_and_attempt(&state, "sup_test/child1"),
+            (ServicePhase::Running, 2)
+        );
+        assert_eq!(
+            phase_and_attempt(&state, "sup_test/child2"),
+            (ServicePhase::Terminated, 1),
+            "{strategy}: child2 has not been restarted"
+        );
+    }
+}
+
+// ---- restart strategies --------------------------------------------------------------------
+
+/// A child that fails each time the test says so.
+struct Trigger(Arc<tokio::sync::Notify>);
+
+fn on_trigger(name: &'static str) -> (ChildSpec, Trigger) {
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let waiting = Arc::clone(&notify);
+    let spec = service_fn(name, move |ctx: TaskContext| {
+        let waiting = Arc::clone(&waiting);
+        async move {
+            tokio::select! {
+                _ = ctx.cancelled() => Ok(()),
+                _ = waiting.notified() => Err(ServiceError::from("abnormal")),
+            }
+        }
+    })
+    .with_backoff(plain_backoff(1, 1));
+    (spec, Trigger(notify))
+}
+
+impl Trigger {
+    async fn fire(&self) {
+        self.0.notify_one();
+        run_for(50).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn multiple_restarts() {
+    let (child1, kill) = on_trigger("child1");
+    let spec = SupervisorSpec::builder("sup_test")
+        .intensity(1, Duration::from_secs(1))
+        .child(child1.with_shutdown(ShutdownPolicy::BrutalKill))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    kill.fire().await;
+    for _ in 0..3 {
+        run_for(2_100).await;
+        kill.fire().await;
+    }
+    assert!(
+        !tree.is_shutting_down(),
+        "never more than one restart per second"
+    );
+    let state = tree.current_state().await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Running, 5)
+    );
+}
+
+async fn three_failures_exceed_the_intensity(strategy: Strategy) {
+    let (child1, kill1) = on_trigger("child1");
+    let (child2, kill2) = on_trigger("child2");
+    let spec = SupervisorSpec::builder("sup_test")
+        .strategy(strategy)
+        .intensity(2, LONG)
+        .child(child1)
+        .child(child2)
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    kill1.fire().await;
+    let state = tree.current_state().await;
+    let expected_child2 = match strategy {
+        Strategy::OneForOne => 1,
+        _ => 2,
+    };
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Running, 2)
+    );
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child2"),
+        (ServicePhase::Running, expected_child2)
+    );
+    kill2.fire().await;
+    assert!(!tree.is_shutting_down());
+    kill1.fire().await;
+    match tree.run_until_shutdown().await {
+        Err(SupervisorError::Escalated(escalation)) => {
+            assert_eq!(escalation.max_restarts, 2);
+        }
+        other => panic!("{strategy}: expected the supervisor to exit, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_for_one() {
+    three_failures_exceed_the_intensity(Strategy::OneForOne).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_for_all() {
+    three_failures_exceed_the_intensity(Strategy::OneForAll).await;
+}
+
+async fn escalation(strategy: Strategy, failing_first: bool) {
+    let mut builder = SupervisorSpec::builder("sup_test")
+        .strategy(strategy)
+        .intensity(4, LONG);
+    builder = if failing_first {
+        builder
+            .child(fails_to_restart("child1", 10))
+            .child(worker("child2"))
+    } else {
+        // child1 dies once; child2 then fails to restart with it.
+        builder
+            .child(ends_once("child1", Err("abnormal")))
+            .child(fails_to_restart("child2", 1_000_000))
+    };
+    let tree = start(builder.build().unwrap()).await;
+    let result = tree.run_until_shutdown().await;
+    assert!(
+        matches!(result, Err(SupervisorError::Escalated(_))),
+        "{strategy}: {result:?}"
+    );
+    let state = tree.current_state().await;
+    assert!(
+        state.iter().all(|c| c.phase == ServicePhase::Terminated),
+        "{strategy}: both children are gone: {state}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_for_one_escalation() {
+    escalation(Strategy::OneForOne, true).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_for_all_escalation() {
+    escalation(Strategy::OneForAll, false).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn rest_for_one_escalation() {
+    escalation(Strategy::RestForOne, false).await;
+}
+
+/// child1 dies; while the group restarts, child2's new attempt fails to start.
+fn other_child_fails_restart(strategy: Strategy, journal: &Journal) -> SupervisorSpec {
+    let log = journal.clone();
+    let child2 = service_fn("child2", move |ctx: TaskContext| {
+        let log = log.clone();
+        async move {
+            log.log(format!("start child2#{}", ctx.attempt()));
+            if ctx.attempt() == 2 {
+                return Err(ServiceError::from("failed to start"));
+            }
+            ctx.cancelled().await;
+            Ok(())
+        }
+    })
+    .with_backoff(plain_backoff(1, 1));
+    SupervisorSpec::builder("sup_test")
+        .strategy(strategy)
+        .intensity(3, LONG)
+        .child(logged("child1", journal, Some(10), 0).with_backoff(plain_backoff(1, 1)))
+        .child(child2)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_for_all_other_child_fails_restart() {
+    let journal = Journal::new();
+    let tree = start(other_child_fails_restart(Strategy::OneForAll, &journal)).await;
+    run_for(100).await;
+    // The restarted child1 is stopped again and the whole restart is retried.
+    let state = tree.current_state().await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Running, 3)
+    );
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child2"),
+        (ServicePhase::Running, 3)
+    );
+    assert!(
+        journal.lines().contains(&"11 stop child1".to_owned()),
+        "{:?}",
+        journal.lines()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn rest_for_one_other_child_fails_restart() {
+    let journal = Journal::new();
+    let tree = start(other_child_fails_restart(Strategy::RestForOne, &journal)).await;
+    run_for(100).await;
+    // Only child2, started after child1, is restarted again: child1 keeps its new attempt.
+    let state = tree.current_state().await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Running, 2)
+    );
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child2"),
+        (ServicePhase::Running, 3)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn rest_for_one() {
+    let (child2, kill2) = on_trigger("child2");
+    let (child3, kill3) = on_trigger("child3");
+    let spec = SupervisorSpec::builder("sup_test")
+        .strategy(Strategy::RestForOne)
+        .intensity(2, LONG)
+        .child(worker("child1"))
+        .child(child2)
+        .child(child3)
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    kill2.fire().await;
+    let state = tree.current_state().await;
+    let attempts: Vec<u32> = state.iter().map(|c| c.attempt).collect();
+    assert_eq!(
+        attempts,
+        [1, 2, 2],
+        "child3 died with child2, child1 did not"
+    );
+    kill3.fire().await;
+    assert!(!tree.is_shutting_down());
+    kill2.fire().await;
+    assert!(matches!(
+        tree.run_until_shutdown().await,
+        Err(SupervisorError::Escalated(_))
+    ));
+}
+
+// ---- trees ---------------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn tree() {
+    let (child4, kill4) = on_trigger("child4");
+    let sup1 = SupervisorSpec::builder("supchild1")
+        .intensity(4, LONG)
+        .child(worker("child1"))
+        .child(worker("child2"))
+        .build()
+        .unwrap();
+    let sup2 = SupervisorSpec::builder("supchild2")
+        .intensity(4, LONG)
+        .child(fails_to_restart("child3", 1_000))
+        .child(child4)
+        .build()
+        .unwrap();
+    let spec = SupervisorSpec::builder("sup_test")
+        .strategy(Strategy::OneForAll)
+        .intensity(4, LONG)
+        .child(ChildSpec::supervisor(sup1).with_backoff(plain_backoff(1, 1)))
+        .child(ChildSpec::supervisor(sup2).with_backoff(plain_backoff(1, 1)))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    // Only the process that dies is restarted.
+    kill4.fire().await;
+    let state = tree.current_state().await;
+    let attempts: Vec<(&str, u32)> = state.iter().map(|c| (c.path.as_str(), c.attempt)).collect();
+    assert_eq!(
+        attempts,
+        [
+            ("sup_test/supchild1", 1),
+            ("sup_test/supchild1/child1", 1),
+            ("sup_test/supchild1/child2", 1),
+            ("sup_test/supchild2", 1),
+            ("sup_test/supchild2/child3", 1),
+            ("sup_test/supchild2/child4", 2),
+        ]
+    );
+    // child3 dies and cannot restart: supchild2 gives up, and the one_for_all top restarts
+    // both child supervisors, each with a fresh set of children.
+    run_for(1_000).await;
+    let state = tree.current_state().await;
+    assert!(!tree.is_shutting_down());
+    for (path, attempt) in [
+        ("sup_test/supchild1", 2),
+        ("sup_test/supchild2", 2),
+        ("sup_test/supchild1/child1", 1),
+        ("sup_test/supchild1/child2", 1),
+        ("sup_test/supchild2/child3", 1),
+    ] {
+        assert_eq!(
+            phase_and_attempt(&state, path),
+            (ServicePhase::Running, attempt),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn hanging_restart_loop() {
+    // A child that keeps failing to start does not make its supervisor unresponsive.
+    let spec = SupervisorSpec::builder("sup_test")
+        .without_intensity_limit()
+        .child(
+            service_fn("child1", |_| async {
+                Err::<(), _>(ServiceError::from("failed to start"))
+            })
+            .with_backoff(plain_backoff(1, 1)),
+        )
+        .child(worker("bystander"))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    run_for(500).await;
+    let state = tree.current_state().await;
+    assert!(child(&state, "sup_test/child1").attempt > 100);
+    assert_eq!(
+        child(&state, "sup_test/bystander").phase,
+        ServicePhase::Running
+    );
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(report.count(StopOutcome::Graceful), 1);
+}
+
+// ---- significant children ------------------------------------------------------------------
+
+fn auto(auto_shutdown: AutoShutdown, children: Vec<ChildSpec>) -> SupervisorSpec {
+    SupervisorSpec::builder("sup_test")
+        .intensity(2, LONG)
+        .auto_shutdown(auto_shutdown)
+        .children(children)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn nonsignificant_temporary() {
+    for first in [Ok(()), Err("abnormal")] {
+        let tree = start(auto(
+            AutoShutdown::AnySignificant,
+            vec![ends_once("child1", first).with_restart(RestartPolicy::Never)],
+        ))
+        .await;
+        run_for(100).await;
+        assert!(!tree.is_shutting_down(), "{first:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn nonsignificant_transient() {
+    for first in [Ok(()), Err("abnormal")] {
+        let tree = start(auto(
+            AutoShutdown::AnySignificant,
+            vec![ends_once("child1", first).with_restart(RestartPolicy::OnFailure)],
+        ))
+        .await;
+        run_for(100).await;
+        assert!(!tree.is_shutting_down(), "{first:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn significant_temporary() {
+    for auto_shutdown in [AutoShutdown::AnySignificant, AutoShutdown::AllSignificant] {
+        for first in [Ok(()), Err("abnormal")] {
+            let tree = start(auto(
+                auto_shutdown,
+                vec![
+                    ends_once("child1", first)
+                        .with_restart(RestartPolicy::Never)
+                        .significant(true),
+                ],
+            ))
+            .await;
+            let report = tree.wait_for_drain().await;
+            assert!(
+                report.reason.starts_with("auto-shutdown"),
+                "{auto_shutdown} {first:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn significant_transient() {
+    let tree = start(auto(
+        AutoShutdown::AnySignificant,
+        vec![
+            ends_once("child1", Err("abnormal"))
+                .with_restart(RestartPolicy::OnFailure)
+                .significant(true),
+        ],
+    ))
+    .await;
+    run_for(100).await;
+    assert!(!tree.is_shutting_down(), "an abnormal exit restarts it");
+    let tree = start(auto(
+        AutoShutdown::AnySignificant,
+        vec![
+            ends_once("child1", Ok(()))
+                .with_restart(RestartPolicy::OnFailure)
+                .significant(true),
+        ],
+    ))
+    .await;
+    let report = tree.wait_for_drain().await;
+    assert!(report.reason.starts_with("auto-shutdown"), "{report:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn significant_bystander() {
+    // A significant child terminated as a bystander of a one_for_all restart is not an exit of
+    // its own: the supervisor does not shut down.
+    let tree = start(
+        SupervisorSpec::builder("sup_test")
+            .strategy(Strategy::OneForAll)
+            .intensity(2, LONG)
+            .auto_shutdown(AutoShutdown::AnySignificant)
+            .child(ends_once("child1", Ok(())).with_restart(RestartPolicy::Always))
+            .child(
+                worker("child2")
+                    .with_restart(RestartPolicy::Never)
+                    .significant(true),
+            )
+            .build()
+            .unwrap(),
+    )
+    .await;
+    run_for(100).await;
+    assert!(!tree.is_shutting_down());
+    let state = tree.current_state().await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Running, 2)
+    );
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child2"),
+        (ServicePhase::Terminated, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn significant_escalation() {
+    // A nested supervisor that shuts itself down is itself a significant transient child of
+    // its parent: the auto-shutdown travels up.
+    let inner = SupervisorSpec::builder("child_sup")
+        .auto_shutdown(AutoShutdown::AnySignificant)
+        .child(
+            ends_once("child1", Ok(()))
+                .with_restart(RestartPolicy::Never)
+                .significant(true),
+        )
+        .build()
+        .unwrap();
+    let tree = start(
+        SupervisorSpec::builder("sup_test")
+            .auto_shutdown(AutoShutdown::AnySignificant)
+            .child(
+                ChildSpec::supervisor(inner)
+                    .with_restart(RestartPolicy::OnFailure)
+                    .significant(true),
+            )
+            .child(worker("bystander"))
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let report = tree.wait_for_drain().await;
+    assert_eq!(
+        report.reason,
+        "auto-shutdown: significant child `child_sup` terminated"
+    );
+}
+
+// ---- documented differences ----------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+#[ignore = "documented difference: OTP restarts a terminated (transient, exited normally) child with a one_for_all group; a terminated child stays terminated here, so a group restart never revives a child whose breaker opened or that finished its work"]
+async fn one_for_all_restarts_terminated_children() {
+    let (child2, kill2) = on_trigger("child2");
+    let spec = SupervisorSpec::builder("sup_test")
+        .strategy(Strategy::OneForAll)
+        .child(ends_once("child1", Ok(())).with_restart(RestartPolicy::OnFailure))
+        .child(child2)
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    run_for(100).await;
+    kill2.fire().await;
+    let state = tree.current_state().await;
+    assert_eq!(
+        phase_and_attempt(&state, "sup_test/child1"),
+        (ServicePhase::Running, 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+#[ignore = "documented difference: OTP starts children one at a time, each init returning before the next starts; here children without `after` start together, and explicit readiness holds back only the children that depend on it"]
+async fn children_start_one_at_a_time() {
+    let journal = Journal::new();
+    let log = journal.clone();
+    let slow = service_fn("child1", move |ctx: TaskContext| {
+        let log = log.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            log.log("child1 ready");
+            ctx.ready();
+            ctx.cancelled().await;
+        }
+    })
+    .with_readiness(Readiness::Explicit {
+        timeout: Duration::from_secs(1),
+    });
+    let spec = SupervisorSpec::builder("sup_test")
+        .child(slow)
+        .child(logged("child2", &journal, None, 0))
+        .build()
+        .unwrap();
+    let _tree = start(spec).await;
+    run_for(200).await;
+    assert_eq!(journal.lines(), ["100 child1 ready", "100 start child2#1"]);
+}
