@@ -212,6 +212,45 @@ fn fleet_ours(n: usize) -> Fleet {
     })
 }
 
+/// Start, state and shutdown of a chain of `depth` nested supervisors with one idle leaf.
+fn deep(depth: usize) -> [Duration; 3] {
+    let idle = || service_fn("leaf", |ctx| async move { ctx.cancelled().await });
+    let mut spec = SupervisorSpec::builder("level")
+        .child(idle())
+        .build()
+        .unwrap();
+    for _ in 1..depth {
+        spec = SupervisorSpec::builder("level")
+            .child(ChildSpec::supervisor(spec))
+            .build()
+            .unwrap();
+    }
+    runtime().block_on(async move {
+        let config = SupervisorConfig::default().without_signal_handler();
+        let t0 = Instant::now();
+        let tree = Supervisor::start_with_config(spec, config).await.unwrap();
+        while tree.current_state().await.iter().count() < depth
+            || tree
+                .current_state()
+                .await
+                .iter()
+                .any(|c| c.phase != ServicePhase::Running)
+        {
+            tokio::task::yield_now().await;
+        }
+        let start = t0.elapsed();
+        let t1 = Instant::now();
+        let state = tree.current_state().await;
+        let query = t1.elapsed();
+        assert_eq!(state.iter().count(), depth);
+        let t2 = Instant::now();
+        let report = tree.shutdown_tree("bench", "done").await;
+        let shutdown = t2.elapsed();
+        assert_eq!(report.services.len(), depth);
+        [start, query, shutdown]
+    })
+}
+
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -260,6 +299,13 @@ fn main() {
         fleet.0.push(fleet_floor(children));
         fleet.1.push(fleet_ours(children));
     }
+    let depths = [200, 400, 800];
+    let mut nesting: Vec<Vec<[Duration; 3]>> = vec![Vec::new(); depths.len()];
+    for _ in 0..runs {
+        for (i, &depth) in depths.iter().enumerate() {
+            nesting[i].push(deep(depth));
+        }
+    }
     println!("median of {runs} runs, current-thread runtime\n");
     println!(
         "{:<34} {:>14} {:>14} {:>7}",
@@ -302,4 +348,16 @@ fn main() {
         "ms",
         3.0,
     );
+    println!("\ndeep nesting (linear when the per-level figures stay flat)");
+    for (i, &depth) in depths.iter().enumerate() {
+        let pick = |k: usize| ms(median(nesting[i].iter().map(|d| d[k]).collect()));
+        let (start, state, shutdown) = (pick(0), pick(1), pick(2));
+        let per = |v: f64| v * 1e3 / depth as f64;
+        println!(
+            "{depth:>4} levels: start {start:>7.2} ms ({:>5.1} us/level), state {state:>7.2} ms ({:>5.1} us/level), shutdown {shutdown:>7.2} ms ({:>5.1} us/level)",
+            per(start),
+            per(state),
+            per(shutdown)
+        );
+    }
 }

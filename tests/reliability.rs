@@ -469,7 +469,7 @@ async fn the_final_state_keeps_nested_children() {
 
 #[tokio::test(start_paused = true)]
 async fn a_deep_tree_starts_reports_and_shuts_down_every_level() {
-    let depth = 800;
+    let depth = MAX_NESTING_DEPTH;
     let tree = start(nested_chain(depth).unwrap()).await;
     let state = tree.current_state().await;
     assert_eq!(state.iter().count(), depth);

@@ -32,17 +32,23 @@ pub(crate) struct ChildRecord {
 
 impl ChildRecord {
     /// Records of `spec`'s children (under `path`) for a supervisor that never ran: attempt 0,
-    /// in `phase`, not running. Recurses once per nesting level, at most
-    /// [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH).
+    /// in `phase`, not running.
     pub(crate) fn unstarted(path: &str, spec: &SupervisorSpec, phase: ServicePhase) -> Vec<Self> {
-        spec.children
+        let roots = spec
+            .children
             .iter()
-            .map(|child| {
-                let child_path = format!("{path}/{}", child.name);
-                let nested = child
-                    .nested()
-                    .map_or_else(Vec::new, |n| Self::unstarted(&child_path, n, phase));
-                ChildRecord {
+            .map(|child| (format!("{path}/{}", child.name), child))
+            .collect();
+        build_forest(
+            roots,
+            |(child_path, child)| {
+                let nested = child.nested().map_or_else(Vec::new, |n| {
+                    n.children
+                        .iter()
+                        .map(|c| (format!("{child_path}/{}", c.name), c))
+                        .collect()
+                });
+                let record = ChildRecord {
                     state: ChildState {
                         path: child_path,
                         name: child.name.to_string(),
@@ -54,11 +60,52 @@ impl ChildRecord {
                         children: Vec::new(),
                     },
                     outcome: StopOutcome::NotRunning,
-                    nested,
-                }
-            })
-            .collect()
+                    nested: Vec::new(),
+                };
+                (record, nested)
+            },
+            |record, nested| record.nested = nested,
+        )
     }
+}
+
+/// Builds a forest bottom-up without recursion (trees may be nested up to
+/// [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH) levels): `split` turns an input node into
+/// its output and its input children, `attach` gives an output its finished children.
+pub(crate) fn build_forest<I, O>(
+    roots: Vec<I>,
+    mut split: impl FnMut(I) -> (O, Vec<I>),
+    mut attach: impl FnMut(&mut O, Vec<O>),
+) -> Vec<O> {
+    // Pre-order, so that every node comes after its parent; `parent` is its index plus one.
+    let mut flat: Vec<(Option<O>, usize)> = Vec::new();
+    let mut stack: Vec<(I, usize)> = roots.into_iter().rev().map(|r| (r, 0)).collect();
+    while let Some((input, parent)) = stack.pop() {
+        let id = flat.len();
+        let (output, children) = split(input);
+        flat.push((Some(output), parent));
+        stack.extend(children.into_iter().rev().map(|c| (c, id + 1)));
+    }
+    // Children first: walking backwards finishes every node before its parent.
+    let mut children: Vec<Vec<O>> = (0..flat.len()).map(|_| Vec::new()).collect();
+    let mut forest = Vec::new();
+    for id in (0..flat.len()).rev() {
+        let (slot, parent) = &mut flat[id];
+        let Some(mut output) = slot.take() else {
+            continue;
+        };
+        let mut finished = std::mem::take(&mut children[id]);
+        if !finished.is_empty() {
+            finished.reverse();
+            attach(&mut output, finished);
+        }
+        match parent.checked_sub(1) {
+            Some(p) => children[p].push(output),
+            None => forest.push(output),
+        }
+    }
+    forest.reverse();
+    forest
 }
 
 /// Marks every record under `records` as not running at shutdown (a supervisor that was not
@@ -71,26 +118,22 @@ pub(crate) fn mark_not_running(records: &mut [ChildRecord]) {
     }
 }
 
-/// The states of `records`, nested children filled in. Recurses once per nesting level.
+/// The states of `records`, nested children filled in.
 pub(crate) fn states(records: &[ChildRecord]) -> Vec<ChildState> {
-    records
-        .iter()
-        .map(|record| ChildState {
-            children: states(&record.nested),
-            ..record.state.clone()
-        })
-        .collect()
+    build_forest(
+        records.iter().collect(),
+        |record| (record.state.clone(), record.nested.iter().collect()),
+        |state, children| state.children = children,
+    )
 }
 
 /// Like [`states`], consuming the records.
 pub(crate) fn into_states(records: Vec<ChildRecord>) -> Vec<ChildState> {
-    records
-        .into_iter()
-        .map(|record| ChildState {
-            children: into_states(record.nested),
-            ..record.state
-        })
-        .collect()
+    build_forest(
+        records,
+        |record| (record.state, record.nested),
+        |state, children| state.children = children,
+    )
 }
 
 /// Report entries, depth first, each nested supervisor's children right after it.

@@ -1,7 +1,7 @@
 //! The root of a running tree, behind both front doors ([`Supervisor`](crate::Supervisor) and
 //! [`SupervisorHandle`](crate::SupervisorHandle)).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::attempt::CatchPanic;
 use super::node::{Node, NodeSetup};
-use super::record::{Ended, states};
+use super::record::{Ended, build_forest, states};
 use super::shutdown_report::ShutdownReport;
 use super::signal::{ShutdownSignals, next_signal};
 use super::snapshot::ServiceLifecycleSnapshot;
@@ -269,34 +269,83 @@ impl Root {
     }
 }
 
-/// A node's children with their nested children filled in, or `None` if the node is gone.
-async fn query_children(inbox: &UnboundedSender<NodeMessage>) -> Option<Vec<ChildState>> {
+/// One node's answer to a state query: each child, and for a running nested supervisor the
+/// link to ask next.
+type Answer = Vec<(ChildState, Option<Arc<NestedLink>>)>;
+
+async fn ask(inbox: &UnboundedSender<NodeMessage>) -> Option<Answer> {
     let (reply, answer) = oneshot::channel();
     inbox.send(NodeMessage::State(reply)).ok()?;
-    let children = answer.await.ok()?;
-    let mut filled = Vec::with_capacity(children.len());
-    for (mut child, link) in children {
-        if let Some(link) = link {
-            child.children = nested_children(&link).await;
-        }
-        filled.push(child);
-    }
-    Some(filled)
+    answer.await.ok()
 }
 
-/// A nested supervisor's children: live if it runs, else as its last run left them.
-fn nested_children(
-    link: &NestedLink,
-) -> std::pin::Pin<Box<dyn Future<Output = Vec<ChildState>> + Send + '_>> {
-    Box::pin(async move {
-        if let Some(inbox) = link.inbox()
-            && let Some(children) = query_children(&inbox).await
-        {
-            return children;
+/// A node's children with their nested children filled in, or `None` if the node is gone.
+/// Nodes are asked one after another from a queue (no future nested per level), then the
+/// answers are assembled into the tree.
+async fn query_children(inbox: &UnboundedSender<NodeMessage>) -> Option<Vec<ChildState>> {
+    let mut entries = Vec::new();
+    let mut queue = VecDeque::new();
+    let top = add_answer(ask(inbox).await?, &mut entries, &mut queue);
+    while let Some((parent, link)) = queue.pop_front() {
+        let live = match link.inbox() {
+            Some(inbox) => ask(&inbox).await,
+            None => None,
+        };
+        match live {
+            Some(answer) => {
+                let children = add_answer(answer, &mut entries, &mut queue);
+                entries[parent].children = children;
+            }
+            // It ended meanwhile: as its last run left it.
+            None => {
+                if let Some(state) = entries[parent].state.as_mut() {
+                    state.children = lock(&link.last_run)
+                        .as_deref()
+                        .map(states)
+                        .unwrap_or_default();
+                }
+            }
         }
-        lock(&link.last_run)
-            .as_deref()
-            .map(states)
-            .unwrap_or_default()
-    })
+    }
+    let forest = build_forest(
+        top,
+        |id| {
+            let entry = &mut entries[id];
+            (entry.state.take(), std::mem::take(&mut entry.children))
+        },
+        |state, children| {
+            if let Some(state) = state {
+                state.children = children.into_iter().flatten().collect();
+            }
+        },
+    );
+    Some(forest.into_iter().flatten().collect())
+}
+
+/// A child in a state query being assembled: its state and the entries of its children.
+struct Entry {
+    state: Option<ChildState>,
+    children: Vec<usize>,
+}
+
+/// Adds a node's answer as entries and queues its running nested supervisors; returns the
+/// new entries.
+fn add_answer(
+    answer: Answer,
+    entries: &mut Vec<Entry>,
+    queue: &mut VecDeque<(usize, Arc<NestedLink>)>,
+) -> Vec<usize> {
+    let mut ids = Vec::with_capacity(answer.len());
+    for (state, link) in answer {
+        let id = entries.len();
+        entries.push(Entry {
+            state: Some(state),
+            children: Vec::new(),
+        });
+        if let Some(link) = link {
+            queue.push_back((id, link));
+        }
+        ids.push(id);
+    }
+    ids
 }

@@ -136,10 +136,9 @@ impl Node {
             self.set_timer(index, ChildDue::HeartbeatCheck, limit);
         }
         // Its dependents may have been waiting for exactly this.
-        let dependents: Vec<usize> = self.dependents(index).to_vec();
-        for dependent in dependents {
-            self.try_start(dependent);
-        }
+        let layout = Arc::clone(&self.spec.layout);
+        let dependents = layout.dependents.get(index).map_or(&[][..], Vec::as_slice);
+        self.try_start_all(dependents.iter().copied());
     }
 
     pub(super) fn on_ready(&mut self, index: usize, attempt: u32) {

@@ -91,8 +91,13 @@ impl Node {
 
     /// A child exited: its dependencies waiting on it may be cancelled now.
     pub(super) fn release_stops_of_dependencies(&mut self, index: usize) {
-        let dependencies = self.dependencies(index).to_vec();
-        for dependency in dependencies {
+        // The layout is shared and never changes: index it instead of copying it.
+        let layout = std::sync::Arc::clone(&self.spec.layout);
+        let dependencies = layout
+            .dependencies
+            .get(index)
+            .map_or(&[][..], Vec::as_slice);
+        for &dependency in dependencies {
             let pending = self.slots[dependency]
                 .stop
                 .as_ref()
