@@ -1,6 +1,7 @@
 //! Starting children: dependency gating, readiness, heartbeats.
 
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -21,6 +22,8 @@ impl Node {
     pub(super) fn start_initial(&mut self) {
         let order: Vec<usize> = self.startup_order().collect();
         self.try_start_all(order);
+        // The queue held every child once; give the memory back (16 B per child).
+        self.start_queue = BinaryHeap::new();
         if let Some(ctx) = &self.context {
             ctx.ready();
         }
