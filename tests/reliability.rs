@@ -334,13 +334,8 @@ async fn the_report_lists_children_of_a_nested_supervisor_backing_off_after_esca
     );
     assert!(state.find("bot/inner/calm").is_some());
     let report = tree.shutdown_tree("test", "done").await;
-    let entries: Vec<_> = report
-        .services
-        .iter()
-        .map(|s| (s.path.as_str(), s.outcome))
-        .collect();
     assert_eq!(
-        entries,
+        outcomes(&report),
         [
             ("bot/feed", StopOutcome::Graceful),
             ("bot/inner", StopOutcome::NotRunning),
@@ -421,11 +416,7 @@ async fn aborting_a_nested_supervisor_still_reconciles_its_children() {
         let tree = start(spec).await;
         run_for(10).await;
         let report = within("shutdown_tree", tree.shutdown_tree("test", "done")).await;
-        let entries: Vec<_> = report
-            .services
-            .iter()
-            .map(|s| (s.path.as_str(), s.outcome))
-            .collect();
+        let entries = outcomes(&report);
         let polite = match policy {
             ShutdownPolicy::BrutalKill => StopOutcome::Aborted,
             _ => StopOutcome::Graceful,
@@ -491,17 +482,10 @@ async fn a_deep_tree_starts_reports_and_shuts_down_every_level() {
 async fn a_blocking_worker_killed_for_its_heartbeat_is_not_started_twice() {
     let release = Arc::new(AtomicBool::new(false));
     let _release_on_exit = ReleaseOnDrop(Arc::clone(&release));
-    let running = Arc::new(AtomicU32::new(0));
-    let overlapped = Arc::new(AtomicBool::new(false));
-    let (hold, live, overlap) = (
-        Arc::clone(&release),
-        Arc::clone(&running),
-        Arc::clone(&overlapped),
-    );
+    let probe = OverlapProbe::default();
+    let (hold, attempts) = (Arc::clone(&release), probe.clone());
     let worker = blocking_fn("replay", move |ctx| {
-        if live.fetch_add(1, Ordering::SeqCst) > 0 {
-            overlap.store(true, Ordering::SeqCst);
-        }
+        let _running = attempts.enter();
         if ctx.attempt() == 1 {
             // Hung: neither heartbeats nor looks at its token until released.
             while !hold.load(Ordering::SeqCst) {
@@ -513,7 +497,6 @@ async fn a_blocking_worker_killed_for_its_heartbeat_is_not_started_twice() {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        live.fetch_sub(1, Ordering::SeqCst);
     })
     .with_heartbeat_timeout(Duration::from_millis(100))
     .with_backoff(plain_backoff(10, 10));
@@ -547,7 +530,7 @@ async fn a_blocking_worker_killed_for_its_heartbeat_is_not_started_twice() {
         tokio::task::yield_now().await;
         tokio::time::advance(Duration::from_millis(1)).await;
     }
-    assert!(!overlapped.load(Ordering::SeqCst));
+    assert!(!probe.overlapped());
     let replay = tree
         .current_state()
         .await
@@ -562,23 +545,15 @@ async fn a_blocking_worker_killed_for_its_heartbeat_is_not_started_twice() {
 async fn a_blocking_worker_whose_restart_stop_timed_out_is_waited_for() {
     let release = Arc::new(AtomicBool::new(false));
     let _release_on_exit = ReleaseOnDrop(Arc::clone(&release));
-    let running = Arc::new(AtomicU32::new(0));
-    let overlapped = Arc::new(AtomicBool::new(false));
-    let (hold, live, overlap) = (
-        Arc::clone(&release),
-        Arc::clone(&running),
-        Arc::clone(&overlapped),
-    );
+    let probe = OverlapProbe::default();
+    let (hold, attempts) = (Arc::clone(&release), probe.clone());
     let worker = blocking_fn("replay", move |ctx| {
-        if live.fetch_add(1, Ordering::SeqCst) > 0 {
-            overlap.store(true, Ordering::SeqCst);
-        }
+        let _running = attempts.enter();
         let first = ctx.attempt() == 1;
         // The first attempt ignores its token until released.
         while !(ctx.is_cancelled() && (!first || hold.load(Ordering::SeqCst))) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        live.fetch_sub(1, Ordering::SeqCst);
     })
     .with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(100)));
     let journal = Journal::new();
@@ -611,7 +586,7 @@ async fn a_blocking_worker_whose_restart_stop_timed_out_is_waited_for() {
         tokio::task::yield_now().await;
         tokio::time::advance(Duration::from_millis(1)).await;
     }
-    assert!(!overlapped.load(Ordering::SeqCst));
+    assert!(!probe.overlapped());
     assert_eq!(
         tree.current_state()
             .await
@@ -779,14 +754,6 @@ async fn the_imperative_root_rejects_what_the_builder_rejects() {
     ));
 }
 
-struct ReleaseOnDrop(Arc<AtomicBool>);
-
-impl Drop for ReleaseOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
 // Defence in depth: a control loop that panics (a bug) hangs no caller and leaves no task.
 #[tokio::test(start_paused = true)]
 async fn a_panicking_root_loop_turns_every_call_into_a_typed_error() {
@@ -815,13 +782,8 @@ async fn a_panicking_root_loop_turns_every_call_into_a_typed_error() {
             .unwrap()
             .contains("injected fault")
     );
-    let lost: Vec<_> = report
-        .services
-        .iter()
-        .map(|s| (s.path.as_str(), s.outcome))
-        .collect();
     assert_eq!(
-        lost,
+        outcomes(&report),
         [
             ("bot/feed", StopOutcome::Lost),
             ("bot/inner", StopOutcome::Lost),

@@ -455,14 +455,6 @@ async fn a_blocking_worker_that_ignores_cancellation_is_detached_and_reported() 
     assert_eq!(alive_tasks(), before);
 }
 
-struct ReleaseOnDrop(Arc<AtomicBool>);
-
-impl Drop for ReleaseOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn ten_thousand_children_start_restart_one_and_shut_down_leaving_no_task() {
     let before = alive_tasks();

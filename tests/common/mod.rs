@@ -161,3 +161,51 @@ pub fn logged(
     })
     .with_backoff(plain_backoff(50, 50))
 }
+
+/// Each service's path and shutdown outcome, in report order.
+pub fn outcomes(report: &supervisor::ShutdownReport) -> Vec<(&str, supervisor::StopOutcome)> {
+    report
+        .services
+        .iter()
+        .map(|s| (s.path.as_str(), s.outcome))
+        .collect()
+}
+
+/// Counts the attempts of one child that run at once; cloned into its (blocking) function.
+#[derive(Clone, Default)]
+pub struct OverlapProbe {
+    live: Arc<std::sync::atomic::AtomicU32>,
+    overlapped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl OverlapProbe {
+    /// Marks an attempt running until the guard is dropped.
+    pub fn enter(&self) -> impl Drop + use<> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.live.fetch_add(1, SeqCst) > 0 {
+            self.overlapped.store(true, SeqCst);
+        }
+        struct Leave(Arc<std::sync::atomic::AtomicU32>);
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        Leave(Arc::clone(&self.live))
+    }
+
+    /// Whether two attempts ever ran at once.
+    pub fn overlapped(&self) -> bool {
+        self.overlapped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Sets the flag when dropped: lets a stubborn blocking worker end even if an assertion fails,
+/// so that the runtime can shut down.
+pub struct ReleaseOnDrop(pub Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
