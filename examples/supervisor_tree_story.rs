@@ -54,8 +54,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         intensity(max_restarts = 10, within = "60s"),
         supervisor execution(strategy = rest_for_one) {
             order_router(),
-            fill_tracker(),
+            // Bound to the router: restarted with it, ended with it.
+            fill_tracker() requires(order_router),
         } after(risk_engine),
+        // Ordering only: a feed reconnect does not make the engine reload its limits.
         risk_engine() after(market_feed),
         market_feed(),
     };

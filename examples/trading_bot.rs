@@ -158,10 +158,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         intensity(max_restarts = 50, within = "60s"),
         shutdown_timeout = "2s",
         market_feed(),
-        candle_poller(),
+        // Ordering only: polls once the feed runs, keeps polling while the feed reconnects.
+        candle_poller() after(market_feed),
         heartbeat(),
         risk_limits(),
-        order_router() after(market_feed),
+        // Bound: cannot route without the feed, so it restarts with it (and would stop for
+        // good if the feed did).
+        order_router() requires(market_feed),
     };
     println!("trading bot supervised for {seconds} s (Ctrl-C to stop early)");
     println!("startup order: {}", tree.startup_order().join(", "));

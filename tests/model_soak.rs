@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use supervisor::error::SupervisorError;
 use supervisor::prelude::*;
-use supervisor::{ShutdownReport, TreeState};
+use supervisor::{CircuitBreakerConfig, OnOpen, ShutdownReport, TreeState};
 use tokio::sync::Notify;
 
 const STEP_MS: u64 = 2_000;
@@ -74,10 +74,13 @@ struct GenChild {
     name: String,
     path: String,
     restart: RestartPolicy,
-    /// Failures within `m` steps (plus half a step) that open the breaker.
-    breaker: Option<(u32, u64)>,
-    /// Earlier siblings it starts after.
+    /// Failures within `m` steps (plus half a step) that open the breaker, and whether it
+    /// then escalates.
+    breaker: Option<(u32, u64, bool)>,
+    /// Earlier siblings it starts after (`after` or `requires`).
     deps: Vec<usize>,
+    /// The subset it `requires`.
+    requires: Vec<usize>,
     explicit_ready: bool,
     heartbeat: bool,
     blocking: bool,
@@ -128,6 +131,7 @@ fn gen_sup(rng: &mut Rng, path: &str, depth: usize, limits: &GenLimits) -> GenSu
                 }
             }
         }
+        let requires: Vec<usize> = deps.iter().copied().filter(|_| rng.chance(50)).collect();
         let worker = nested.is_none();
         let timeout_ms = rng.pick(&[20, 40]);
         children.push(GenChild {
@@ -136,8 +140,9 @@ fn gen_sup(rng: &mut Rng, path: &str, depth: usize, limits: &GenLimits) -> GenSu
             restart,
             breaker: rng
                 .chance(50)
-                .then(|| (1 + rng.below(4) as u32, 1 + rng.below(3))),
+                .then(|| (1 + rng.below(4) as u32, 1 + rng.below(3), rng.chance(20))),
             deps,
+            requires,
             explicit_ready: worker && rng.chance(25),
             heartbeat: worker && rng.chance(25),
             blocking: worker && limits.blocking && rng.chance(30),
@@ -286,7 +291,7 @@ fn build_sup(name: &str, sup: &GenSup, registry: &mut Registry, step_ms: u64) ->
         Some((max, steps)) => builder.intensity(max, window(steps, step_ms)),
         None => builder.without_intensity_limit(),
     };
-    for child in &sup.children {
+    for (position, child) in sup.children.iter().enumerate() {
         let spec = match &child.nested {
             Some(nested) => {
                 ChildSpec::supervisor(build_sup(&child.name, nested, registry, step_ms))
@@ -318,23 +323,33 @@ fn build_sup(name: &str, sup: &GenSup, registry: &mut Registry, step_ms: u64) ->
             }
         };
         let mut backoff = BackoffConfig::new(Duration::from_millis(5), Duration::from_millis(40))
-            .with_jitter([Jitter::None, Jitter::Full, Jitter::Equal][child.name.len() % 3]);
+            .with_jitter([Jitter::None, Jitter::Full, Jitter::Equal][position % 3]);
         backoff = match child.breaker {
-            Some((failures, steps)) => {
-                backoff.with_circuit_breaker(failures, window(steps, step_ms))
+            Some((failures, steps, escalate)) => {
+                let on_open = if escalate {
+                    OnOpen::Escalate
+                } else {
+                    OnOpen::Terminate
+                };
+                backoff.with_circuit_breaker_config(
+                    CircuitBreakerConfig::new(failures, window(steps, step_ms))
+                        .with_on_open(on_open),
+                )
             }
             None => backoff.without_circuit_breaker(),
         };
-        let deps: Vec<String> = child
-            .deps
-            .iter()
-            .map(|&d| sup.children[d].name.clone())
-            .collect();
+        let names = |indices: &[usize]| -> Vec<String> {
+            indices
+                .iter()
+                .map(|&d| sup.children[d].name.clone())
+                .collect()
+        };
         builder = builder.child(
             spec.with_restart(child.restart)
                 .with_backoff(backoff)
                 .significant(child.significant)
-                .after(deps),
+                .after(names(&child.deps))
+                .requires(names(&child.requires)),
         );
     }
     builder.build().expect("generated specs are valid")
@@ -592,11 +607,15 @@ fn child_exited(
     if !restarts {
         return terminate(sup, node, i, !failed);
     }
-    if failed && let Some((limit, steps)) = spec.breaker {
+    if failed && let Some((limit, steps, escalate)) = spec.breaker {
         let history = &mut node.children[i].breaker;
         history.push(now);
         if count_within(history, now, steps) >= limit as usize {
             counters.breaker_trips += 1;
+            if escalate {
+                node.children[i].phase = Phase::Terminated;
+                return Some(NodeEnd::Escalated);
+            }
             return terminate(sup, node, i, false);
         }
     }
@@ -613,25 +632,35 @@ fn child_exited(
         Strategy::OneForAll => vec![true; n],
         Strategy::RestForOne => (0..n).map(|j| j >= i).collect(),
     };
-    // Transitive dependents (dependencies point backwards, so one forward pass suffices).
+    // Children bound through `requires`, transitively (dependencies point backwards, so one
+    // forward pass suffices); `after` orders only.
     for j in 0..n {
-        if !in_scope[j] && sup.children[j].deps.iter().any(|&d| in_scope[d]) {
+        if !in_scope[j] && sup.children[j].requires.iter().any(|&d| in_scope[d]) {
             in_scope[j] = true;
         }
     }
     // Running members are stopped and wait to start again (a temporary one terminates,
     // which is not its own exit: no auto-shutdown); waiting ones keep waiting; terminated ones
     // stay terminated. Then everything due starts in startup order.
+    let mut bystanders = Vec::new();
     for j in (0..n).filter(|&j| in_scope[j] && j != i) {
         if node.children[j].phase == Phase::Running {
             stop_child(node, j);
             node.children[j].phase = match sup.children[j].restart {
-                RestartPolicy::Never => Phase::Terminated,
+                RestartPolicy::Never => {
+                    bystanders.push(j);
+                    Phase::Terminated
+                }
                 _ => Phase::Waiting,
             };
         }
     }
     node.children[i].phase = Phase::Waiting;
+    // A terminated bystander ends the children bound to it (the failed one included).
+    for j in bystanders {
+        let stopping = unbind(sup, node, j);
+        finish_unbind(node, &stopping);
+    }
     settle(sup, node, counters);
     None
 }
@@ -639,6 +668,9 @@ fn child_exited(
 /// Child `i` ended for good on its own; significant children may end the node.
 fn terminate(sup: &GenSup, node: &mut MNode, i: usize, normal: bool) -> Option<NodeEnd> {
     node.children[i].phase = Phase::Terminated;
+    // Children bound to it end too: waiting ones at once, running ones once stopped, which is
+    // after the auto-shutdown check (they are still stopping then).
+    let stopping = unbind(sup, node, i);
     let spec = &sup.children[i];
     let counts = spec.significant
         && match spec.restart {
@@ -656,7 +688,41 @@ fn terminate(sup: &GenSup, node: &mut MNode, i: usize, normal: bool) -> Option<N
                 .zip(&node.children)
                 .all(|(s, c)| !s.significant || c.phase == Phase::Terminated),
         };
-    ends.then_some(NodeEnd::AutoShutdown)
+    if ends {
+        return Some(NodeEnd::AutoShutdown);
+    }
+    finish_unbind(node, &stopping);
+    None
+}
+
+/// Children bound to `i` through `requires`, transitively: waiting ones terminate at once;
+/// the running ones are returned, to be stopped.
+fn unbind(sup: &GenSup, node: &mut MNode, i: usize) -> Vec<usize> {
+    let mut pending = vec![i];
+    let mut stopping = Vec::new();
+    while let Some(x) = pending.pop() {
+        for d in (0..sup.children.len()).filter(|&d| sup.children[d].requires.contains(&x)) {
+            match node.children[d].phase {
+                Phase::Running if !stopping.contains(&d) => {
+                    stopping.push(d);
+                    pending.push(d);
+                }
+                Phase::Waiting => {
+                    node.children[d].phase = Phase::Terminated;
+                    pending.push(d);
+                }
+                _ => {}
+            }
+        }
+    }
+    stopping
+}
+
+fn finish_unbind(node: &mut MNode, stopping: &[usize]) {
+    for &d in stopping {
+        stop_child(node, d);
+        node.children[d].phase = Phase::Terminated;
+    }
 }
 
 /// Running workers, by index path from the root, with their tree path.

@@ -79,13 +79,14 @@ async fn merged_restart_waves_with_a_pending_stop_still_restart() {
 #[tokio::test(start_paused = true)]
 async fn a_diamond_of_dependencies_restarts_after_overlapping_failures() {
     let journal = Journal::new();
-    // b and c depend on a, d on both; b also on x. d takes 100 ms to stop, so b and c wait.
+    // b and c require a, d requires both; b also requires x. d takes 100 ms to stop, so b and
+    // c wait.
     let spec = SupervisorSpec::builder("bot")
         .child(logged("x", &journal, Some(30), 0))
         .child(logged("a", &journal, Some(10), 0))
-        .child(logged("b", &journal, None, 0).after(["a", "x"]))
-        .child(logged("c", &journal, None, 0).after(["a"]))
-        .child(logged("d", &journal, None, 100).after(["b", "c"]))
+        .child(logged("b", &journal, None, 0).requires(["a", "x"]))
+        .child(logged("c", &journal, None, 0).requires(["a"]))
+        .child(logged("d", &journal, None, 100).requires(["b", "c"]))
         .build()
         .unwrap();
     let tree = start(spec).await;

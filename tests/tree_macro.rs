@@ -63,7 +63,8 @@ fn declared() -> DeclaredTree {
         heartbeat = |ctx: TaskContext| async move { ctx.cancelled().await } with(restart = "always"),
         supervisor execution(strategy = rest_for_one, intensity(max_restarts = 3, within = "10s")) {
             order_router() with(shutdown = "brutal_kill"),
-            fills = |ctx: TaskContext| async move { ctx.cancelled().await } after(order_router),
+            fills = |ctx: TaskContext| async move { ctx.cancelled().await } requires(order_router),
+            audit = |ctx: TaskContext| async move { ctx.cancelled().await } after(order_router) requires(fills),
         } after(risk_engine),
     }
 }
@@ -85,7 +86,8 @@ fn hand_built() -> SupervisorSpec {
                 .with_shutdown(ShutdownPolicy::Timeout(Duration::from_secs(3)))
                 .with_shutdown(ShutdownPolicy::BrutalKill),
         )
-        .child(idle("fills").after(["order_router"]))
+        .child(idle("fills").requires(["order_router"]))
+        .child(idle("audit").after(["order_router"]).requires(["fills"]))
         .build()
         .unwrap();
     SupervisorSpec::builder("bot")
@@ -151,7 +153,7 @@ async fn a_declared_tree_starts_and_shuts_down() {
     );
     assert_eq!(state.find("bot/execution/fills").unwrap().attempt, 1);
     let report = handle.shutdown_tree("test", "done").await;
-    assert_eq!(report.services.len(), 7);
+    assert_eq!(report.services.len(), 8);
 }
 
 #[tokio::test]

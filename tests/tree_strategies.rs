@@ -5,8 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use supervisor::error::EscalationReason;
 use supervisor::prelude::*;
-use supervisor::{EventKind, TerminationReason};
+use supervisor::{CircuitBreakerConfig, EventKind, OnOpen, TerminationReason};
 
 async fn start(spec: SupervisorSpec) -> SupervisorHandle {
     Supervisor::start_with_config(spec, test_config())
@@ -103,10 +104,10 @@ async fn rest_for_one_restarts_the_failed_child_and_those_started_after_it() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn dependents_of_a_restarted_child_restart_with_it_under_one_for_one() {
+async fn children_that_require_a_restarted_child_restart_with_it_under_one_for_one() {
     let journal = Journal::new();
     let spec = SupervisorSpec::builder("bot")
-        .child(logged("router", &journal, None, 0).after(["feed"]))
+        .child(logged("router", &journal, None, 0).requires(["feed"]))
         .child(logged("feed", &journal, Some(100), 0))
         .child(logged("poller", &journal, None, 0))
         .build()
@@ -125,6 +126,98 @@ async fn dependents_of_a_restarted_child_restart_with_it_under_one_for_one() {
             "150 start router#2",
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_started_after_a_restarted_child_keep_running() {
+    let journal = Journal::new();
+    let spec = SupervisorSpec::builder("bot")
+        .child(logged("risk", &journal, None, 0).after(["feed"]))
+        .child(logged("feed", &journal, Some(100), 0))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    run_for(1_000).await;
+    assert_eq!(
+        journal.lines(),
+        [
+            "0 start feed#1",
+            "0 start risk#1",
+            "100 stop feed",
+            "150 start feed#2",
+        ]
+    );
+    let state = tree.current_state().await;
+    assert_eq!(state.find("bot/risk").unwrap().attempt, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_required_child_that_terminates_for_good_stops_its_dependents_for_good() {
+    let journal = Journal::new();
+    // The feed gives up (its breaker opens after 2 failures); the router requires it, the
+    // fill tracker requires the router, and the risk engine only starts after the feed.
+    let feed = service_fn("feed", |_| async {
+        Err::<(), _>(ServiceError::from("refused"))
+    })
+    .with_backoff(plain_backoff(10, 10).with_circuit_breaker(2, Duration::from_secs(60)));
+    let spec = SupervisorSpec::builder("bot")
+        .child(feed)
+        .child(logged("router", &journal, None, 20).requires(["feed"]))
+        .child(logged("fills", &journal, None, 0).requires(["router"]))
+        .child(logged("risk", &journal, None, 0).after(["feed"]))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    run_for(1_000).await;
+    let state = tree.current_state().await;
+    let ended: Vec<_> = state
+        .iter()
+        .map(|c| {
+            (
+                c.path.as_str(),
+                c.phase,
+                c.last_exit.as_deref().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            (
+                "bot/feed",
+                ServicePhase::Terminated,
+                "circuit breaker open after 2 failures in its window (limit 2)"
+            ),
+            (
+                "bot/router",
+                ServicePhase::Terminated,
+                "dependency `feed` terminated"
+            ),
+            (
+                "bot/fills",
+                ServicePhase::Terminated,
+                "dependency `router` terminated"
+            ),
+            ("bot/risk", ServicePhase::Running, ""),
+        ]
+    );
+    // The feed's first failure restarts the two bound to it; its second opens the breaker and
+    // stops them for good. Each time fills stops before the router it requires (20 ms drain).
+    let stops: Vec<String> = journal
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("stop"))
+        .collect();
+    assert_eq!(
+        stops,
+        [
+            "0 stop fills",
+            "20 stop router",
+            "20 stop fills",
+            "40 stop router"
+        ]
+    );
+    assert!(!tree.is_shutting_down());
 }
 
 #[tokio::test(start_paused = true)]
@@ -272,6 +365,53 @@ async fn overlapping_restarts_merge_and_wait_for_the_later_delay() {
             "200 stop b",
             "1100 start b#2",
             "1100 start c#2",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_breaker_that_escalates_fails_its_supervisor() {
+    let journal = Journal::new();
+    let breaker =
+        CircuitBreakerConfig::new(2, Duration::from_secs(60)).with_on_open(OnOpen::Escalate);
+    let feed = service_fn("feed", |_| async {
+        Err::<(), _>(ServiceError::from("refused"))
+    })
+    .with_backoff(plain_backoff(10, 10).with_circuit_breaker_config(breaker));
+    let execution = SupervisorSpec::builder("execution")
+        .without_intensity_limit()
+        .child(feed)
+        .child(logged("router", &journal, None, 0))
+        .build()
+        .unwrap();
+    let spec = SupervisorSpec::builder("bot")
+        .intensity(1, Duration::from_secs(60))
+        .child(ChildSpec::supervisor(execution).with_backoff(plain_backoff(100, 100)))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    // Each run of `execution` ends when the feed's breaker opens; the second failure of
+    // `execution` exceeds the root's intensity.
+    match tree.run_until_shutdown().await {
+        Err(supervisor::error::SupervisorError::Escalated(escalation)) => {
+            assert_eq!(escalation.child, "bot/execution");
+            assert_eq!(escalation.reason, EscalationReason::IntensityExceeded);
+            assert!(
+                escalation
+                    .cause
+                    .contains("circuit breaker of `bot/execution/feed` opened"),
+                "{escalation}"
+            );
+        }
+        other => panic!("expected an escalation, got {other:?}"),
+    }
+    assert_eq!(
+        journal.lines(),
+        [
+            "0 start router#1",
+            "10 stop router",
+            "110 start router#1",
+            "120 stop router"
         ]
     );
 }

@@ -69,7 +69,7 @@
 //! For more than a flat set of services, declare a [`SupervisorSpec`]: children made with
 //! [`service_fn`], [`blocking_fn`], [`ChildSpec::from_service`] or [`ChildSpec::supervisor`]
 //! (nesting), a [`Strategy`], a restart [`Intensity`], dependencies between siblings
-//! ([`ChildSpec::after`]) and readiness. [`Supervisor::start`] runs it and returns a
+//! ([`ChildSpec::after`], [`ChildSpec::requires`]) and readiness. [`Supervisor::start`] runs it and returns a
 //! [`SupervisorHandle`] for [`current_state`](SupervisorHandle::current_state),
 //! [`shutdown_tree`](SupervisorHandle::shutdown_tree) and
 //! [`run_until_shutdown`](SupervisorHandle::run_until_shutdown).
@@ -79,6 +79,20 @@
 //! many restarts within the intensity window make the supervisor give up and fail to its
 //! parent; significant children can end their supervisor (only by exiting on their own: a
 //! child stopped with a restart scope never triggers auto-shutdown).
+//!
+//! # Ordering and binding
+//!
+//! Two kinds of dependency between siblings, as systemd's `After=` and `BindsTo=`:
+//!
+//! ```text
+//!  market_feed <-- after --- risk_engine     starts once the feed runs, stops before it;
+//!       ^                                    a feed restart leaves it running
+//!       +------ requires --- order_router    the same ordering, plus: restarted with the
+//!                                            feed, and stopped for good ("dependency
+//!                                            `market_feed` terminated") if the feed ends
+//! ```
+//!
+//! Both are checked for unknown names and cycles, through either kind of edge.
 //!
 //! # Differences from Erlang/OTP
 //!
@@ -142,7 +156,7 @@ pub use context::TaskContext;
 pub use error::{BoxError, ErrorKind, ServiceError};
 pub use model::{
     AutoShutdown, BackoffConfig, ChildKind, CircuitBreakerConfig, FailureSummary, Intensity,
-    Jitter, MAX_DURATION, MAX_EVENT_CAPACITY, MAX_NESTING_DEPTH, Readiness, RestartPolicy,
+    Jitter, MAX_DURATION, MAX_EVENT_CAPACITY, MAX_NESTING_DEPTH, OnOpen, Readiness, RestartPolicy,
     ServicePhase, ShutdownPolicy, Strategy, TerminationReason, TimeoutKind,
 };
 pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
@@ -213,7 +227,7 @@ pub use spec::{
 /// | `name = ".."` | any non-empty string | the function's name |
 /// | `restart = ".."` | `always`, `on_failure`, `never` (OTP: `permanent`, `transient`, `temporary`) | `on_failure` |
 /// | `backoff(base, max, jitter, reset_after)` | durations; jitter `full`, `equal`, `none` | 100ms, 60s, full, 5m |
-/// | `circuit_breaker(max_failures, within)` or `circuit_breaker = false` | a count of at least 1, a duration | 10 within 10m |
+/// | `circuit_breaker(max_failures, within, on_open)` or `circuit_breaker = false` | a count of at least 1, a duration; `on_open` `terminate` (the child ends) or `escalate` (its supervisor fails) | 10 within 10m, terminate |
 /// | `shutdown(timeout = "..")` or `shutdown = "brutal_kill" / "infinity"` | | the supervisor's timeout |
 /// | `readiness = "explicit"`, `startup_timeout = ".."` | `immediate`, `explicit` | immediate; 30s when explicit |
 /// | `heartbeat(stale_after = "..")` | a duration | none |
@@ -308,7 +322,9 @@ pub use supervisor_macros::service;
 /// - `supervisor key(options..) { children.. }`: a nested supervisor.
 ///
 /// Each may be followed by `with(restart = "..", shutdown = "..", readiness = "explicit",
-/// startup_timeout = "..", significant)` and `after(sibling, ..)`.
+/// startup_timeout = "..", significant)`, `after(sibling, ..)` (start after them, stop before
+/// them) and `requires(sibling, ..)` (the same, and restarted with them, stopped for good when
+/// one of them terminates for good); see [Ordering and binding](crate#ordering-and-binding).
 ///
 /// Duplicate names, unknown dependencies (with "did you mean"), dependencies that cross
 /// supervisors and cycles (one error per edge, naming the whole cycle) are compile errors. The

@@ -10,7 +10,9 @@ use std::sync::Arc;
 pub use crate::context::TaskContext;
 pub use crate::error::ServiceError;
 pub use crate::model::{AutoShutdown, Strategy};
-pub use crate::model::{BackoffConfig, Jitter, Readiness, RestartPolicy, ShutdownPolicy};
+pub use crate::model::{
+    BackoffConfig, CircuitBreakerConfig, Jitter, OnOpen, Readiness, RestartPolicy, ShutdownPolicy,
+};
 pub use crate::service::{ServiceFuture, TradingService};
 pub use crate::spec::{
     ChildSpec, DeclaredTree, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn,

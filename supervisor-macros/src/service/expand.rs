@@ -101,9 +101,21 @@ fn chain(model: &ServiceModel, p: &TokenStream) -> TokenStream {
             Breaker::Limits {
                 max_failures,
                 within_ns,
+                escalate: false,
             } => {
                 let within = nanos(within_ns);
                 config.extend(quote!(.with_circuit_breaker(#max_failures, #within)));
+            }
+            Breaker::Limits {
+                max_failures,
+                within_ns,
+                escalate: true,
+            } => {
+                let within = nanos(within_ns);
+                config.extend(quote!(.with_circuit_breaker_config(
+                    #p::CircuitBreakerConfig::new(#max_failures, #within)
+                        .with_on_open(#p::OnOpen::Escalate)
+                )));
             }
         }
         chain.extend(quote!(.with_backoff(#config)));

@@ -48,6 +48,8 @@ pub(crate) enum Breaker {
     Limits {
         max_failures: u32,
         within_ns: u64,
+        /// `on_open = "escalate"`: the supervisor fails when it opens.
+        escalate: bool,
     },
 }
 

@@ -24,7 +24,7 @@ pub(crate) const OPTIONS: &[&str] = &[
     "crate",
 ];
 const BACKOFF_OPTIONS: &[&str] = &["base", "max", "jitter", "reset_after"];
-const BREAKER_OPTIONS: &[&str] = &["max_failures", "within"];
+const BREAKER_OPTIONS: &[&str] = &["max_failures", "within", "on_open"];
 const SHUTDOWN_OPTIONS: &[&str] = &["timeout"];
 const HEARTBEAT_OPTIONS: &[&str] = &["stale_after"];
 
@@ -58,6 +58,7 @@ pub(crate) enum Breaker {
     Limits {
         max_failures: Option<LitInt>,
         within: Option<LitStr>,
+        on_open: Option<LitStr>,
     },
 }
 
@@ -167,7 +168,10 @@ fn parse_option(meta: &ParseNestedMeta, options: &mut Options, errors: &mut Erro
                     meta,
                     BREAKER_OPTIONS,
                     errors,
-                    |key, meta, limits: &mut (Option<LitInt>, Option<LitStr>), errors| {
+                    |key,
+                     meta,
+                     limits: &mut (Option<LitInt>, Option<LitStr>, Option<LitStr>),
+                     errors| {
                         if key == "max_failures" {
                             set(
                                 &mut limits.0,
@@ -175,19 +179,27 @@ fn parse_option(meta: &ParseNestedMeta, options: &mut Options, errors: &mut Erro
                                 &meta.path,
                                 errors,
                             )
-                        } else {
+                        } else if key == "within" {
                             set(
                                 &mut limits.1,
                                 string(meta, "within = \"60s\""),
                                 &meta.path,
                                 errors,
                             )
+                        } else {
+                            set(
+                                &mut limits.2,
+                                string(meta, "on_open = \"escalate\""),
+                                &meta.path,
+                                errors,
+                            )
                         }
                     },
                 )
-                .map(|(max_failures, within)| Breaker::Limits {
+                .map(|(max_failures, within, on_open)| Breaker::Limits {
                     max_failures,
                     within,
+                    on_open,
                 })
             };
             set(

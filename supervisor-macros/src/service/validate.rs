@@ -20,6 +20,7 @@ const RESTARTS: &[&str] = &[
     "temporary",
 ];
 const JITTERS: &[&str] = &["full", "equal", "none"];
+const ON_OPEN: &[&str] = &["terminate", "escalate"];
 const SHUTDOWNS: &[&str] = &["brutal_kill", "infinity"];
 const READINESS: &[&str] = &["immediate", "explicit"];
 
@@ -194,6 +195,7 @@ fn backoff_model(options: &Options, errors: &mut Errors) -> Option<BackoffModel>
         Some(parse::Breaker::Limits {
             max_failures,
             within,
+            on_open,
         }) => {
             let max_failures = match max_failures {
                 None => 10,
@@ -216,9 +218,20 @@ fn backoff_model(options: &Options, errors: &mut Errors) -> Option<BackoffModel>
                 .as_ref()
                 .map_or(Some(600_000_000_000), |lit| nanos(lit, errors))
                 .unwrap_or(1);
+            let escalate = on_open
+                .as_ref()
+                .is_some_and(|lit| match lit.value().as_str() {
+                    "escalate" => true,
+                    "terminate" => false,
+                    other => {
+                        errors.push_at(lit, suggest::unknown("on_open", other, "values", ON_OPEN));
+                        false
+                    }
+                });
             Breaker::Limits {
                 max_failures,
                 within_ns,
+                escalate,
             }
         }
     };

@@ -117,9 +117,18 @@ fn adjust(resolved: &Resolved, names: &[TokenStream], p: &TokenStream) -> TokenS
     if o.significant {
         chain.extend(quote!(.significant(true)));
     }
-    if !resolved.dependencies.is_empty() {
-        let deps = resolved.dependencies.iter().map(|&i| &names[i]);
-        chain.extend(quote!(.after([#(#deps),*])));
+    let ordering: Vec<&TokenStream> = resolved
+        .dependencies
+        .iter()
+        .filter(|i| !resolved.requirements.contains(i))
+        .map(|&i| &names[i])
+        .collect();
+    if !ordering.is_empty() {
+        chain.extend(quote!(.after([#(#ordering),*])));
+    }
+    if !resolved.requirements.is_empty() {
+        let bound = resolved.requirements.iter().map(|&i| &names[i]);
+        chain.extend(quote!(.requires([#(#bound),*])));
     }
     chain
 }

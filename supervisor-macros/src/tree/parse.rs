@@ -11,7 +11,7 @@
 //!           | key = expr                          any ChildSpec, renamed to key
 //!           | supervisor key(header*) { child* }  a nested supervisor
 //!           followed by any of: with(restart = "..", shutdown = "..", readiness = "..",
-//!           startup_timeout = "..", significant) and after(sibling, ..)
+//!           startup_timeout = "..", significant), after(sibling, ..) and requires(sibling, ..)
 //! ```
 
 use syn::parse::{Parse, ParseStream};
@@ -47,11 +47,12 @@ pub(crate) struct Tree {
 }
 
 pub(crate) struct Child {
-    /// The name siblings use in `after(..)`.
+    /// The name siblings use in `after(..)` and `requires(..)`.
     pub(crate) key: Ident,
     pub(crate) kind: ChildKind,
     pub(crate) overrides: Vec<(Ident, Option<LitStr>)>,
     pub(crate) after: Vec<Ident>,
+    pub(crate) requires: Vec<Ident>,
 }
 
 pub(crate) enum ChildKind {
@@ -224,14 +225,21 @@ impl Parse for Child {
             kind,
             overrides: Vec::new(),
             after: Vec::new(),
+            requires: Vec::new(),
         };
-        while is_keyword(input, "with", true) || is_keyword(input, "after", true) {
+        while is_keyword(input, "with", true)
+            || is_keyword(input, "after", true)
+            || is_keyword(input, "requires", true)
+        {
             let which: Ident = input.parse()?;
             let content;
             syn::parenthesized!(content in input);
             if which == "after" {
                 let deps = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
                 child.after.extend(deps);
+            } else if which == "requires" {
+                let deps = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+                child.requires.extend(deps);
             } else {
                 while !content.is_empty() {
                     let key: Ident = content.parse()?;

@@ -37,8 +37,10 @@ pub(crate) struct Node<'a> {
 pub(crate) struct Resolved<'a> {
     pub(crate) child: &'a Child,
     pub(crate) overrides: Overrides,
-    /// Indices of the siblings it depends on.
+    /// Indices of the siblings it starts after (`after` and `requires`).
     pub(crate) dependencies: Vec<usize>,
+    /// The subset it `requires`.
+    pub(crate) requirements: Vec<usize>,
     pub(crate) nested: Option<Node<'a>>,
 }
 
@@ -115,11 +117,25 @@ fn resolve_node<'a>(
     let siblings: Vec<String> = tree.children.iter().map(|c| c.key.to_string()).collect();
     for child in &tree.children {
         let mut dependencies = Vec::new();
-        for dep in &child.after {
+        let mut requirements = Vec::new();
+        let edges = child
+            .after
+            .iter()
+            .map(|dep| (dep, "after"))
+            .chain(child.requires.iter().map(|dep| (dep, "requires")));
+        for (dep, kind) in edges {
             let name = dep.to_string();
             match index.get(&name) {
-                Some(&i) if !dependencies.contains(&i) => dependencies.push(i),
-                Some(_) => errors.push_at(dep, format!("`{name}` is listed twice in `after(..)`")),
+                Some(&i) if !dependencies.contains(&i) => {
+                    dependencies.push(i);
+                    if kind == "requires" {
+                        requirements.push(i);
+                    }
+                }
+                Some(_) if kind == "requires" && child.after.iter().any(|a| *a == name) => {
+                    errors.push_at(dep, format!("`{name}` is in both `after(..)` and `requires(..)`: `requires` already starts after it, so list it there only"));
+                }
+                Some(_) => errors.push_at(dep, format!("`{name}` is listed twice in `{kind}(..)`")),
                 None => errors.push_at(dep, unknown_dependency(&name, &path, &siblings, directory)),
             }
         }
@@ -136,6 +152,7 @@ fn resolve_node<'a>(
             child,
             overrides: overrides(child, errors),
             dependencies,
+            requirements,
             nested,
         });
     }
@@ -149,12 +166,14 @@ fn resolve_node<'a>(
         Err(cycle) => {
             let names: Vec<String> = cycle.iter().map(|&i| siblings[i].clone()).collect();
             let message = format!("dependency cycle in `{path}`: {}", names.join(" -> "));
-            // One error per edge, each on the `after(..)` entry that makes it.
+            // One error per edge, each on the `after(..)` or `requires(..)` entry that makes it.
             for pair in cycle.windows(2) {
                 let (from, to) = (pair[0], pair[1]);
-                if let Some(dep) = tree.children[from]
+                let child = &tree.children[from];
+                if let Some(dep) = child
                     .after
                     .iter()
+                    .chain(&child.requires)
                     .find(|d| **d == siblings[to])
                 {
                     errors.push_at(dep, &message);

@@ -11,7 +11,7 @@ mod supervisor_error;
 mod transition_error;
 
 pub use config_error::ConfigError;
-pub use escalation::Escalation;
+pub use escalation::{Escalation, EscalationReason};
 pub use parse_policy_error::ParsePolicyError;
 pub use service_error::{BoxError, ErrorKind, ServiceError};
 pub use spawn_error::SpawnError;

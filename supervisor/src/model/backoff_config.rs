@@ -48,13 +48,78 @@ impl fmt::Display for Jitter {
     }
 }
 
+/// What an opening circuit breaker does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OnOpen {
+    /// The child alone terminates; its siblings run on.
+    #[default]
+    Terminate,
+    /// The child terminates and its supervisor fails as if its restart intensity were
+    /// exceeded: it stops its children and escalates to its parent.
+    Escalate,
+}
+
+impl OnOpen {
+    /// Every accepted spelling.
+    pub const SPELLINGS: &'static [&'static str] = &["terminate", "escalate"];
+}
+
+impl FromStr for OnOpen {
+    type Err = ParsePolicyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "terminate" => Ok(OnOpen::Terminate),
+            "escalate" => Ok(OnOpen::Escalate),
+            _ => Err(ParsePolicyError::new("on_open", s, Self::SPELLINGS)),
+        }
+    }
+}
+
+impl fmt::Display for OnOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OnOpen::Terminate => "terminate",
+            OnOpen::Escalate => "escalate",
+        })
+    }
+}
+
 /// Stop restarting a service after `max_failures` failures within `window`.
+///
+/// ```
+/// use std::time::Duration;
+/// use supervisor::{BackoffConfig, CircuitBreakerConfig, OnOpen};
+///
+/// let breaker = CircuitBreakerConfig::new(5, Duration::from_secs(60)).with_on_open(OnOpen::Escalate);
+/// let backoff = BackoffConfig::default().with_circuit_breaker_config(breaker);
+/// assert_eq!(backoff.circuit_breaker().unwrap().on_open, OnOpen::Escalate);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CircuitBreakerConfig {
     /// Failures that open the breaker; at least 1.
     pub max_failures: u32,
     /// The sliding window the failures are counted in; greater than zero.
     pub window: Duration,
+    /// What happens when it opens.
+    pub on_open: OnOpen,
+}
+
+impl CircuitBreakerConfig {
+    /// `max_failures` failures within `window` end the child ([`OnOpen::Terminate`]).
+    pub fn new(max_failures: u32, window: Duration) -> Self {
+        CircuitBreakerConfig {
+            max_failures,
+            window,
+            on_open: OnOpen::Terminate,
+        }
+    }
+
+    /// What happens when it opens.
+    pub fn with_on_open(mut self, on_open: OnOpen) -> Self {
+        self.on_open = on_open;
+        self
+    }
 }
 
 /// Exponential backoff between restarts, with jitter, a cooldown that resets it and an
@@ -96,10 +161,7 @@ impl Default for BackoffConfig {
             base: Duration::from_millis(100),
             max: Duration::from_secs(60),
             cooldown: Duration::from_secs(300),
-            circuit_breaker: Some(CircuitBreakerConfig {
-                max_failures: 10,
-                window: Duration::from_secs(600),
-            }),
+            circuit_breaker: Some(CircuitBreakerConfig::new(10, Duration::from_secs(600))),
             jitter: Jitter::Full,
         }
     }
@@ -123,10 +185,13 @@ impl BackoffConfig {
 
     /// Stop restarting after `max_failures` failures within `window`.
     pub fn with_circuit_breaker(mut self, max_failures: u32, window: Duration) -> Self {
-        self.circuit_breaker = Some(CircuitBreakerConfig {
-            max_failures,
-            window,
-        });
+        self.circuit_breaker = Some(CircuitBreakerConfig::new(max_failures, window));
+        self
+    }
+
+    /// A circuit breaker with every setting, [`OnOpen`] included.
+    pub fn with_circuit_breaker_config(mut self, breaker: CircuitBreakerConfig) -> Self {
+        self.circuit_breaker = Some(breaker);
         self
     }
 

@@ -13,7 +13,7 @@ mod strategy;
 mod termination;
 
 pub use auto_shutdown::AutoShutdown;
-pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter};
+pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter, OnOpen};
 pub use child_kind::ChildKind;
 pub use intensity::Intensity;
 pub use limits::{MAX_DURATION, MAX_EVENT_CAPACITY, MAX_NESTING_DEPTH};

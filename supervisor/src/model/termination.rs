@@ -28,6 +28,11 @@ pub enum TerminationReason {
         /// The breaker's limit.
         max_failures: u32,
     },
+    /// A sibling it `requires` terminated for good, so it was stopped too.
+    DependencyTerminated {
+        /// The sibling's name.
+        dependency: String,
+    },
     /// It did not stop within its shutdown timeout and was aborted.
     Aborted,
     /// A blocking worker that did not stop within its shutdown timeout. It cannot be aborted,
@@ -92,6 +97,9 @@ impl fmt::Display for TerminationReason {
                 f,
                 "circuit breaker open after {failures} failures in its window (limit {max_failures})"
             ),
+            TerminationReason::DependencyTerminated { dependency } => {
+                write!(f, "dependency `{dependency}` terminated")
+            }
             TerminationReason::Aborted => f.write_str("aborted after the shutdown timeout"),
             TerminationReason::Detached => {
                 f.write_str("blocking worker detached after the shutdown timeout")

@@ -98,16 +98,16 @@ pub fn find_cycle(dependencies: &[Vec<usize>]) -> Option<Vec<usize>> {
 }
 
 /// The children restarted with `failed`, in startup order (`failed` included): per the
-/// strategy, plus every child that depends, directly or not, on one of them.
+/// strategy, plus every child bound (`requires`), directly or not, to one of them.
 ///
 /// There are `n` children; `rank(i)` is child `i`'s position in the startup order and
-/// `dependents(i)` the children that depend on `i` directly.
+/// `dependents(i)` the children bound to `i` directly.
 ///
 /// ```
 /// use supervisor::Strategy;
 /// use supervisor::policy::restart_scope;
 ///
-/// // Startup order 0, 1, 2, 3; child 3 depends on 0.
+/// // Startup order 0, 1, 2, 3; child 3 requires 0.
 /// let dependents = [vec![3], vec![], vec![], vec![]];
 /// let scope = |strategy, failed| restart_scope(strategy, failed, 4, |i| i, |i| &dependents[i]);
 /// assert_eq!(scope(Strategy::OneForOne, 0), vec![0, 3]);

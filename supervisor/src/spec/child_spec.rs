@@ -56,7 +56,10 @@ pub struct ChildSpec {
     pub(crate) backoff: BackoffConfig,
     pub(crate) shutdown: Option<ShutdownPolicy>,
     pub(crate) readiness: Readiness,
+    /// Siblings it starts after (`after` and `requires` alike).
     pub(crate) dependencies: Vec<Arc<str>>,
+    /// The subset it is bound to (`requires`).
+    pub(crate) requirements: Vec<Arc<str>>,
     pub(crate) tags: Vec<Arc<str>>,
     pub(crate) significant: bool,
     pub(crate) heartbeat_timeout: Option<Duration>,
@@ -131,6 +134,7 @@ impl ChildSpec {
             shutdown: None,
             readiness: Readiness::Immediate,
             dependencies: Vec::new(),
+            requirements: Vec::new(),
             tags: Vec::new(),
             significant: false,
             heartbeat_timeout: None,
@@ -195,14 +199,40 @@ impl ChildSpec {
         self
     }
 
-    /// Start only once these siblings are running (ready), and restart with any of them.
+    /// Start only once these siblings are running (ready), and stop before them. Ordering
+    /// only, like systemd's `After=`: their restarts do not restart this child.
     pub fn after<I, S>(mut self, dependencies: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<Arc<str>>,
     {
-        self.dependencies
-            .extend(dependencies.into_iter().map(Into::into));
+        for dependency in dependencies {
+            let dependency = dependency.into();
+            if !self.dependencies.contains(&dependency) {
+                self.dependencies.push(dependency);
+            }
+        }
+        self
+    }
+
+    /// [`after`](Self::after) plus binding, like systemd's `BindsTo=`: restarted with any of
+    /// these siblings (stopped first, started again once it is back), and stopped for good,
+    /// with [`TerminationReason::DependencyTerminated`](crate::TerminationReason), when one of
+    /// them terminates for good.
+    pub fn requires<I, S>(mut self, dependencies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Arc<str>>,
+    {
+        for dependency in dependencies {
+            let dependency = dependency.into();
+            if !self.requirements.contains(&dependency) {
+                self.requirements.push(Arc::clone(&dependency));
+            }
+            if !self.dependencies.contains(&dependency) {
+                self.dependencies.push(dependency);
+            }
+        }
         self
     }
 
@@ -261,9 +291,15 @@ impl ChildSpec {
         self.readiness
     }
 
-    /// The siblings it depends on.
+    /// The siblings it starts after, through [`after`](Self::after) or
+    /// [`requires`](Self::requires), in the order first given.
     pub fn dependencies(&self) -> impl Iterator<Item = &str> {
         self.dependencies.iter().map(|d| &**d)
+    }
+
+    /// The siblings it is bound to through [`requires`](Self::requires).
+    pub fn requirements(&self) -> impl Iterator<Item = &str> {
+        self.requirements.iter().map(|d| &**d)
     }
 
     /// Its tags.
@@ -300,6 +336,7 @@ impl PartialEq for ChildSpec {
             && self.shutdown == other.shutdown
             && self.readiness == other.readiness
             && self.dependencies == other.dependencies
+            && self.requirements == other.requirements
             && self.tags == other.tags
             && self.significant == other.significant
             && self.heartbeat_timeout == other.heartbeat_timeout
@@ -316,6 +353,7 @@ impl fmt::Debug for ChildSpec {
             .field("shutdown", &self.shutdown)
             .field("readiness", &self.readiness)
             .field("dependencies", &self.dependencies)
+            .field("requirements", &self.requirements)
             .field("tags", &self.tags)
             .field("significant", &self.significant)
             .field("heartbeat_timeout", &self.heartbeat_timeout);

@@ -51,8 +51,11 @@ pub struct SupervisorSpec {
 /// The dependency structure of a spec's children, by index.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Layout {
+    /// Every sibling each child starts after (`after` and `requires`).
     pub(crate) dependencies: Vec<Vec<usize>>,
     pub(crate) dependents: Vec<Vec<usize>>,
+    /// The children bound to each child through `requires`: restarted and ended with it.
+    pub(crate) bound_dependents: Vec<Vec<usize>>,
     /// Child indices in startup order.
     pub(crate) order: Vec<usize>,
     /// Each child's position in `order`.
@@ -289,7 +292,14 @@ impl SupervisorSpecBuilder {
             }
         }
         let mut dependencies = Vec::with_capacity(self.children.len());
+        let mut requirements = Vec::with_capacity(self.children.len());
         for child in &self.children {
+            requirements.push(
+                child
+                    .requirements()
+                    .filter_map(|name| index.get(name).copied())
+                    .collect::<Vec<usize>>(),
+            );
             let mut deps = Vec::with_capacity(child.dependencies.len());
             for dependency in child.dependencies() {
                 let Some(&dep) = index.get(dependency) else {
@@ -320,6 +330,7 @@ impl SupervisorSpecBuilder {
         }
         let layout = Layout {
             dependents: dependents_of(&dependencies),
+            bound_dependents: dependents_of(&requirements),
             dependencies,
             order,
             rank,

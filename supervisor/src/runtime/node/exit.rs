@@ -1,12 +1,17 @@
 //! What happens when an attempt exits: the restart decision, restart groups, intensity,
 //! termination and auto-shutdown.
 
+use std::time::Duration;
+
 use tokio::task::{Id, JoinError};
 use tokio::time::Instant;
 
 use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
-use crate::error::Escalation;
-use crate::model::{AutoShutdown, ChildKind, RestartPolicy, ServicePhase, TerminationReason};
+use crate::error::{Escalation, EscalationReason};
+
+use crate::model::{
+    AutoShutdown, ChildKind, OnOpen, RestartPolicy, ServicePhase, TerminationReason,
+};
 use crate::observe::EventKind;
 use crate::policy::{BackoffParts, Decision, ExitKind, StopReason, decide, restart_scope};
 use crate::runtime::attempt::{AttemptExit, Outcome, consume_panic};
@@ -86,6 +91,14 @@ impl Node {
         };
         match decide(exit, spec.restart, false, &mut backoff, now.into_std()) {
             Decision::Restart(delay) => self.restart(index, exit, delay),
+            Decision::Stop(StopReason::CircuitOpen { .. })
+                if spec
+                    .backoff
+                    .circuit_breaker()
+                    .is_some_and(|b| b.on_open == OnOpen::Escalate) =>
+            {
+                self.give_up(index, EscalationReason::CircuitBreakerOpened);
+            }
             Decision::Stop(reason) => {
                 let reason = self.termination_reason(index, reason);
                 self.terminate(index, reason, true);
@@ -127,7 +140,7 @@ impl Node {
         if let Some(window) = &mut self.intensity {
             window.record(Instant::now().into_std());
             if window.is_full() {
-                self.give_up(index);
+                self.give_up(index, EscalationReason::IntensityExceeded);
                 return;
             }
         }
@@ -136,7 +149,7 @@ impl Node {
             index,
             self.slots.len(),
             |i| self.rank(i),
-            |i| self.dependents(i),
+            |i| self.bound_dependents(i),
         );
         let group = self.new_group(delay);
         let mut to_stop = Vec::new();
@@ -296,30 +309,53 @@ impl Node {
         }
     }
 
-    /// The intensity was exceeded: stop everything and fail.
-    fn give_up(&mut self, index: usize) {
-        let intensity = self.spec.intensity.unwrap_or_default();
+    /// The intensity was exceeded, or an escalating breaker opened: stop everything and fail.
+    fn give_up(&mut self, index: usize, reason: EscalationReason) {
+        let (max_restarts, within, what, terminated) = match reason {
+            EscalationReason::CircuitBreakerOpened => {
+                let breaker = self.child_spec(index).backoff.circuit_breaker();
+                let (max, window) =
+                    breaker.map_or((0, Duration::ZERO), |b| (b.max_failures, b.window));
+                let open = TerminationReason::CircuitBreakerOpen {
+                    failures: max,
+                    max_failures: max,
+                };
+                (
+                    max,
+                    window,
+                    "circuit breaker opened (on_open = escalate) in",
+                    open,
+                )
+            }
+            _ => {
+                let intensity = self.spec.intensity.unwrap_or_default();
+                let failed = self.termination_reason(index, StopReason::Failed);
+                (
+                    intensity.max_restarts,
+                    intensity.within,
+                    "restart intensity exceeded by",
+                    failed,
+                )
+            }
+        };
         let slot = &self.slots[index];
         let escalation = Escalation {
             supervisor: self.path.to_string(),
             child: self.child_path(index).to_string(),
             child_failures: slot.total_failures,
-            max_restarts: intensity.max_restarts,
-            within: intensity.within,
+            max_restarts,
+            within,
             cause: slot
                 .last_failure
                 .as_ref()
                 .map_or_else(|| "exited".to_owned(), Failure::message),
+            reason,
         };
-        tracing::error!(%escalation, "restart intensity exceeded");
-        self.terminate(
-            index,
-            self.termination_reason(index, StopReason::Failed),
-            false,
-        );
+        tracing::error!(%escalation, "supervisor gives up");
+        self.terminate(index, terminated, false);
         let cause = ShutdownCause {
             requested_by: self.path.to_string(),
-            reason: format!("restart intensity exceeded by `{}`", escalation.child),
+            reason: format!("{what} `{}`", escalation.child),
         };
         self.failure = Some(escalation);
         self.begin_shutdown(cause);
@@ -349,9 +385,21 @@ impl Node {
         }
     }
 
-    /// Ends the child for good. Only its `own_exit` counts for auto-shutdown, never a stop
-    /// its supervisor caused (OTP).
+    /// Ends the child for good, and the children bound to it. Only its `own_exit` counts for
+    /// auto-shutdown, never a stop its supervisor caused (OTP).
     pub(super) fn terminate(&mut self, index: usize, reason: TerminationReason, own_exit: bool) {
+        let normal = reason.is_clean();
+        self.terminate_quietly(index, reason);
+        if self.shutdown.is_none() {
+            self.unbind_dependents(index);
+            if own_exit && self.shutdown.is_none() {
+                self.check_auto_shutdown(index, normal);
+            }
+        }
+    }
+
+    /// Marks the child terminated, without consequences for its siblings.
+    pub(super) fn terminate_quietly(&mut self, index: usize, reason: TerminationReason) {
         let breaker_opened = matches!(reason, TerminationReason::CircuitBreakerOpen { .. });
         if breaker_opened {
             tracing::error!(path = %self.child_path(index), %reason, "circuit breaker open");
@@ -359,14 +407,7 @@ impl Node {
         self.set_phase(index, ServicePhase::Terminated);
         self.slots[index].termination = Some(reason.clone());
         self.tree.metrics.service_terminated(breaker_opened);
-        let normal = matches!(
-            reason,
-            TerminationReason::Completed | TerminationReason::Cancelled
-        );
         self.emit(Some(index), |_| EventKind::Terminated(reason));
-        if own_exit && self.shutdown.is_none() {
-            self.check_auto_shutdown(index, normal);
-        }
     }
 
     /// OTP's auto_shutdown: a significant child that terminated normally (any termination

@@ -269,6 +269,15 @@ impl Node {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The children bound to `index` through `requires`.
+    fn bound_dependents(&self, index: usize) -> &[usize] {
+        self.spec
+            .layout
+            .bound_dependents
+            .get(index)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Position in the startup order; children added at run time come last, in order.
     fn rank(&self, index: usize) -> usize {
         self.spec.layout.rank.get(index).copied().unwrap_or(index)

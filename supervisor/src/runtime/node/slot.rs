@@ -57,6 +57,8 @@ pub(crate) enum StopPurpose {
     Shutdown,
     /// Stopped with its restart scope; restarted when the group is released.
     Restart(usize),
+    /// Stopped for good because the sibling at this index, which it requires, terminated.
+    Unbind(usize),
 }
 
 /// The payload of the last failed attempt, formatted only when someone asks.

@@ -69,11 +69,13 @@ impl Node {
                 killed: false,
             });
         }
-        let mut free: Vec<usize> = members
-            .iter()
-            .copied()
-            .filter(|&m| self.free_to_stop(m))
-            .collect();
+        self.issue_free_stops(members.iter().copied());
+    }
+
+    /// Cancels those of `members` whose dependents being stopped have all exited, newest
+    /// first; the others follow as their dependents exit.
+    fn issue_free_stops(&mut self, members: impl Iterator<Item = usize>) {
+        let mut free: Vec<usize> = members.filter(|&m| self.free_to_stop(m)).collect();
         free.sort_by_key(|&m| std::cmp::Reverse(self.rank(m)));
         for member in free {
             self.issue_stop(member);
@@ -231,6 +233,66 @@ impl Node {
                 self.terminate(index, reason, false);
             }
             StopPurpose::Restart(group) => self.stopped_for_restart(index, group),
+            StopPurpose::Unbind(dependency) => {
+                let reason = self.dependency_terminated(dependency);
+                self.terminate(index, reason, false);
+            }
         }
+    }
+
+    fn dependency_terminated(&self, dependency: usize) -> TerminationReason {
+        TerminationReason::DependencyTerminated {
+            dependency: self.child_spec(dependency).name.to_string(),
+        }
+    }
+
+    /// `index` terminated for good: every child bound to it through `requires`, directly or
+    /// not, ends too. Running ones are stopped in one wave (dependents first) and terminate
+    /// when they have exited; the others terminate at once. Iterative, however long the chain.
+    pub(super) fn unbind_dependents(&mut self, index: usize) {
+        let mut pending = vec![index];
+        let mut to_stop = Vec::new();
+        while let Some(dependency) = pending.pop() {
+            let layout = std::sync::Arc::clone(&self.spec.layout);
+            let bound = layout
+                .bound_dependents
+                .get(dependency)
+                .map_or(&[][..], Vec::as_slice);
+            for &dependent in bound {
+                if let Some(group) = self.slots[dependent].group.take()
+                    && let Some(g) = self.group_mut(group)
+                {
+                    g.members.retain(|&m| m != dependent);
+                }
+                match self.slots[dependent].phase {
+                    ServicePhase::Starting | ServicePhase::Running
+                        if self.slots[dependent].stop.is_none() =>
+                    {
+                        to_stop.push((dependent, dependency));
+                        pending.push(dependent);
+                    }
+                    ServicePhase::Starting | ServicePhase::Running | ServicePhase::Stopping => {
+                        if let Some(stop) = &mut self.slots[dependent].stop {
+                            stop.purpose = StopPurpose::Unbind(dependency);
+                        }
+                        pending.push(dependent);
+                    }
+                    ServicePhase::Waiting | ServicePhase::BackingOff => {
+                        let reason = self.dependency_terminated(dependency);
+                        self.terminate_quietly(dependent, reason);
+                        pending.push(dependent);
+                    }
+                    ServicePhase::Terminated => {}
+                }
+            }
+        }
+        for &(dependent, dependency) in &to_stop {
+            self.slots[dependent].stop = Some(Stop {
+                purpose: StopPurpose::Unbind(dependency),
+                issued: false,
+                killed: false,
+            });
+        }
+        self.issue_free_stops(to_stop.into_iter().map(|(dependent, _)| dependent));
     }
 }
