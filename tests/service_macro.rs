@@ -162,3 +162,17 @@ async fn the_function_stays_callable_as_written() {
     let err = flaky(TaskContext::detached("flaky")).await.unwrap_err();
     assert_eq!(err.to_string(), "exchange down");
 }
+
+#[service(shutdown(timeout = "8760h"))]
+async fn longest(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+#[test]
+fn the_macros_longest_duration_is_the_runtimes_bound() {
+    // "8761h" is a compile error (ui-tests/service/duration_too_long.rs).
+    assert_eq!(
+        longest::spec().shutdown(),
+        Some(ShutdownPolicy::Timeout(supervisor::MAX_DURATION))
+    );
+}

@@ -170,3 +170,43 @@ async fn two_services_declaring_one_name_are_reported_at_start() {
         "invalid supervision tree: `bot` has two children named `feed`; sibling names must be unique"
     );
 }
+
+#[tokio::test]
+async fn settings_a_declared_tree_would_ignore_are_rejected() {
+    for (config, field) in [
+        (test_config().with_name("other"), "name"),
+        (
+            test_config().with_shutdown_timeout(Duration::from_secs(1)),
+            "shutdown_timeout",
+        ),
+        (
+            test_config().with_default_backoff(BackoffConfig::default()),
+            "default_backoff",
+        ),
+    ] {
+        match declared().start_with_config(config).await {
+            Err(supervisor::error::SupervisorError::InvalidConfig(error)) => {
+                assert_eq!(error.field(), field);
+            }
+            other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+        }
+    }
+    // The tree's own name is no contradiction.
+    let tree = declared()
+        .start_with_config(test_config().with_name("bot"))
+        .await
+        .unwrap();
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[test]
+fn values_known_only_at_run_time_go_through_a_child_expression() {
+    let backoff = BackoffConfig::new(Duration::from_millis(250), Duration::from_secs(9));
+    let tree = supervisor! {
+        name = "bot",
+        feed = market_feed::spec(Venue::Binance).with_backoff(backoff),
+    };
+    let spec = tree.into_spec().unwrap();
+    assert_eq!(spec.children()[0].name(), "feed");
+    assert_eq!(spec.children()[0].backoff(), &backoff);
+}

@@ -318,7 +318,8 @@ pub use supervisor_macros::service;
 ///   named as the service declares; siblings refer to it as `market_feed`;
 /// - `key: market_feed(args..)`: the same service under the name `key` (to run it twice);
 /// - `key = |ctx| async move { .. }`: a closure service named `key`;
-/// - `key = expr`: any [`ChildSpec`] expression, renamed `key`;
+/// - `key = expr`: any [`ChildSpec`] expression, renamed `key`: the way to use values known
+///   only at run time, e.g. `feed = market_feed::spec(venue).with_backoff(from_config)`;
 /// - `supervisor key(options..) { children.. }`: a nested supervisor.
 ///
 /// Each may be followed by `with(restart = "..", shutdown = "..", readiness = "explicit",

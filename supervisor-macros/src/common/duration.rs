@@ -11,9 +11,26 @@ const UNITS: &[(&str, u128)] = &[
 pub(crate) const EXPECTED: &str =
     "expected a number and a unit: ms, s, m or h (e.g. \"250ms\", \"1.5s\", \"5m\")";
 
+/// The runtime's `supervisor::MAX_DURATION` (365 days), in nanoseconds; a test of the runtime
+/// crate checks that the two agree.
+pub(crate) const MAX_NANOS: u64 = 365 * 24 * 3_600 * 1_000_000_000;
+
 /// Nanoseconds of a duration literal, or what is wrong with it.
 pub(crate) fn parse(text: &str) -> Result<u64, String> {
     let malformed = || format!("invalid duration \"{text}\": {EXPECTED}");
+    if text.trim_start().starts_with('-') {
+        return Err(format!(
+            "invalid duration \"{text}\": durations cannot be negative; {EXPECTED}"
+        ));
+    }
+    if let Some(digits) = text.split_once(['e', 'E']).map(|(before, _)| before)
+        && !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+    {
+        return Err(format!(
+            "invalid duration \"{text}\": exponents are not supported; write the number out (\"1000ms\" or \"1s\")"
+        ));
+    }
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(malformed)?;
@@ -48,16 +65,31 @@ pub(crate) fn parse(text: &str) -> Result<u64, String> {
             "invalid duration \"{text}\": must be greater than zero"
         ));
     }
-    u64::try_from(nanos).map_err(|_| too_long(text))
+    u64::try_from(nanos)
+        .ok()
+        .filter(|&n| n <= MAX_NANOS)
+        .ok_or_else(|| too_long(text))
 }
 
 fn too_long(text: &str) -> String {
-    format!("invalid duration \"{text}\": longer than about 584 years")
+    format!("invalid duration \"{text}\": at most 365 days (\"8760h\") are supported")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn says_what_is_wrong_with_signs_exponents_and_length() {
+        assert!(parse("-5s").unwrap_err().contains("cannot be negative"));
+        assert!(
+            parse("1e3ms")
+                .unwrap_err()
+                .contains("exponents are not supported")
+        );
+        assert!(parse("8761h").unwrap_err().contains("at most 365 days"));
+        assert_eq!(parse("8760h"), Ok(MAX_NANOS));
+    }
 
     #[test]
     fn parses_every_unit_and_decimals() {
@@ -89,6 +121,10 @@ mod tests {
                 .unwrap_err()
                 .contains("finer than a nanosecond")
         );
-        assert!(parse("99999999999h").unwrap_err().contains("584 years"));
+        assert!(
+            parse("99999999999h")
+                .unwrap_err()
+                .contains("at most 365 days")
+        );
     }
 }

@@ -26,6 +26,16 @@ pub struct SupervisorConfig {
     default_backoff: BackoffConfig,
     rng_seed: Option<u64>,
     event_capacity: usize,
+    /// Which of the settings that only [`Supervisor::new`](crate::Supervisor::new) uses were
+    /// set, so that a declared tree can refuse them instead of ignoring them.
+    imperative_only: ImperativeOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct ImperativeOnly {
+    name: bool,
+    shutdown_timeout: bool,
+    default_backoff: bool,
 }
 
 impl Default for SupervisorConfig {
@@ -39,20 +49,27 @@ impl Default for SupervisorConfig {
             default_backoff: BackoffConfig::default(),
             rng_seed: None,
             event_capacity: 1024,
+            imperative_only: ImperativeOnly::default(),
         }
     }
 }
 
 impl SupervisorConfig {
-    /// The root's name: the first segment of every path in events and state.
+    /// The root's name: the first segment of every path in events and state. For
+    /// [`Supervisor::new`](crate::Supervisor::new); a declared tree is named by its spec, and
+    /// starting one with another name here is an error.
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self.imperative_only.name = true;
         self
     }
 
-    /// How long services get to stop after cancellation before they are aborted.
+    /// How long services get to stop after cancellation before they are aborted. For
+    /// [`Supervisor::new`](crate::Supervisor::new); a declared tree takes it from its spec, and
+    /// setting it here for one is an error.
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self.imperative_only.shutdown_timeout = true;
         self
     }
 
@@ -65,9 +82,12 @@ impl SupervisorConfig {
         self
     }
 
-    /// The backoff of services spawned without their own.
+    /// The backoff of services spawned without their own, for
+    /// [`Supervisor::new`](crate::Supervisor::new); a declared tree's children carry their own,
+    /// and setting it here for one is an error.
     pub fn with_default_backoff(mut self, backoff: BackoffConfig) -> Self {
         self.default_backoff = backoff;
+        self.imperative_only.default_backoff = true;
         self
     }
 
@@ -107,6 +127,36 @@ impl SupervisorConfig {
         check_positive_duration("shutdown_timeout", self.shutdown_timeout)?;
         self.default_backoff.validate()?;
         check_event_capacity(self.event_capacity)
+    }
+
+    /// The settings a declared tree named `tree` would silently ignore are refused instead:
+    /// another name, a shutdown timeout or a default backoff.
+    pub(crate) fn check_for_declared_tree(&self, tree: &str) -> Result<(), ConfigError> {
+        let set = self.imperative_only;
+        if set.name && self.name != tree {
+            return Err(ConfigError::new(
+                "name",
+                format!("{:?}", self.name),
+                format!(
+                    "no name here, or the tree's own (`{tree}`): a declared tree is named by its spec (`name = ..` in `supervisor!`, or `SupervisorSpec::builder(..)`)"
+                ),
+            ));
+        }
+        if set.shutdown_timeout {
+            return Err(ConfigError::new(
+                "shutdown_timeout",
+                format!("{:?}", self.shutdown_timeout),
+                "no value here: a declared tree takes each supervisor's from its spec (`shutdown_timeout = ..` in `supervisor!`, or `SupervisorSpecBuilder::shutdown_timeout`)",
+            ));
+        }
+        if set.default_backoff {
+            return Err(ConfigError::new(
+                "default_backoff",
+                format!("{:?}", self.default_backoff),
+                "no value here: each child of a declared tree carries its own backoff (`backoff(..)` in `#[service]`, or `ChildSpec::with_backoff`)",
+            ));
+        }
+        Ok(())
     }
 
     /// The root's name.

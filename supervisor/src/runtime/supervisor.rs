@@ -107,13 +107,15 @@ impl Supervisor {
     }
 
     /// Like [`start`](Self::start), taking signal handling, the jitter seed and the event
-    /// capacity from `config` (its name, shutdown timeout and default backoff apply to
-    /// [`Supervisor::new`] only: a spec declares its own).
+    /// capacity from `config`. Its name, shutdown timeout and default backoff are for
+    /// [`Supervisor::new`] only (a spec declares its own): setting them here is an error rather
+    /// than silently ignored.
     ///
     /// # Errors
     ///
     /// [`SupervisorError::NoRuntime`] outside a Tokio runtime, [`SupervisorError::InvalidConfig`]
-    /// when [`SupervisorConfig::validate`] rejects `config`.
+    /// when [`SupervisorConfig::validate`] rejects `config` or it sets a name, shutdown timeout
+    /// or default backoff (for [`Supervisor::new`] only).
     pub async fn start_with_config(
         spec: SupervisorSpec,
         config: SupervisorConfig,
@@ -150,6 +152,9 @@ impl Supervisor {
         SupervisorError,
     > {
         config.validate().map_err(SupervisorError::InvalidConfig)?;
+        config
+            .check_for_declared_tree(spec.name())
+            .map_err(SupervisorError::InvalidConfig)?;
         let tree = TreeShared::new(config.event_capacity());
         let events = subscribe.then(|| tree.events.subscribe());
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
