@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bot = supervisor! {
         name = "bot",
         intensity(max_restarts = 10, within = "60s"),
-        supervisor execution(strategy = rest_for_one) {
+        supervisor execution(strategy = "rest_for_one") {
             order_router(),
             // Bound to the router: restarted with it, ended with it.
             fill_tracker() requires(order_router),

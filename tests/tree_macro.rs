@@ -54,14 +54,14 @@ async fn backup_feed(ctx: TaskContext) {
 fn declared() -> DeclaredTree {
     supervisor! {
         name = "bot",
-        strategy = one_for_one,
+        strategy = "one_for_one",
         intensity(max_restarts = 5, within = "30s"),
         shutdown_timeout = "2s",
         market_feed(Venue::Binance),
         coinbase: market_feed(Venue::Coinbase),
         risk_engine() after(market_feed, coinbase),
         heartbeat = |ctx: TaskContext| async move { ctx.cancelled().await } with(restart = "always"),
-        supervisor execution(strategy = rest_for_one, intensity(max_restarts = 3, within = "10s")) {
+        supervisor execution(strategy = "rest_for_one", intensity(max_restarts = 3, within = "10s")) {
             order_router() with(shutdown = "brutal_kill"),
             fills = |ctx: TaskContext| async move { ctx.cancelled().await } requires(order_router),
             audit = |ctx: TaskContext| async move { ctx.cancelled().await } after(order_router) requires(fills),

@@ -90,7 +90,7 @@ fn nested_tree() {
             intensity(max_restarts = 10, within = "60s"),
             market_feed(Venue::Binance),
             risk_engine() after(market_feed),
-            supervisor execution(strategy = rest_for_one) {
+            supervisor execution(strategy = "rest_for_one") {
                 order_router() with(shutdown = "brutal_kill"),
                 fills = |ctx: TaskContext| async move { ctx.cancelled().await } after(order_router),
             } after(risk_engine),

@@ -279,13 +279,13 @@ pub use supervisor_macros::service;
 /// fn main() {
 ///     let tree = supervisor! {
 ///         name = "bot",
-///         strategy = one_for_one,
+///         strategy = "one_for_one",
 ///         intensity(max_restarts = 10, within = "60s"),
 ///         market_feed(Venue::Binance),
 ///         coinbase_feed: market_feed(Venue::Coinbase),
 ///         risk_engine() after(market_feed, coinbase_feed),
 ///         heartbeat = |ctx: TaskContext| async move { ctx.cancelled().await },
-///         supervisor execution(strategy = rest_for_one) {
+///         supervisor execution(strategy = "rest_for_one") {
 ///             order_router() with(shutdown = "10s"),
 ///             fills = |ctx: TaskContext| async move { ctx.cancelled().await } after(order_router),
 ///         } after(risk_engine),
@@ -307,11 +307,16 @@ pub use supervisor_macros::service;
 /// | option | values | default |
 /// |---|---|---|
 /// | `name = ".."` | the root's name (a nested supervisor is named by its key) | `supervisor` |
-/// | `strategy = ..` | `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` |
+/// | `strategy = ".."` | `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` |
 /// | `intensity(max_restarts = N, within = "..")` | at least 1; a duration | 10 within 60s |
 /// | `shutdown_timeout = ".."` | each child's default time to stop | 5s |
-/// | `auto_shutdown = ..` | `never`, `any_significant`, `all_significant` | `never` |
+/// | `auto_shutdown = ".."` | `never`, `any_significant`, `all_significant` | `never` |
 /// | `crate = "::path"` | root only: an absolute path to this crate, if renamed | `::supervisor` |
+///
+/// Enumerated values are string literals, as in `#[service]` (a bare identifier is an error
+/// that shows the quoted form). Every `key = literal` and every option name is read as an
+/// option wherever it stands: a misspelt option gets a "did you mean", an option after the
+/// first child is reported as misplaced, and neither can turn into a `key = expr` child.
 ///
 /// A child is one of:
 /// - `market_feed(args..)`: the spec of a `#[service]` function (`market_feed::spec(args..)`),

@@ -36,17 +36,17 @@ fn prebuilt() -> ChildSpec {
 fn main() {
     let tree = supervisor! {
         name = "bot",
-        strategy = one_for_all,
+        strategy = "one_for_all",
         intensity(max_restarts = 3, within = "1m"),
         shutdown_timeout = "1.5s",
-        auto_shutdown = any_significant,
+        auto_shutdown = "any_significant",
         market_feed(Venue::Binance),
         coinbase: market_feed(Venue::Coinbase) after(market_feed),
         job() with(significant, shutdown = "brutal_kill"),
         replay() with(shutdown = "infinity", restart = "transient"),
         other = prebuilt() with(readiness = "explicit", startup_timeout = "2s"),
         ticker = |ctx: TaskContext| async move { ctx.cancelled().await },
-        supervisor execution(strategy = rest_for_one, auto_shutdown = never) {
+        supervisor execution(strategy = "rest_for_one", auto_shutdown = "never") {
             a = |ctx: TaskContext| async move { ctx.cancelled().await },
             supervisor deeper { b = |ctx: TaskContext| async move { ctx.cancelled().await } },
         } after(coinbase, ticker),

@@ -17,5 +17,5 @@ async fn router(ctx: TaskContext) {
 }
 
 fn main() {
-    let _ = supervisor! { name = "bot", auto_shutdown = any, feed() };
+    let _ = supervisor! { name = "bot", auto_shutdown = "any", feed() };
 }

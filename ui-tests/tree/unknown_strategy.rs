@@ -17,5 +17,5 @@ async fn router(ctx: TaskContext) {
 }
 
 fn main() {
-    let _ = supervisor! { name = "bot", strategy = one_for_al, feed() };
+    let _ = supervisor! { name = "bot", strategy = "one_for_al", feed() };
 }

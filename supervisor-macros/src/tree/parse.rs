@@ -2,9 +2,12 @@
 //!
 //! ```text
 //! tree     := header* child*                      (comma separated)
-//! header   := name = "bot" | strategy = one_for_all | intensity(max_restarts = 10, within = "60s")
-//!           | shutdown_timeout = "5s" | auto_shutdown = any_significant
+//! header   := name = "bot" | strategy = "one_for_all" | intensity(max_restarts = 10, within = "60s")
+//!           | shutdown_timeout = "5s" | auto_shutdown = "any_significant"
 //!           | crate = "::renamed::supervisor"        (root only)
+//!
+//! A header key (and any `key = literal`) is always an option, wherever it stands, so that a
+//! misspelt or misplaced option is reported as one instead of becoming a `key = expr` child.
 //! child    := path(args..)                        a #[service] factory
 //!           | key: path(args..)                   the same under another name
 //!           | key = |ctx| async move { .. }       a closure service
@@ -31,14 +34,27 @@ pub(crate) struct Header {
     pub(crate) items: Vec<HeaderItem>,
 }
 
+/// The supervisor options, in the order the docs list them.
+pub(crate) const HEADER_KEYS: &[&str] = &[
+    "name",
+    "strategy",
+    "intensity",
+    "shutdown_timeout",
+    "auto_shutdown",
+    "crate",
+];
+
 pub(crate) enum HeaderItem {
-    Name(Ident, LitStr),
-    Strategy(Ident, Ident),
+    /// `key = value` for the keys that take one; the value is checked when resolving, so a
+    /// value of the wrong kind gets a message about the option.
+    Value(Ident, Expr),
     Intensity(Ident, Option<LitInt>, Option<LitStr>),
-    ShutdownTimeout(Ident, LitStr),
-    AutoShutdown(Ident, Ident),
     /// `crate = "::path"`, root only.
     Crate(Token![crate], LitStr),
+    /// A key that is no option (possibly with a value or a list), reported with suggestions.
+    Unknown(Ident),
+    /// An option written after the first child.
+    Late(Ident),
 }
 
 pub(crate) struct Tree {
@@ -72,8 +88,16 @@ impl Parse for Tree {
         let mut header = Header::default();
         let mut children = Vec::new();
         while !input.is_empty() {
-            if children.is_empty() && is_header_item(input) {
-                header.items.push(input.parse()?);
+            if is_header_item(input, children.is_empty()) {
+                let item: HeaderItem = input.parse()?;
+                header.items.push(match item {
+                    HeaderItem::Value(key, _) | HeaderItem::Intensity(key, ..)
+                        if !children.is_empty() =>
+                    {
+                        HeaderItem::Late(key)
+                    }
+                    item => item,
+                });
             } else {
                 children.push(input.parse()?);
             }
@@ -86,8 +110,10 @@ impl Parse for Tree {
     }
 }
 
-/// A header item is a header key followed by the form that key takes.
-fn is_header_item(input: ParseStream) -> bool {
+/// Whether the next item is an option rather than a child: a header key (`intensity` with
+/// its list), `crate = ..`, any `key = literal`, and, before the first child, a `key = value`
+/// whose key is close to an option's (a typo) unless the value is a closure.
+fn is_header_item(input: ParseStream, before_first_child: bool) -> bool {
     if input.peek(Token![crate]) {
         return true;
     }
@@ -95,13 +121,25 @@ fn is_header_item(input: ParseStream) -> bool {
     let Ok(key) = fork.parse::<Ident>() else {
         return false;
     };
-    match key.to_string().as_str() {
-        "name" | "shutdown_timeout" => fork.peek(Token![=]) && fork.peek2(LitStr),
-        "strategy" | "auto_shutdown" => {
-            fork.peek(Token![=]) && fork.peek2(Ident) && !fork.peek3(syn::token::Paren)
+    let name = key.to_string();
+    if name == "intensity" {
+        return fork.peek(syn::token::Paren);
+    }
+    if !fork.peek(Token![=]) || fork.peek(Token![==]) {
+        return false;
+    }
+    if HEADER_KEYS.contains(&name.as_str()) {
+        return true;
+    }
+    let _ = fork.parse::<Token![=]>();
+    match fork.parse::<Expr>() {
+        Ok(Expr::Lit(_)) => true,
+        Ok(Expr::Closure(_)) => false,
+        Ok(_) => {
+            before_first_child
+                && crate::common::suggest::closest(&name, HEADER_KEYS.iter().copied()).is_some()
         }
-        "intensity" => fork.peek(syn::token::Paren),
-        _ => false,
+        Err(_) => false,
     }
 }
 
@@ -113,53 +151,55 @@ impl Parse for HeaderItem {
             return Ok(HeaderItem::Crate(token, input.parse()?));
         }
         let key: Ident = input.parse()?;
-        Ok(match key.to_string().as_str() {
-            "name" => {
-                input.parse::<Token![=]>()?;
-                HeaderItem::Name(key, input.parse()?)
-            }
-            "shutdown_timeout" => {
-                input.parse::<Token![=]>()?;
-                HeaderItem::ShutdownTimeout(key, input.parse()?)
-            }
-            "strategy" => {
-                input.parse::<Token![=]>()?;
-                HeaderItem::Strategy(key, input.parse()?)
-            }
-            "auto_shutdown" => {
-                input.parse::<Token![=]>()?;
-                HeaderItem::AutoShutdown(key, input.parse()?)
-            }
-            _ => {
-                let content;
-                syn::parenthesized!(content in input);
-                let (mut max, mut within) = (None, None);
-                while !content.is_empty() {
-                    let inner: Ident = content.parse()?;
-                    content.parse::<Token![=]>()?;
-                    match inner.to_string().as_str() {
-                        "max_restarts" => max = Some(content.parse()?),
-                        "within" => within = Some(content.parse()?),
-                        other => {
-                            return Err(syn::Error::new(
-                                inner.span(),
-                                crate::common::suggest::unknown(
-                                    "`intensity` option",
-                                    other,
-                                    "`intensity` options",
-                                    &["max_restarts", "within"],
-                                ),
-                            ));
-                        }
-                    }
-                    if !content.is_empty() {
-                        content.parse::<Token![,]>()?;
-                    }
-                }
-                HeaderItem::Intensity(key, max, within)
-            }
-        })
+        let name = key.to_string();
+        if name == "intensity" && input.peek(syn::token::Paren) {
+            return parse_intensity(key, input);
+        }
+        if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            let value: Expr = input.parse()?;
+            return Ok(
+                if HEADER_KEYS.contains(&name.as_str()) && name != "intensity" {
+                    HeaderItem::Value(key, value)
+                } else {
+                    HeaderItem::Unknown(key)
+                },
+            );
+        }
+        if input.peek(syn::token::Paren) {
+            let _: proc_macro2::Group = input.parse()?;
+        }
+        Ok(HeaderItem::Unknown(key))
     }
+}
+
+fn parse_intensity(key: Ident, input: ParseStream) -> syn::Result<HeaderItem> {
+    let content;
+    syn::parenthesized!(content in input);
+    let (mut max, mut within) = (None, None);
+    while !content.is_empty() {
+        let inner: Ident = content.parse()?;
+        content.parse::<Token![=]>()?;
+        match inner.to_string().as_str() {
+            "max_restarts" => max = Some(content.parse()?),
+            "within" => within = Some(content.parse()?),
+            other => {
+                return Err(syn::Error::new(
+                    inner.span(),
+                    crate::common::suggest::unknown(
+                        "`intensity` option",
+                        other,
+                        "`intensity` options",
+                        &["max_restarts", "within"],
+                    ),
+                ));
+            }
+        }
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(HeaderItem::Intensity(key, max, within))
 }
 
 impl Parse for Child {

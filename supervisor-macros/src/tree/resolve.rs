@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use syn::{Ident, LitStr};
 
 use super::graph;
-use super::parse::{Child, ChildKind, HeaderItem, OVERRIDE_KEYS, Tree};
+use super::parse::{Child, ChildKind, HEADER_KEYS, HeaderItem, OVERRIDE_KEYS, Tree};
 use crate::common::errors::Errors;
 use crate::common::{duration, suggest};
 
@@ -72,7 +72,9 @@ fn root_name(tree: &Tree) -> String {
         .items
         .iter()
         .find_map(|item| match item {
-            HeaderItem::Name(_, lit) => Some(lit.value()),
+            HeaderItem::Value(key, value) if key == "name" => {
+                string_literal(value).map(|l| l.value())
+            }
             _ => None,
         })
         .unwrap_or_else(|| "supervisor".to_owned())
@@ -206,12 +208,23 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
     for item in &tree.header.items {
         let (key, span) = match item {
-            HeaderItem::Name(k, _)
-            | HeaderItem::Strategy(k, _)
-            | HeaderItem::Intensity(k, _, _)
-            | HeaderItem::ShutdownTimeout(k, _)
-            | HeaderItem::AutoShutdown(k, _) => (k.to_string(), k.span()),
+            HeaderItem::Value(k, _) | HeaderItem::Intensity(k, _, _) => (k.to_string(), k.span()),
             HeaderItem::Crate(token, _) => ("crate".to_owned(), token.span),
+            HeaderItem::Unknown(k) => {
+                let name = k.to_string();
+                let message = suggest::unknown("supervisor option", &name, "options", HEADER_KEYS);
+                errors.push_at(k, message);
+                continue;
+            }
+            HeaderItem::Late(k) => {
+                errors.push_at(
+                    k,
+                    format!(
+                        "`{k}` is an option of the supervisor: options come before its first child"
+                    ),
+                );
+                continue;
+            }
         };
         if seen.contains(&key) {
             errors.push(syn::Error::new(
@@ -236,19 +249,26 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
                     node.krate = Some(value);
                 }
             }
-            HeaderItem::Name(_, lit) => {
-                if lit.value().is_empty() {
-                    errors.push_at(lit, "a supervisor name must not be empty");
+            HeaderItem::Value(key, value) => match key.to_string().as_str() {
+                "name" => match string_literal(value) {
+                    Some(lit) if lit.value().is_empty() => {
+                        errors.push_at(lit, "a supervisor name must not be empty");
+                    }
+                    Some(lit) => node.name = lit.value(),
+                    None => errors.push_at(value, "`name` must be a string literal, `name = \"bot\"`: the tree's paths are checked at compile time (for a name known only at run time, build the spec with `SupervisorSpec::builder`)"),
+                },
+                "strategy" => {
+                    node.strategy = enumerated(key, value, STRATEGIES, "strategy", errors);
                 }
-                node.name = lit.value();
-            }
-            HeaderItem::Strategy(_, value) => {
-                node.strategy = pick(value, STRATEGIES, "strategy", errors);
-            }
-            HeaderItem::AutoShutdown(_, value) => {
-                node.auto_shutdown = pick(value, AUTO_SHUTDOWNS, "auto_shutdown", errors);
-            }
-            HeaderItem::ShutdownTimeout(_, lit) => node.shutdown_timeout_ns = nanos(lit, errors),
+                "auto_shutdown" => {
+                    node.auto_shutdown =
+                        enumerated(key, value, AUTO_SHUTDOWNS, "auto_shutdown", errors);
+                }
+                _ => match string_literal(value) {
+                    Some(lit) => node.shutdown_timeout_ns = nanos(lit, errors),
+                    None => errors.push_at(value, format!("`{key}` is a duration, a string literal with a unit: `{key} = \"5s\"`")),
+                },
+            },
             HeaderItem::Intensity(key, max, within) => {
                 let max_restarts = match max {
                     None => {
@@ -277,20 +297,67 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
                     node.intensity = Some((max, within));
                 }
             }
+            HeaderItem::Unknown(_) | HeaderItem::Late(_) => {}
         }
     }
 }
 
-fn pick(
-    value: &Ident,
+fn string_literal(value: &syn::Expr) -> Option<&LitStr> {
+    match value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) => Some(lit),
+        _ => None,
+    }
+}
+
+/// An enumerated value, written as a string literal; a bare identifier gets one error that
+/// shows the quoted form.
+fn enumerated(
+    key: &Ident,
+    value: &syn::Expr,
     valid: &[&'static str],
     what: &str,
     errors: &mut Errors,
 ) -> Option<&'static str> {
-    let given = value.to_string();
+    if let Some(lit) = string_literal(value) {
+        return pick(&lit.value(), lit, valid, what, errors);
+    }
+    let bare = match value {
+        syn::Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
+        _ => None,
+    };
+    let shown = bare
+        .as_deref()
+        .and_then(|given| {
+            valid
+                .iter()
+                .copied()
+                .find(|v| *v == given)
+                .or_else(|| suggest::closest(given, valid.iter().copied()))
+        })
+        .unwrap_or(valid[0]);
+    errors.push_at(
+        value,
+        format!(
+            "`{key}` takes a string literal: `{key} = \"{shown}\"`; valid values: {}",
+            valid.join(", ")
+        ),
+    );
+    None
+}
+
+fn pick(
+    given: &str,
+    at: &LitStr,
+    valid: &[&'static str],
+    what: &str,
+    errors: &mut Errors,
+) -> Option<&'static str> {
     let found = valid.iter().copied().find(|v| *v == given);
     if found.is_none() {
-        errors.push_at(value, suggest::unknown(what, &given, "values", valid));
+        errors.push_at(at, suggest::unknown(what, given, "values", valid));
     }
     found
 }
