@@ -2,6 +2,7 @@
 //! through `supervisor`, which re-exports them with their documentation.
 
 mod common;
+mod policy;
 mod service;
 #[cfg(test)]
 mod snapshots;

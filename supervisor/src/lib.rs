@@ -222,24 +222,33 @@ pub use spec::{
 ///
 /// # Options
 ///
-/// | option | values | default |
-/// |---|---|---|
-/// | `name = ".."` | any non-empty string | the function's name |
-/// | `restart = ".."` | `always`, `on_failure`, `never` (OTP: `permanent`, `transient`, `temporary`) | `on_failure` |
-/// | `backoff(base, max, jitter, reset_after)` | durations; jitter `full`, `equal`, `none` | 100ms, 60s, full, 5m |
-/// | `circuit_breaker(max_failures, within, on_open)` or `circuit_breaker = false` | a count of at least 1, a duration; `on_open` `terminate` (the child ends) or `escalate` (its supervisor fails) | 10 within 10m, terminate |
-/// | `shutdown(timeout = "..")` or `shutdown = "brutal_kill" / "infinity"` | | the supervisor's timeout |
-/// | `readiness = "explicit"`, `startup_timeout = ".."` | `immediate`, `explicit` | immediate; 30s when explicit |
-/// | `heartbeat(stale_after = "..")` | a duration | none |
-/// | `significant` | flag (not with `restart = "always"`) | off |
-/// | `tags("..", ..)` | strings | none |
-/// | `blocking` | flag: a plain fn run on the blocking pool | off |
-/// | `crate = "::path"` | an absolute path to this crate, if renamed | `::supervisor` |
+/// One table for both macros. *attribute* is `#[service(..)]`; *with* is a child's `with(..)`
+/// in [`supervisor!`], spelt the same and replacing that option as a whole; *header* is a
+/// supervisor's options in [`supervisor!`].
+///
+/// | option | values | default | where |
+/// |---|---|---|---|
+/// | `name = ".."` | any non-empty string without `/` | the function's name (root: `supervisor`) | attribute, header |
+/// | `restart = ".."` | `always`, `on_failure`, `never` (OTP: `permanent`, `transient`, `temporary`) | `on_failure` | attribute, with |
+/// | `backoff(base, max, jitter, reset_after)` | durations; jitter `full`, `equal`, `none` | 100ms, 60s, full, 5m | attribute, with |
+/// | `circuit_breaker(max_failures, within, on_open)` or `circuit_breaker = false` | a count of at least 1, a duration; `on_open` `terminate` (the child ends) or `escalate` (its supervisor fails) | 10 within 10m, terminate | attribute, with |
+/// | `shutdown(timeout = "..")` or `shutdown = "brutal_kill"` / `"infinity"` | | the supervisor's timeout | attribute, with |
+/// | `readiness = ".."`, `startup_timeout = ".."` | `immediate`, `explicit`; a duration (only with explicit readiness; in `with(..)` alone it sets an explicit service's timeout) | immediate; 30s when explicit | attribute, with |
+/// | `heartbeat(stale_after = "..")` | a duration | none | attribute, with |
+/// | `significant` | flag (not with `restart = "always"`, and only under an `auto_shutdown` other than `never`) | off | attribute, with |
+/// | `tags("..", ..)` | strings | none | attribute, with |
+/// | `blocking` | flag: a plain fn run on the blocking pool | off | attribute |
+/// | `crate = "::path"` | an absolute path to this crate, if renamed | `::supervisor` | attribute, header (root) |
+/// | `strategy = ".."` | `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` | header |
+/// | `intensity(max_restarts = N, within = "..")` | at least 1; a duration | 10 within 60s | header |
+/// | `shutdown_timeout = ".."` | each child's default time to stop | 5s | header |
+/// | `auto_shutdown = ".."` | `never`, `any_significant`, `all_significant` | `never` | header |
 ///
 /// Durations are string literals with a unit, `ms`, `s`, `m` or `h`, decimals allowed
-/// (`"1.5s"`); a malformed or zero duration, an unknown option or value, a repeated option, a
-/// base above the max, zero `max_failures` and contradicting options (`restart = "never"`
-/// with `backoff`) are compile errors on the offending token, with the valid choices listed.
+/// (`"1.5s"`), at most 365 days; a malformed, negative or zero duration, an unknown option or
+/// value, a repeated option, a base above the max, zero `max_failures` and contradicting
+/// options (`restart = "never"` with `backoff`) are compile errors on the offending token,
+/// with the valid choices listed.
 ///
 /// # `Send`
 ///
@@ -286,7 +295,7 @@ pub use supervisor_macros::service;
 ///         risk_engine() after(market_feed, coinbase_feed),
 ///         heartbeat = |ctx: TaskContext| async move { ctx.cancelled().await },
 ///         supervisor execution(strategy = "rest_for_one") {
-///             order_router() with(shutdown = "10s"),
+///             order_router() with(shutdown(timeout = "10s")),
 ///             fills = |ctx: TaskContext| async move { ctx.cancelled().await } after(order_router),
 ///         } after(risk_engine),
 ///     };
@@ -302,16 +311,9 @@ pub use supervisor_macros::service;
 ///
 /// # Syntax
 ///
-/// Options of the supervisor come first, then its children, all separated by commas:
-///
-/// | option | values | default |
-/// |---|---|---|
-/// | `name = ".."` | the root's name (a nested supervisor is named by its key) | `supervisor` |
-/// | `strategy = ".."` | `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` |
-/// | `intensity(max_restarts = N, within = "..")` | at least 1; a duration | 10 within 60s |
-/// | `shutdown_timeout = ".."` | each child's default time to stop | 5s |
-/// | `auto_shutdown = ".."` | `never`, `any_significant`, `all_significant` | `never` |
-/// | `crate = "::path"` | root only: an absolute path to this crate, if renamed | `::supervisor` |
+/// Options of the supervisor come first (`name`, `strategy`, `intensity(..)`,
+/// `shutdown_timeout`, `auto_shutdown`, `crate`: the *header* rows of
+/// [the options table](macro@service#options)), then its children, all separated by commas.
 ///
 /// Enumerated values are string literals, as in `#[service]` (a bare identifier is an error
 /// that shows the quoted form). Every `key = literal` and every option name is read as an
@@ -327,10 +329,14 @@ pub use supervisor_macros::service;
 ///   only at run time, e.g. `feed = market_feed::spec(venue).with_backoff(from_config)`;
 /// - `supervisor key(options..) { children.. }`: a nested supervisor.
 ///
-/// Each may be followed by `with(restart = "..", shutdown = "..", readiness = "explicit",
-/// startup_timeout = "..", significant)`, `after(sibling, ..)` (start after them, stop before
-/// them) and `requires(sibling, ..)` (the same, and restarted with them, stopped for good when
-/// one of them terminates for good); see [Ordering and binding](crate#ordering-and-binding).
+/// Each may be followed by `with(..)` (any policy option of `#[service]`, in the same spelling:
+/// `with(restart = "always", backoff(base = "1s", max = "1m"), shutdown = "brutal_kill")`),
+/// `after(sibling, ..)` (start after them, stop before them) and `requires(sibling, ..)` (the
+/// same, and restarted with them, stopped for good when one of them terminates for good); see
+/// [Ordering and binding](crate#ordering-and-binding). Checks that need both the attribute and
+/// the override happen at compile time too: a `startup_timeout` override on a service with
+/// immediate readiness, `significant` against `restart = "always"` across the two, and a
+/// significant child under `auto_shutdown = "never"`.
 ///
 /// Duplicate names, unknown dependencies (with "did you mean"), dependencies that cross
 /// supervisors and cycles (one error per edge, naming the whole cycle) are compile errors. The

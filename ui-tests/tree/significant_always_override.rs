@@ -17,5 +17,9 @@ async fn router(ctx: TaskContext) {
 }
 
 fn main() {
-    let _ = supervisor! { name = "bot", feed() with(restart = "always", significant) };
+    let _ = supervisor! {
+        name = "bot",
+        auto_shutdown = "any_significant",
+        feed() with(restart = "always", significant),
+    };
 }

@@ -6,8 +6,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::model::{Breaker, Jitter, Restart, ServiceModel, ShutdownModel};
+use super::model::ServiceModel;
 use super::signature::{ServiceFn, Shape};
+use crate::policy;
+use crate::policy::expand::restart_variant;
+use crate::policy::model::{Readiness, Restart};
 
 pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) -> TokenStream {
     let krate: syn::Path =
@@ -45,7 +48,12 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
             #call(#ctx, #(#idents),*)
         })
     };
-    let chain = chain(model, &p);
+    let chain = policy::expand::chain(&model.policy, &p);
+    let consts = declared_consts(
+        matches!(model.policy.readiness, Some(Readiness::Explicit(_))),
+        model.policy.restart == Some(Restart::Always),
+        model.policy.significant,
+    );
     let service = (!model.blocking).then(|| trading_service(model, &p, ident, shape));
     let doc = format!(
         "Supervision of the `{ident}` service (`#[service]`): [`spec`] makes its `ChildSpec`."
@@ -68,84 +76,11 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
             /// The service's name.
             pub const NAME: &str = #name;
 
+            #consts
+
             #service
         }
     }
-}
-
-fn chain(model: &ServiceModel, p: &TokenStream) -> TokenStream {
-    let nanos = |n: u64| quote!(#p::Duration::from_nanos(#n));
-    let mut chain = TokenStream::new();
-    if let Some(restart) = model.restart {
-        let variant = restart_variant(restart);
-        chain.extend(quote!(.with_restart(#p::RestartPolicy::#variant)));
-    }
-    if let Some(backoff) = &model.backoff {
-        let (base, max) = (nanos(backoff.base_ns), nanos(backoff.max_ns));
-        let mut config = quote!(#p::BackoffConfig::new(#base, #max));
-        if let Some(jitter) = backoff.jitter {
-            let variant = match jitter {
-                Jitter::None => quote!(None),
-                Jitter::Full => quote!(Full),
-                Jitter::Equal => quote!(Equal),
-            };
-            config.extend(quote!(.with_jitter(#p::Jitter::#variant)));
-        }
-        if let Some(reset) = backoff.reset_after_ns {
-            let reset = nanos(reset);
-            config.extend(quote!(.with_cooldown(#reset)));
-        }
-        match backoff.breaker {
-            Breaker::Default => {}
-            Breaker::Disabled => config.extend(quote!(.without_circuit_breaker())),
-            Breaker::Limits {
-                max_failures,
-                within_ns,
-                escalate: false,
-            } => {
-                let within = nanos(within_ns);
-                config.extend(quote!(.with_circuit_breaker(#max_failures, #within)));
-            }
-            Breaker::Limits {
-                max_failures,
-                within_ns,
-                escalate: true,
-            } => {
-                let within = nanos(within_ns);
-                config.extend(quote!(.with_circuit_breaker_config(
-                    #p::CircuitBreakerConfig::new(#max_failures, #within)
-                        .with_on_open(#p::OnOpen::Escalate)
-                )));
-            }
-        }
-        chain.extend(quote!(.with_backoff(#config)));
-    }
-    if let Some(shutdown) = model.shutdown {
-        let policy = match shutdown {
-            ShutdownModel::Timeout(ns) => {
-                let d = nanos(ns);
-                quote!(Timeout(#d))
-            }
-            ShutdownModel::BrutalKill => quote!(BrutalKill),
-            ShutdownModel::Infinity => quote!(Infinity),
-        };
-        chain.extend(quote!(.with_shutdown(#p::ShutdownPolicy::#policy)));
-    }
-    if let Some(timeout) = model.startup_timeout_ns {
-        let timeout = nanos(timeout);
-        chain.extend(quote!(.with_readiness(#p::Readiness::Explicit { timeout: #timeout })));
-    }
-    if let Some(stale) = model.heartbeat_ns {
-        let stale = nanos(stale);
-        chain.extend(quote!(.with_heartbeat_timeout(#stale)));
-    }
-    if model.significant {
-        chain.extend(quote!(.significant(true)));
-    }
-    for tag in &model.tags {
-        chain.extend(quote!(.with_tag(#tag)));
-    }
-    chain
 }
 
 /// The same tokens, all with `span`.
@@ -171,14 +106,6 @@ fn clone_of(value: TokenStream, ty: &syn::Type) -> TokenStream {
     quote_spanned!(ty.span()=> <#ty as ::core::clone::Clone>::clone(&#value))
 }
 
-fn restart_variant(restart: Restart) -> TokenStream {
-    match restart {
-        Restart::Always => quote!(Always),
-        Restart::OnFailure => quote!(OnFailure),
-        Restart::Never => quote!(Never),
-    }
-}
-
 fn trading_service(
     model: &ServiceModel,
     p: &TokenStream,
@@ -197,7 +124,7 @@ fn trading_service(
     let ctx = syn::Ident::new("ctx", Span::mixed_site());
     let run = quote_spanned!(ident.span()=> #boxed(#into_result(#call(#ctx, #(#fields),*))));
     let name = &model.name;
-    let restart = restart_variant(model.restart.unwrap_or(Restart::OnFailure));
+    let restart = restart_variant(model.policy.restart.unwrap_or(Restart::OnFailure));
     quote! {
         /// The service as a `TradingService`, for `Supervisor::spawn_service`. Only the name
         /// and restart policy travel with it; [`spec`] carries every declared policy.
@@ -250,6 +177,8 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
     };
     let idents = extras.iter().map(|e| &e.ident);
     let types = extras.iter().map(|e| &e.ty);
+    // Whatever a tree checks against passes, so that only the attribute's errors show.
+    let consts = declared_consts(true, false, false);
     quote! {
         #vis mod #ident {
             #[allow(unused_imports)]
@@ -259,6 +188,20 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
             pub fn spec(#(#idents: #types),*) -> ::supervisor::__private::ChildSpec {
                 ::core::unimplemented!()
             }
+
+            #consts
         }
+    }
+}
+
+/// What `supervisor!` checks a `with(..)` override against at compile time.
+fn declared_consts(explicit: bool, always: bool, significant: bool) -> TokenStream {
+    quote! {
+        #[doc(hidden)]
+        pub const EXPLICIT_READINESS: bool = #explicit;
+        #[doc(hidden)]
+        pub const RESTARTS_ALWAYS: bool = #always;
+        #[doc(hidden)]
+        pub const SIGNIFICANT: bool = #significant;
     }
 }

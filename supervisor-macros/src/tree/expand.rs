@@ -5,7 +5,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::parse::{Child, ChildKind};
-use super::resolve::{Node, Resolved, Shutdown};
+use super::resolve::{Node, Resolved};
+use crate::policy;
 
 pub(crate) fn expand(root: &Node, krate: &TokenStream) -> TokenStream {
     let p = quote!(#krate::__private);
@@ -17,12 +18,28 @@ pub(crate) fn expand(root: &Node, krate: &TokenStream) -> TokenStream {
         .collect();
     let startup: Vec<&TokenStream> = root.startup_order.iter().map(|&i| &names[i]).collect();
     let shutdown = startup.iter().rev();
+    let mut checks = Vec::new();
+    collect_checks(root, &mut checks);
     quote! {
-        #p::DeclaredTree::new(
-            #builder.build(),
-            &[#(#startup),*],
-            &[#(#shutdown),*],
-        )
+        {
+            #(#checks)*
+            #p::DeclaredTree::new(
+                #builder.build(),
+                &[#(#startup),*],
+                &[#(#shutdown),*],
+            )
+        }
+    }
+}
+
+/// The `const` cross-checks of every level, iteratively.
+fn collect_checks<'a>(root: &'a Node, checks: &mut Vec<&'a TokenStream>) {
+    let mut pending = vec![root];
+    while let Some(node) = pending.pop() {
+        for child in &node.children {
+            checks.extend(&child.checks);
+            pending.extend(child.nested.as_ref());
+        }
     }
 }
 
@@ -97,26 +114,7 @@ fn child_expr(child: &Child, p: &TokenStream) -> TokenStream {
 }
 
 fn adjust(resolved: &Resolved, names: &[TokenStream], p: &TokenStream) -> TokenStream {
-    let o = &resolved.overrides;
-    let mut chain = TokenStream::new();
-    if let Some(restart) = o.restart {
-        let variant = syn::Ident::new(restart, proc_macro2::Span::call_site());
-        chain.extend(quote!(.with_restart(#p::RestartPolicy::#variant)));
-    }
-    if let Some(shutdown) = &o.shutdown {
-        let policy = match shutdown {
-            Shutdown::Timeout(ns) => quote!(Timeout(#p::Duration::from_nanos(#ns))),
-            Shutdown::BrutalKill => quote!(BrutalKill),
-            Shutdown::Infinity => quote!(Infinity),
-        };
-        chain.extend(quote!(.with_shutdown(#p::ShutdownPolicy::#policy)));
-    }
-    if let Some(ns) = o.startup_timeout_ns {
-        chain.extend(quote!(.with_readiness(#p::Readiness::Explicit { timeout: #p::Duration::from_nanos(#ns) })));
-    }
-    if o.significant {
-        chain.extend(quote!(.significant(true)));
-    }
+    let mut chain = policy::expand::chain(&resolved.overrides, p);
     let ordering: Vec<&TokenStream> = resolved
         .dependencies
         .iter()

@@ -13,21 +13,13 @@
 //!           | key = |ctx| async move { .. }       a closure service
 //!           | key = expr                          any ChildSpec, renamed to key
 //!           | supervisor key(header*) { child* }  a nested supervisor
-//!           followed by any of: with(restart = "..", shutdown = "..", readiness = "..",
-//!           startup_timeout = "..", significant), after(sibling, ..) and requires(sibling, ..)
+//!           followed by any of: with(policy options, as in #[service]), after(sibling, ..)
+//!           and requires(sibling, ..)
 //! ```
 
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
-
-pub(crate) const OVERRIDE_KEYS: &[&str] = &[
-    "restart",
-    "shutdown",
-    "readiness",
-    "startup_timeout",
-    "significant",
-];
 
 #[derive(Default)]
 pub(crate) struct Header {
@@ -66,7 +58,8 @@ pub(crate) struct Child {
     /// The name siblings use in `after(..)` and `requires(..)`.
     pub(crate) key: Ident,
     pub(crate) kind: ChildKind,
-    pub(crate) overrides: Vec<(Ident, Option<LitStr>)>,
+    /// The contents of each `with(..)`: policy options, parsed with `#[service]`'s grammar.
+    pub(crate) overrides: Vec<proc_macro2::TokenStream>,
     pub(crate) after: Vec<Ident>,
     pub(crate) requires: Vec<Ident>,
 }
@@ -281,19 +274,7 @@ impl Parse for Child {
                 let deps = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
                 child.requires.extend(deps);
             } else {
-                while !content.is_empty() {
-                    let key: Ident = content.parse()?;
-                    let value = if content.peek(Token![=]) {
-                        content.parse::<Token![=]>()?;
-                        Some(content.parse::<LitStr>()?)
-                    } else {
-                        None
-                    };
-                    child.overrides.push((key, value));
-                    if !content.is_empty() {
-                        content.parse::<Token![,]>()?;
-                    }
-                }
+                child.overrides.push(content.parse()?);
             }
         }
         Ok(child)

@@ -6,20 +6,22 @@ use std::collections::HashMap;
 use syn::{Ident, LitStr};
 
 use super::graph;
-use super::parse::{Child, ChildKind, HEADER_KEYS, HeaderItem, OVERRIDE_KEYS, Tree};
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+
+use super::parse::{Child, ChildKind, HEADER_KEYS, HeaderItem, Tree};
 use crate::common::errors::Errors;
 use crate::common::{duration, suggest};
+use crate::policy::model::Restart;
+use crate::policy::parse::{
+    POLICY_OPTIONS, PolicyOptions, key_of, parse_policy_option, skip_value,
+};
+use crate::policy::{self, Context, PolicyModel};
 
 const STRATEGIES: &[&str] = &["one_for_one", "one_for_all", "rest_for_one"];
 const AUTO_SHUTDOWNS: &[&str] = &["never", "any_significant", "all_significant"];
-const RESTARTS: &[&str] = &[
-    "always",
-    "on_failure",
-    "never",
-    "permanent",
-    "transient",
-    "temporary",
-];
 
 /// A supervisor's checked settings (plain data) and children.
 pub(crate) struct Node<'a> {
@@ -36,26 +38,16 @@ pub(crate) struct Node<'a> {
 
 pub(crate) struct Resolved<'a> {
     pub(crate) child: &'a Child,
-    pub(crate) overrides: Overrides,
+    /// Its `with(..)` options, in `#[service]`'s grammar.
+    pub(crate) overrides: PolicyModel,
+    /// Checks against what a `#[service]` child declares, as `const` items: they need the
+    /// attribute's constants, which only the compiler sees.
+    pub(crate) checks: Vec<TokenStream>,
     /// Indices of the siblings it starts after (`after` and `requires`).
     pub(crate) dependencies: Vec<usize>,
     /// The subset it `requires`.
     pub(crate) requirements: Vec<usize>,
     pub(crate) nested: Option<Node<'a>>,
-}
-
-#[derive(Default)]
-pub(crate) struct Overrides {
-    pub(crate) restart: Option<&'static str>,
-    pub(crate) shutdown: Option<Shutdown>,
-    pub(crate) startup_timeout_ns: Option<u64>,
-    pub(crate) significant: bool,
-}
-
-pub(crate) enum Shutdown {
-    Timeout(u64),
-    BrutalKill,
-    Infinity,
 }
 
 /// Where every child key of the tree lives, to tell a crossing dependency from a typo.
@@ -150,9 +142,11 @@ fn resolve_node<'a>(
             )),
             _ => None,
         };
+        let (overrides, checks) = overrides(child, node.auto_shutdown, errors);
         node.children.push(Resolved {
             child,
-            overrides: overrides(child, errors),
+            overrides,
+            checks,
             dependencies,
             requirements,
             nested,
@@ -368,103 +362,104 @@ fn nanos(lit: &LitStr, errors: &mut Errors) -> Option<u64> {
         .ok()
 }
 
-fn overrides(child: &Child, errors: &mut Errors) -> Overrides {
-    let mut result = Overrides::default();
-    let mut seen: Vec<String> = Vec::new();
-    let mut explicit = false;
-    let mut startup_timeout: Option<&LitStr> = None;
-    for (key, value) in &child.overrides {
-        let name = key.to_string();
-        if !OVERRIDE_KEYS.contains(&name.as_str()) {
-            errors.push_at(
-                key,
-                suggest::unknown("override", &name, "overrides", OVERRIDE_KEYS),
-            );
-            continue;
-        }
-        if seen.contains(&name) {
-            errors.push_at(key, format!("duplicate override `{name}`: give each once"));
-            continue;
-        }
-        seen.push(name.clone());
-        if name == "significant" {
-            match value {
-                Some(lit) => errors.push_at(
-                    lit,
-                    "`significant` is a flag and takes no value: write just `significant`",
-                ),
-                None => result.significant = true,
-            }
-            continue;
-        }
-        let Some(lit) = value else {
-            errors.push_at(
-                key,
-                format!("`{name}` needs a value, e.g. `{name} = \"..\"`"),
-            );
-            continue;
-        };
-        let text = lit.value();
-        match name.as_str() {
-            "restart" => {
-                result.restart = match text.as_str() {
-                    "always" | "permanent" => Some("Always"),
-                    "on_failure" | "transient" => Some("OnFailure"),
-                    "never" | "temporary" => Some("Never"),
-                    other => {
-                        errors.push_at(
-                            lit,
-                            suggest::unknown("restart policy", other, "values", RESTARTS),
-                        );
-                        None
-                    }
+/// A child's `with(..)` options, checked with `#[service]`'s grammar, and the checks that need
+/// the child's own declaration: a `startup_timeout` alone needs explicit readiness, a
+/// significant child must not be restarted always, and significant children need an
+/// `auto_shutdown` other than `never` (as in OTP).
+fn overrides(
+    child: &Child,
+    auto_shutdown: Option<&'static str>,
+    errors: &mut Errors,
+) -> (PolicyModel, Vec<TokenStream>) {
+    let mut options = PolicyOptions::default();
+    for content in &child.overrides {
+        let parser = syn::meta::parser(|meta| {
+            let key = key_of(&meta);
+            if !parse_policy_option(&key, &meta, &mut options, errors) {
+                let mut message =
+                    suggest::unknown("option", &key, "options of `with(..)`", POLICY_OPTIONS);
+                if ["name", "blocking", "crate"].contains(&key.as_str()) {
+                    message.push_str(&format!(" (`{key}` belongs to `#[service]` only)"));
                 }
+                errors.push_at(&meta.path, message);
+                skip_value(&meta);
             }
-            "shutdown" => {
-                result.shutdown = match text.as_str() {
-                    "brutal_kill" => Some(Shutdown::BrutalKill),
-                    "infinity" => Some(Shutdown::Infinity),
-                    _ => match duration::parse(&text) {
-                        Ok(ns) => Some(Shutdown::Timeout(ns)),
-                        Err(_) => {
-                            errors.push_at(lit, format!("unknown shutdown `{text}`; valid values: brutal_kill, infinity, or a duration such as \"5s\""));
-                            None
-                        }
-                    },
-                }
-            }
-            "readiness" => match text.as_str() {
-                "explicit" => explicit = true,
-                "immediate" => {}
-                other => errors.push_at(
-                    lit,
-                    suggest::unknown("readiness", other, "values", &["immediate", "explicit"]),
-                ),
-            },
-            _ => startup_timeout = Some(lit),
+            Ok(())
+        });
+        if let Err(error) = parser.parse2(content.clone()) {
+            errors.push(error);
         }
     }
-    result.startup_timeout_ns = match (startup_timeout, explicit) {
-        (Some(lit), true) => nanos(lit, errors),
-        (Some(lit), false) => {
-            errors.push_at(
-                lit,
-                "`startup_timeout` applies only with `readiness = \"explicit\"`",
-            );
-            None
-        }
-        (None, true) => Some(30_000_000_000),
-        (None, false) => None,
+    let model = policy::validate(&options, Context::Override, errors);
+    let mut checks = Vec::new();
+    let service = match &child.kind {
+        ChildKind::Service { path, .. } => Some(path),
+        _ => None,
     };
-    if result.significant && result.restart == Some("Always") {
-        let at = child
-            .overrides
-            .iter()
-            .find(|(k, _)| k == "significant")
-            .map(|(k, _)| k.clone());
-        if let Some(at) = at {
-            errors.push_at(&at, "a significant child must not be restarted always: it would never terminate normally");
+    let what = match &child.kind {
+        ChildKind::Service { .. } => "",
+        ChildKind::Closure(_) => "a closure child",
+        ChildKind::Spec(_) => "a `key = expr` child",
+        ChildKind::Nested(_) => "a supervisor child",
+    };
+    if let (None, Some(lit)) = (&options.readiness, &options.startup_timeout) {
+        match service {
+            Some(path) => checks.push(const_check(
+                lit.span(),
+                quote!(#path::EXPLICIT_READINESS),
+                "`startup_timeout` overrides the startup timeout of explicit readiness, and this service declares `readiness = \"immediate\"`: add `readiness = \"explicit\"` to the override or to its `#[service]`",
+            )),
+            None => errors.push_at(lit, format!("{what} has immediate readiness unless told otherwise: write `readiness = \"explicit\"` beside `startup_timeout`")),
         }
     }
-    result
+    let significant_key = options.significant.as_ref();
+    let restart_always = model.restart == Some(Restart::Always);
+    if let Some(key) = significant_key
+        && model.restart.is_none()
+    {
+        match (service, &child.kind) {
+            (Some(path), _) => checks.push(const_check(
+                key.span(),
+                quote!(!#path::RESTARTS_ALWAYS),
+                "this service is `restart = \"always\"`, so it can never be significant (it never terminates normally): override `restart = \"on_failure\"` or `\"never\"` too",
+            )),
+            (None, ChildKind::Nested(_)) => errors.push_at(key, "a supervisor child is restarted always unless told otherwise, so it can never be significant: add `restart = \"on_failure\"` or `\"never\"`"),
+            _ => {}
+        }
+    }
+    if restart_always
+        && significant_key.is_none()
+        && let (Some(path), Some(lit)) = (service, &options.restart)
+    {
+        checks.push(const_check(
+            lit.span(),
+            quote!(!#path::SIGNIFICANT),
+            "this service is `significant`, and a significant service must not be restarted always (it would never terminate normally)",
+        ));
+    }
+    if auto_shutdown.is_none_or(|a| a == "never") {
+        match (significant_key, service) {
+            (Some(key), _) => errors.push_at(key, "a significant child needs its supervisor's `auto_shutdown = \"any_significant\"` or `\"all_significant\"`: under `\"never\"` it could never end it (OTP rejects the combination too)"),
+            (None, Some(path)) => checks.push(const_check(
+                path_span(path),
+                quote!(!#path::SIGNIFICANT),
+                "this service is `significant`, and its supervisor has `auto_shutdown = \"never\"`: set `auto_shutdown = \"any_significant\"` or `\"all_significant\"` on the supervisor (OTP rejects the combination too)",
+            )),
+            _ => {}
+        }
+    }
+    (model, checks)
+}
+
+/// `const _: () = assert!(condition, message)`, spanned on the user's token.
+fn const_check(span: proc_macro2::Span, condition: TokenStream, message: &str) -> TokenStream {
+    quote::quote_spanned! {span=>
+        const _: () = if !(#condition) { ::core::panic!(#message) };
+    }
+}
+
+fn path_span(path: &syn::Path) -> proc_macro2::Span {
+    path.segments
+        .last()
+        .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span())
 }
