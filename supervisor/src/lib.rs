@@ -167,8 +167,8 @@ pub use runtime::{
 pub use service::{ServiceFuture, TradingService};
 
 pub use spec::{
-    ChildSpec, DeclaredTree, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn,
-    service_fn,
+    ChildSpec, DeclaredTree, ServiceOutput, SupervisedArgument, SupervisorSpec,
+    SupervisorSpecBuilder, blocking_fn, service_fn,
 };
 /// Turns an `async fn` into a supervised service.
 ///

@@ -14,6 +14,7 @@ pub use crate::model::{
     BackoffConfig, CircuitBreakerConfig, Jitter, OnOpen, Readiness, RestartPolicy, ShutdownPolicy,
 };
 pub use crate::service::{ServiceFuture, TradingService};
+pub use crate::spec::{Argument, SupervisedArgument};
 pub use crate::spec::{
     ChildSpec, DeclaredTree, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn,
     service_fn,
@@ -39,10 +40,6 @@ where
 {
     blocking_fn(Arc::<str>::from(name), run)
 }
-
-/// Fails to compile, at the argument's type, when an extra argument is not `Clone`: it is
-/// captured once and cloned for every attempt.
-pub const fn assert_clone<T: Clone + Send + Sync + 'static>() {}
 
 /// Fails to compile, at the return type, when a service returns something the supervisor
 /// cannot classify.

@@ -1,8 +1,8 @@
-// Extra arguments must be owned.
+// Extra arguments must be owned or 'static: a borrowed one is an error.
 use supervisor::{service, TaskContext};
 
 #[service]
-async fn feed(ctx: TaskContext, symbol: &'static str) {
+async fn feed(ctx: TaskContext, symbol: &str) {
     let _ = (ctx, symbol);
 }
 

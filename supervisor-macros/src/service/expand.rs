@@ -22,9 +22,10 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
     let idents: Vec<_> = shape.extras.iter().map(|e| &e.ident).collect();
     let types: Vec<_> = shape.extras.iter().map(|e| &e.ty).collect();
     let ctx = syn::Ident::new("ctx", Span::mixed_site());
-    let clone_checks = shape.extras.iter().map(|e| {
-        let ty = &e.ty;
-        quote_spanned!(ty.span()=> #p::assert_clone::<#ty>();)
+    // Captured once, at the argument's type: a type that cannot be captured fails here alone.
+    let captures = shape.extras.iter().map(|e| {
+        let (ty, ident) = (&e.ty, &e.ident);
+        quote_spanned!(ty.span()=> let #ident = <#ty as #p::SupervisedArgument>::capture(#ident);)
     });
     let output_check = shape
         .output
@@ -39,7 +40,7 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
     let constructor = respan(constructor, ident.span());
     let clones = shape.extras.iter().map(|e| {
         let value = &e.ident;
-        clone_of(quote!(#value), &e.ty)
+        quote!(#value.get())
     });
     let call = quote_spanned!(ident.span()=> super::#ident);
     let child = quote_spanned! {ident.span()=>
@@ -68,7 +69,7 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
             /// The `ChildSpec` of this service: its policies as declared, the arguments
             /// captured once and cloned for every attempt.
             pub fn spec(#(#idents: #types),*) -> #p::ChildSpec {
-                #(#clone_checks)*
+                #(#captures)*
                 #output_check
                 #child #chain
             }
@@ -101,11 +102,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// `Clone::clone(&value)`, spanned at the argument's type so a missing `Clone` lands there.
-fn clone_of(value: TokenStream, ty: &syn::Type) -> TokenStream {
-    quote_spanned!(ty.span()=> <#ty as ::core::clone::Clone>::clone(&#value))
-}
-
 fn trading_service(
     model: &ServiceModel,
     p: &TokenStream,
@@ -116,7 +112,11 @@ fn trading_service(
     let types: Vec<_> = shape.extras.iter().map(|e| &e.ty).collect();
     let fields = shape.extras.iter().map(|e| {
         let field = &e.ident;
-        clone_of(quote!(self.#field), &e.ty)
+        quote!(self.#field.get())
+    });
+    let captures = shape.extras.iter().map(|e| {
+        let (ty, ident) = (&e.ty, &e.ident);
+        quote_spanned!(ty.span()=> #ident: <#ty as #p::SupervisedArgument>::capture(#ident))
     });
     let call = quote_spanned!(ident.span()=> super::#ident);
     let boxed = respan(quote!(#p::Box::pin), ident.span());
@@ -131,8 +131,8 @@ fn trading_service(
         #[allow(dead_code)]
         pub struct Service {
             #(
-                /// Cloned into every attempt.
-                pub #idents: #types,
+                /// Captured once, cloned into every attempt.
+                #idents: #p::Argument<#types>,
             )*
         }
 
@@ -140,7 +140,7 @@ fn trading_service(
         impl Service {
             /// The service with its arguments.
             pub fn new(#(#idents: #types),*) -> Self {
-                Service { #(#idents),* }
+                Service { #(#captures),* }
             }
         }
 
@@ -170,13 +170,11 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
     }
     let vis = &function.vis;
     let ident = &function.sig.ident;
-    let extras = if shape.generic {
-        &[][..]
-    } else {
-        &shape.extras[..]
-    };
-    let idents = extras.iter().map(|e| &e.ident);
-    let types = extras.iter().map(|e| &e.ty);
+    // Generic like the function, so that a tree's call with any arguments type-checks and
+    // only the attribute's error shows.
+    let (generics, where_clause) = (&function.sig.generics, &function.sig.generics.where_clause);
+    let idents = shape.extras.iter().map(|e| &e.ident);
+    let types = shape.extras.iter().map(|e| &e.ty);
     // Whatever a tree checks against passes, so that only the attribute's errors show.
     let consts = declared_consts(true, false, false);
     quote! {
@@ -185,7 +183,7 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
             use super::*;
 
             #[allow(unused_variables)]
-            pub fn spec(#(#idents: #types),*) -> ::supervisor::__private::ChildSpec {
+            pub fn spec #generics (#(#idents: #types),*) -> ::supervisor::__private::ChildSpec #where_clause {
                 ::core::unimplemented!()
             }
 

@@ -35,8 +35,6 @@ pub(crate) struct Shape {
     pub(crate) extras: Vec<Extra>,
     /// A method (`self`): nothing can be generated beside it.
     pub(crate) method: bool,
-    /// Generic parameters: the stub leaves the arguments out.
-    pub(crate) generic: bool,
     /// The declared return type (`()` when omitted).
     pub(crate) output: Option<Type>,
 }
@@ -58,7 +56,17 @@ pub(crate) fn analyse(function: &ServiceFn, errors: &mut Errors) -> Shape {
     if let Some(variadic) = &sig.variadic {
         errors.push_at(variadic, "a service cannot be variadic");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    let only_lifetimes = sig
+        .generics
+        .params
+        .iter()
+        .all(|p| matches!(p, syn::GenericParam::Lifetime(_)));
+    if !sig.generics.params.is_empty() && only_lifetimes {
+        errors.push_at(
+            &sig.generics,
+            "a service cannot borrow: every attempt outlives the call that made its spec, so pass owned or `'static` values (`String`, `Arc<T>`, `&'static str`) instead of a lifetime parameter",
+        );
+    } else if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.push_at(
             &sig.generics,
             "generic services are not supported: the supervisor runs one concrete function per service; use concrete argument types (a `Box<dyn Trait>` or an `Arc<dyn Trait>` if you need dynamic dispatch)",
@@ -77,7 +85,11 @@ pub(crate) fn analyse(function: &ServiceFn, errors: &mut Errors) -> Shape {
                     ty,
                     format!("`!` is not a supported return type: {ACCEPTED_RETURNS}"),
                 ),
-                _ => {}
+                other => {
+                    if let Some(problem) = unsupported_return(other) {
+                        errors.push_at(ty, format!("{problem}: {ACCEPTED_RETURNS}"));
+                    }
+                }
             }
             Some((**ty).clone())
         }
@@ -85,8 +97,42 @@ pub(crate) fn analyse(function: &ServiceFn, errors: &mut Errors) -> Shape {
     Shape {
         extras,
         method: sig.receiver().is_some(),
-        generic: !sig.generics.params.is_empty(),
         output,
+    }
+}
+
+/// What is wrong with a return type that can be seen without the compiler: a `Result` whose
+/// success type is not `()`, a primitive, a `String`, a tuple. Other paths (type aliases) are
+/// left to the compiler's check.
+fn unsupported_return(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Tuple(tuple) if !tuple.elems.is_empty() => {
+            Some("a tuple is not a supported return type".to_owned())
+        }
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            let name = last.ident.to_string();
+            if name == "Result" {
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return None;
+                };
+                let Some(syn::GenericArgument::Type(ok)) = args.args.first() else {
+                    return None;
+                };
+                let unit = matches!(ok, Type::Tuple(t) if t.elems.is_empty());
+                return (!unit).then(|| {
+                    let ok = quote::quote!(#ok).to_string();
+                    format!("a service's `Result` carries no value: `Result<{ok}, _>` is not supported (return `Result<(), _>` and send values through a channel or shared state)")
+                });
+            }
+            const PLAIN: &[&str] = &[
+                "bool", "char", "str", "String", "i8", "i16", "i32", "i64", "i128", "isize", "u8",
+                "u16", "u32", "u64", "u128", "usize", "f32", "f64", "Option", "Vec",
+            ];
+            (path.path.segments.len() == 1 && PLAIN.contains(&name.as_str()))
+                .then(|| format!("`{name}` is not a supported return type"))
+        }
+        _ => None,
     }
 }
 
@@ -134,10 +180,15 @@ fn analyse_inputs(sig: &Signature, errors: &mut Errors) -> Vec<Extra> {
             continue;
         }
         match &*arg.ty {
-            Type::Reference(_) => {
+            // A named lifetime other than 'static is reported once, at the fn's generics.
+            Type::Reference(reference)
+                if reference.lifetime.as_ref().is_none_or(|lifetime| {
+                    lifetime.ident != "static" && sig.generics.params.is_empty()
+                }) =>
+            {
                 errors.push_at(
                     &arg.ty,
-                    "extra arguments are captured once and cloned for every attempt, so they must be owned `Clone + Send + Sync + 'static` values, not references: take an owned type (`String`, `Arc<T>`, ...)",
+                    "extra arguments are captured once and cloned for every attempt, so they must be owned `Clone + Send + Sync + 'static` values, not borrowed ones: take an owned type (`String`, `Arc<T>`, ...) or a `&'static` reference",
                 );
                 continue;
             }

@@ -2,7 +2,7 @@
 //! tree makes) wrapped in a `DeclaredTree` with the root's orders as `'static` slices.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use super::parse::{Child, ChildKind};
 use super::resolve::{Node, Resolved};
@@ -105,7 +105,14 @@ fn child_expr(child: &Child, p: &TokenStream) -> TokenStream {
     match &child.kind {
         ChildKind::Service { path, args, alias } => {
             let rename = alias.then(|| quote!(.with_name(#key)));
-            quote!(#path::spec(#args) #rename)
+            // Spanned at the child, so that a wrong number of arguments is reported there.
+            let span = path
+                .segments
+                .last()
+                .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
+            let spec = quote_spanned!(span=> spec);
+            let call = quote_spanned!(span=> #path::#spec(#args));
+            quote!(#call #rename)
         }
         ChildKind::Closure(closure) => quote!(#p::service_fn(#key, #closure)),
         ChildKind::Spec(expr) => quote!(#p::ChildSpec::with_name(#expr, #key)),

@@ -1,11 +1,13 @@
 //! Declarations of supervision trees: what each child runs and under which policies. Built by
 //! hand or by the `supervisor!` macro; the runtime starts them.
 
+mod argument;
 mod child_spec;
 mod declared_tree;
 mod service_output;
 mod supervisor_spec;
 
+pub use argument::{Argument, SupervisedArgument};
 pub(crate) use child_spec::{AsyncFactory, BlockingFactory, Run};
 pub use child_spec::{ChildSpec, blocking_fn, service_fn};
 pub use declared_tree::DeclaredTree;
