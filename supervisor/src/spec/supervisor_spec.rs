@@ -62,6 +62,23 @@ pub(crate) struct Layout {
     pub(crate) rank: Vec<usize>,
 }
 
+impl Layout {
+    /// The siblings child `index` starts after; none for a child added at run time.
+    pub(crate) fn dependencies(&self, index: usize) -> &[usize] {
+        self.dependencies.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The children that start after child `index`.
+    pub(crate) fn dependents(&self, index: usize) -> &[usize] {
+        self.dependents.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The children bound to child `index` through `requires`.
+    pub(crate) fn bound_dependents(&self, index: usize) -> &[usize] {
+        self.bound_dependents.get(index).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Builds a [`SupervisorSpec`]; see [`SupervisorSpec::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "call `.build()` to validate the spec"]

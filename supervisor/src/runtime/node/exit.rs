@@ -149,7 +149,7 @@ impl Node {
             index,
             self.slots.len(),
             |i| self.rank(i),
-            |i| self.bound_dependents(i),
+            |i| self.spec.layout.bound_dependents(i),
         );
         let group = self.new_group(delay);
         let mut to_stop = Vec::new();

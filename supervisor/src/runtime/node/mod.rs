@@ -254,28 +254,11 @@ impl Node {
     }
 
     fn dependencies(&self, index: usize) -> &[usize] {
-        self.spec
-            .layout
-            .dependencies
-            .get(index)
-            .map_or(&[], Vec::as_slice)
+        self.spec.layout.dependencies(index)
     }
 
     fn dependents(&self, index: usize) -> &[usize] {
-        self.spec
-            .layout
-            .dependents
-            .get(index)
-            .map_or(&[], Vec::as_slice)
-    }
-
-    /// The children bound to `index` through `requires`.
-    fn bound_dependents(&self, index: usize) -> &[usize] {
-        self.spec
-            .layout
-            .bound_dependents
-            .get(index)
-            .map_or(&[], Vec::as_slice)
+        self.spec.layout.dependents(index)
     }
 
     /// Position in the startup order; children added at run time come last, in order.

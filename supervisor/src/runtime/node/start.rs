@@ -140,8 +140,7 @@ impl Node {
         }
         // Its dependents may have been waiting for exactly this.
         let layout = Arc::clone(&self.spec.layout);
-        let dependents = layout.dependents.get(index).map_or(&[][..], Vec::as_slice);
-        self.try_start_all(dependents.iter().copied());
+        self.try_start_all(layout.dependents(index).iter().copied());
     }
 
     pub(super) fn on_ready(&mut self, index: usize, attempt: u32) {

@@ -95,11 +95,7 @@ impl Node {
     pub(super) fn release_stops_of_dependencies(&mut self, index: usize) {
         // The layout is shared and never changes: index it instead of copying it.
         let layout = std::sync::Arc::clone(&self.spec.layout);
-        let dependencies = layout
-            .dependencies
-            .get(index)
-            .map_or(&[][..], Vec::as_slice);
-        for &dependency in dependencies {
+        for &dependency in layout.dependencies(index) {
             let pending = self.slots[dependency]
                 .stop
                 .as_ref()
@@ -254,11 +250,7 @@ impl Node {
         let mut to_stop = Vec::new();
         while let Some(dependency) = pending.pop() {
             let layout = std::sync::Arc::clone(&self.spec.layout);
-            let bound = layout
-                .bound_dependents
-                .get(dependency)
-                .map_or(&[][..], Vec::as_slice);
-            for &dependent in bound {
+            for &dependent in layout.bound_dependents(dependency) {
                 if let Some(group) = self.slots[dependent].group.take()
                     && let Some(g) = self.group_mut(group)
                 {
