@@ -844,3 +844,27 @@ async fn a_panicking_nested_loop_is_its_parents_child_failure() {
     let report = within("shutdown_tree", tree.shutdown_tree("test", "done")).await;
     assert_eq!(report.count(StopOutcome::Graceful), 3);
 }
+
+#[test]
+fn counts_past_the_bound_are_rejected_naming_the_field() {
+    let too_many = supervisor::MAX_FAILURE_COUNT + 1;
+    let breaker = idle("a").with_backoff(
+        BackoffConfig::default().with_circuit_breaker(too_many, Duration::from_secs(60)),
+    );
+    match SupervisorSpec::builder("bot").child(breaker).build() {
+        Err(SpecError::Invalid { error, .. }) => {
+            assert_eq!(error.field(), "circuit_breaker.max_failures");
+        }
+        other => panic!("expected a field error, got {:?}", other.map(|_| ())),
+    }
+    match SupervisorSpec::builder("bot")
+        .intensity(too_many, Duration::from_secs(60))
+        .child(idle("a"))
+        .build()
+    {
+        Err(SpecError::Invalid { error, .. }) => {
+            assert_eq!(error.field(), "intensity.max_restarts")
+        }
+        other => panic!("expected a field error, got {:?}", other.map(|_| ())),
+    }
+}

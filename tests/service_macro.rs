@@ -176,3 +176,15 @@ fn the_macros_longest_duration_is_the_runtimes_bound() {
         Some(ShutdownPolicy::Timeout(supervisor::MAX_DURATION))
     );
 }
+
+#[service(circuit_breaker(max_failures = 10000, within = "1h"))]
+async fn most_failures(ctx: TaskContext) {
+    ctx.cancelled().await;
+}
+
+#[test]
+fn the_macros_largest_count_is_the_runtimes_bound() {
+    // 10001 is a compile error (ui-tests/service/zero_max_failures.rs covers the other end).
+    let breaker = most_failures::spec().backoff().circuit_breaker().unwrap();
+    assert_eq!(breaker.max_failures, supervisor::MAX_FAILURE_COUNT);
+}

@@ -156,8 +156,9 @@ pub use context::TaskContext;
 pub use error::{BoxError, ErrorKind, ServiceError};
 pub use model::{
     AutoShutdown, BackoffConfig, ChildKind, CircuitBreakerConfig, FailureSummary, Intensity,
-    Jitter, MAX_DURATION, MAX_EVENT_CAPACITY, MAX_NESTING_DEPTH, OnOpen, Readiness, RestartPolicy,
-    ServicePhase, ShutdownPolicy, Strategy, TerminationReason, TimeoutKind,
+    Jitter, MAX_DURATION, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH, OnOpen,
+    Readiness, RestartPolicy, ServicePhase, ShutdownPolicy, Strategy, TerminationReason,
+    TimeoutKind,
 };
 pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
 pub use runtime::{

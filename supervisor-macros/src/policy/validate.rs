@@ -11,6 +11,9 @@ use super::parse::{self, PolicyOptions};
 use crate::common::errors::Errors;
 use crate::common::{duration, suggest};
 
+/// The runtime's `supervisor::MAX_FAILURE_COUNT`; a test of the suite checks that they agree.
+pub(crate) const MAX_FAILURE_COUNT: u32 = 10_000;
+
 const RESTARTS: &[&str] = &[
     "always",
     "on_failure",
@@ -183,11 +186,11 @@ fn backoff_model(options: &PolicyOptions, errors: &mut Errors) -> Option<Backoff
                         errors.push_at(lit, "`max_failures` must be at least 1 (or write `circuit_breaker = false` to restart for ever)");
                         1
                     }
-                    Ok(n) => n,
-                    Err(_) => {
+                    Ok(n) if n <= MAX_FAILURE_COUNT => n,
+                    _ => {
                         errors.push_at(
                             lit,
-                            "`max_failures` must be a whole number from 1 to 4294967295",
+                            format!("`max_failures` must be a whole number from 1 to {MAX_FAILURE_COUNT}"),
                         );
                         1
                     }

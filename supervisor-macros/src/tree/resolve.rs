@@ -18,7 +18,7 @@ use crate::policy::model::Restart;
 use crate::policy::parse::{
     POLICY_OPTIONS, PolicyOptions, key_of, parse_policy_option, skip_value,
 };
-use crate::policy::{self, Context, PolicyModel};
+use crate::policy::{self, Context, MAX_FAILURE_COUNT, PolicyModel};
 
 const STRATEGIES: &[&str] = &["one_for_one", "one_for_all", "rest_for_one"];
 const AUTO_SHUTDOWNS: &[&str] = &["never", "any_significant", "all_significant"];
@@ -270,14 +270,14 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
                         None
                     }
                     Some(lit) => match lit.base10_parse::<u32>() {
-                        Ok(0) | Err(_) => {
+                        Ok(n) if (1..=MAX_FAILURE_COUNT).contains(&n) => Some(n),
+                        _ => {
                             errors.push_at(
                                 lit,
-                                "`max_restarts` must be a whole number of at least 1",
+                                format!("`max_restarts` must be a whole number from 1 to {MAX_FAILURE_COUNT}"),
                             );
                             None
                         }
-                        Ok(n) => Some(n),
                     },
                 };
                 let within_ns = match within {

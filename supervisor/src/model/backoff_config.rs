@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{check_duration, check_positive_duration};
+use super::{check_count, check_duration, check_positive_duration};
 use crate::error::{ConfigError, ParsePolicyError};
 
 /// How a computed backoff delay is randomised, so that services that failed together do not
@@ -246,13 +246,11 @@ impl BackoffConfig {
             ));
         }
         if let Some(breaker) = self.circuit_breaker {
-            if breaker.max_failures == 0 {
-                return Err(ConfigError::new(
-                    "circuit_breaker.max_failures",
-                    "0",
-                    "at least 1 (or no circuit breaker at all)",
-                ));
-            }
+            check_count(
+                "circuit_breaker.max_failures",
+                breaker.max_failures,
+                "no circuit breaker at all",
+            )?;
             check_positive_duration("circuit_breaker.window", breaker.window)?;
         }
         Ok(())

@@ -22,6 +22,10 @@ pub const MAX_NESTING_DEPTH: usize = 1_000;
 /// the buffer is allocated up front.
 pub const MAX_EVENT_CAPACITY: usize = 1 << 16;
 
+/// The most failures a circuit breaker and the most restarts a restart intensity may count:
+/// each remembers that many timestamps.
+pub const MAX_FAILURE_COUNT: u32 = 10_000;
+
 /// The character that joins names into paths; no name may contain it.
 pub(crate) const PATH_SEPARATOR: char = '/';
 
@@ -47,6 +51,18 @@ pub(crate) fn check_duration(field: &'static str, value: Duration) -> Result<(),
             field,
             format!("{value:?}"),
             "a duration of at most 365 days (supervisor::MAX_DURATION)",
+        ));
+    }
+    Ok(())
+}
+
+/// A count of failures or restarts: between 1 and [`MAX_FAILURE_COUNT`].
+pub(crate) fn check_count(field: &'static str, value: u32, none: &str) -> Result<(), ConfigError> {
+    if value == 0 || value > MAX_FAILURE_COUNT {
+        return Err(ConfigError::new(
+            field,
+            value.to_string(),
+            format!("between 1 and {MAX_FAILURE_COUNT} (supervisor::MAX_FAILURE_COUNT), or {none}"),
         ));
     }
     Ok(())
@@ -94,5 +110,8 @@ mod tests {
         assert_eq!(check_name("a/b").unwrap_err().field(), "name");
         assert!(check_name("").is_err());
         assert!(check_name("market-feed").is_ok());
+        assert!(check_count("c", MAX_FAILURE_COUNT, "none").is_ok());
+        assert!(check_count("c", MAX_FAILURE_COUNT + 1, "none").is_err());
+        assert!(check_count("c", 0, "none").is_err());
     }
 }

@@ -7,7 +7,7 @@ use super::child_spec::ChildSpec;
 use crate::error::{ConfigError, SpecError};
 use crate::model::{
     AutoShutdown, ChildKind, Intensity, MAX_NESTING_DEPTH, Readiness, RestartPolicy,
-    ShutdownPolicy, Strategy, check_duration, check_name, check_positive_duration,
+    ShutdownPolicy, Strategy, check_count, check_duration, check_name, check_positive_duration,
 };
 use crate::policy::{dependents_of, startup_order};
 
@@ -370,13 +370,12 @@ impl SupervisorSpecBuilder {
             error,
         };
         if let Some(intensity) = self.intensity {
-            if intensity.max_restarts == 0 {
-                return Err(invalid(ConfigError::new(
-                    "intensity.max_restarts",
-                    "0",
-                    "at least 1 (or no intensity limit at all)",
-                )));
-            }
+            check_count(
+                "intensity.max_restarts",
+                intensity.max_restarts,
+                "no intensity limit at all",
+            )
+            .map_err(invalid)?;
             check_positive_duration("intensity.within", intensity.within).map_err(invalid)?;
         }
         check_positive_duration("shutdown_timeout", self.shutdown_timeout).map_err(invalid)

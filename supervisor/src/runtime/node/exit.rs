@@ -122,7 +122,7 @@ impl Node {
             _ => LastExit::Failed,
         });
         if let Some(failure) = failure {
-            slot.total_failures += 1;
+            slot.total_failures = slot.total_failures.saturating_add(1);
             tracing::warn!(
                 path = %self.child_path(index),
                 attempt = self.slots[index].attempt,
@@ -167,7 +167,7 @@ impl Node {
         }
         self.join_group(index, group);
         self.set_phase(index, ServicePhase::BackingOff);
-        let next_attempt = self.slots[index].attempt + 1;
+        let next_attempt = self.slots[index].attempt.saturating_add(1);
         self.emit(Some(index), |node| EventKind::BackingOff {
             next_attempt,
             delay,

@@ -124,15 +124,17 @@ impl ChildSlot {
     /// Adds the time since the attempt started running to the total.
     pub(crate) fn stop_running_clock(&mut self, now: Instant) {
         if let Some(since) = self.running_since.take() {
-            self.running_time += now.saturating_duration_since(since);
+            self.running_time = self
+                .running_time
+                .saturating_add(now.saturating_duration_since(since));
         }
     }
 
     pub(crate) fn running_time_at(&self, now: Instant) -> Duration {
-        self.running_time
-            + self
-                .running_since
-                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
+        self.running_time.saturating_add(
+            self.running_since
+                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since)),
+        )
     }
 
     /// How the last attempt ended, in words.

@@ -77,7 +77,8 @@ impl Node {
         let now = Instant::now();
         self.set_phase(index, ServicePhase::Starting);
         let slot = &mut self.slots[index];
-        slot.attempt += 1;
+        // Saturates after 4 billion attempts rather than wrapping to 0.
+        slot.attempt = slot.attempt.saturating_add(1);
         let attempt = slot.attempt;
         let token = CancellationToken::new();
         let ctx = TaskContext::new(Arc::clone(&slot.shared), token.clone(), attempt);
