@@ -112,7 +112,8 @@
 //!
 //! A control loop never panics and never hangs a caller. Every value a front door accepts is
 //! bounded: durations by [`MAX_DURATION`], nesting by [`MAX_NESTING_DEPTH`], the event buffer
-//! by [`MAX_EVENT_CAPACITY`]; names may not contain `/`. Restart groups are released from the
+//! by [`MAX_EVENT_CAPACITY`], breaker and intensity counts by [`MAX_FAILURE_COUNT`]; names may
+//! not contain `/`. Restart groups are released from the
 //! state of their members (no counters), starts go through a queue (no recursion per
 //! dependency), a panic payload is consumed where it is caught, and a killed nested supervisor
 //! still reports its children. A new attempt never starts before the previous one has fully
