@@ -95,10 +95,7 @@ impl Future for Attempt {
             Ok(Poll::Ready(result)) => this.exit(Outcome::Returned(result)),
             Err(payload) => {
                 let message = consume_panic(payload);
-                let dropped = catch_unwind(AssertUnwindSafe(|| this.state = State::Done));
-                if let Err(payload) = dropped {
-                    consume_panic(payload);
-                }
+                drop_guarded(std::mem::replace(&mut this.state, State::Done));
                 this.exit(Outcome::Panicked(message))
             }
         }
@@ -124,6 +121,13 @@ pub(crate) fn consume_panic(payload: Box<dyn Any + Send>) -> String {
         std::mem::forget(second);
     }
     message
+}
+
+/// Drops `value`, catching a panic from its `Drop` (and consuming that payload).
+fn drop_guarded<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        consume_panic(payload);
+    }
 }
 
 /// Runs `future` to completion, turning a panic into `Err(message)`. On a panic the future is
@@ -156,10 +160,7 @@ impl<F: Future> Future for CatchPanic<F> {
             }
             Err(payload) => {
                 let message = consume_panic(payload);
-                let future = this.future.take();
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
-                    consume_panic(payload);
-                }
+                drop_guarded(this.future.take());
                 Poll::Ready(Err(message))
             }
         }

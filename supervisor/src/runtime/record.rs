@@ -111,9 +111,14 @@ pub(crate) fn build_forest<I, O>(
 /// Marks every record under `records` as not running at shutdown (a supervisor that was not
 /// running then: its children's outcomes are from an earlier stop).
 pub(crate) fn mark_not_running(records: &mut [ChildRecord]) {
+    for_each_record(records, |record| record.outcome = StopOutcome::NotRunning);
+}
+
+/// Applies `change` to every record under `records`, nested ones included, without recursion.
+fn for_each_record(records: &mut [ChildRecord], mut change: impl FnMut(&mut ChildRecord)) {
     let mut stack: Vec<&mut ChildRecord> = records.iter_mut().collect();
     while let Some(record) = stack.pop() {
-        record.outcome = StopOutcome::NotRunning;
+        change(&mut *record);
         stack.extend(record.nested.iter_mut());
     }
 }
@@ -202,12 +207,10 @@ impl Ended {
             outcome: StopOutcome::Lost,
             nested: Vec::new(),
         }));
-        let mut stack: Vec<&mut ChildRecord> = records.iter_mut().collect();
-        while let Some(record) = stack.pop() {
+        for_each_record(&mut records, |record| {
             record.outcome = StopOutcome::Lost;
             record.state.last_exit = Some(format!("lost: {message}"));
-            stack.extend(record.nested.iter_mut());
-        }
+        });
         Ended {
             report: ShutdownReport {
                 requested_by: path.to_owned(),

@@ -8,7 +8,6 @@ use tokio::time::Instant;
 
 use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
 use crate::error::{Escalation, EscalationReason};
-
 use crate::model::{
     AutoShutdown, ChildKind, OnOpen, RestartPolicy, ServicePhase, TerminationReason,
 };
@@ -91,13 +90,14 @@ impl Node {
         };
         match decide(exit, spec.restart, false, &mut backoff, now.into_std()) {
             Decision::Restart(delay) => self.restart(index, exit, delay),
-            Decision::Stop(StopReason::CircuitOpen { .. })
+            Decision::Stop(reason @ StopReason::CircuitOpen { .. })
                 if spec
                     .backoff
                     .circuit_breaker()
                     .is_some_and(|b| b.on_open == OnOpen::Escalate) =>
             {
-                self.give_up(index, EscalationReason::CircuitBreakerOpened);
+                let open = self.termination_reason(index, reason);
+                self.give_up(index, EscalationReason::CircuitBreakerOpened, open);
             }
             Decision::Stop(reason) => {
                 let reason = self.termination_reason(index, reason);
@@ -140,7 +140,8 @@ impl Node {
         if let Some(window) = &mut self.intensity {
             window.record(Instant::now().into_std());
             if window.is_full() {
-                self.give_up(index, EscalationReason::IntensityExceeded);
+                let failed = self.termination_reason(index, StopReason::Failed);
+                self.give_up(index, EscalationReason::IntensityExceeded, failed);
                 return;
             }
         }
@@ -302,39 +303,33 @@ impl Node {
         self.maybe_release(group);
     }
 
-    fn leave_group(&mut self, index: usize, group: usize) {
+    pub(super) fn leave_group(&mut self, index: usize, group: usize) {
         self.slots[index].group = None;
         if let Some(g) = self.group_mut(group) {
             g.members.retain(|&m| m != index);
         }
     }
 
-    /// The intensity was exceeded, or an escalating breaker opened: stop everything and fail.
-    fn give_up(&mut self, index: usize, reason: EscalationReason) {
-        let (max_restarts, within, what, terminated) = match reason {
+    /// The intensity was exceeded, or an escalating breaker opened: the child ends with
+    /// `terminated`, then everything stops and the supervisor fails.
+    fn give_up(&mut self, index: usize, reason: EscalationReason, terminated: TerminationReason) {
+        let (max_restarts, within, what) = match reason {
             EscalationReason::CircuitBreakerOpened => {
                 let breaker = self.child_spec(index).backoff.circuit_breaker();
                 let (max, window) =
                     breaker.map_or((0, Duration::ZERO), |b| (b.max_failures, b.window));
-                let open = TerminationReason::CircuitBreakerOpen {
-                    failures: max,
-                    max_failures: max,
-                };
                 (
                     max,
                     window,
                     "circuit breaker opened (on_open = escalate) in",
-                    open,
                 )
             }
             _ => {
                 let intensity = self.spec.intensity.unwrap_or_default();
-                let failed = self.termination_reason(index, StopReason::Failed);
                 (
                     intensity.max_restarts,
                     intensity.within,
                     "restart intensity exceeded by",
-                    failed,
                 )
             }
         };
@@ -392,7 +387,7 @@ impl Node {
         self.terminate_quietly(index, reason);
         if self.shutdown.is_none() {
             self.unbind_dependents(index);
-            if own_exit && self.shutdown.is_none() {
+            if own_exit {
                 self.check_auto_shutdown(index, normal);
             }
         }

@@ -251,40 +251,37 @@ impl Node {
         while let Some(dependency) = pending.pop() {
             let layout = std::sync::Arc::clone(&self.spec.layout);
             for &dependent in layout.bound_dependents(dependency) {
-                if let Some(group) = self.slots[dependent].group.take()
-                    && let Some(g) = self.group_mut(group)
-                {
-                    g.members.retain(|&m| m != dependent);
-                }
-                match self.slots[dependent].phase {
-                    ServicePhase::Starting | ServicePhase::Running
-                        if self.slots[dependent].stop.is_none() =>
-                    {
-                        to_stop.push((dependent, dependency));
-                        pending.push(dependent);
-                    }
+                let slot = &mut self.slots[dependent];
+                match slot.phase {
                     ServicePhase::Starting | ServicePhase::Running | ServicePhase::Stopping => {
-                        if let Some(stop) = &mut self.slots[dependent].stop {
-                            stop.purpose = StopPurpose::Unbind(dependency);
+                        match &mut slot.stop {
+                            // Reached already, through another dependency.
+                            Some(stop) if matches!(stop.purpose, StopPurpose::Unbind(_)) => {
+                                continue;
+                            }
+                            Some(stop) => stop.purpose = StopPurpose::Unbind(dependency),
+                            None => {
+                                slot.stop = Some(Stop {
+                                    purpose: StopPurpose::Unbind(dependency),
+                                    issued: false,
+                                    killed: false,
+                                });
+                                to_stop.push(dependent);
+                            }
                         }
-                        pending.push(dependent);
                     }
                     ServicePhase::Waiting | ServicePhase::BackingOff => {
                         let reason = self.dependency_terminated(dependency);
                         self.terminate_quietly(dependent, reason);
-                        pending.push(dependent);
                     }
-                    ServicePhase::Terminated => {}
+                    ServicePhase::Terminated => continue,
                 }
+                if let Some(group) = self.slots[dependent].group {
+                    self.leave_group(dependent, group);
+                }
+                pending.push(dependent);
             }
         }
-        for &(dependent, dependency) in &to_stop {
-            self.slots[dependent].stop = Some(Stop {
-                purpose: StopPurpose::Unbind(dependency),
-                issued: false,
-                killed: false,
-            });
-        }
-        self.issue_free_stops(to_stop.into_iter().map(|(dependent, _)| dependent));
+        self.issue_free_stops(to_stop.into_iter());
     }
 }
