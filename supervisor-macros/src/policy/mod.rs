@@ -7,4 +7,4 @@ pub(crate) mod parse;
 mod validate;
 
 pub(crate) use model::PolicyModel;
-pub(crate) use validate::{Context, MAX_FAILURE_COUNT, validate};
+pub(crate) use validate::{Context, MAX_FAILURE_COUNT, nanos, validate};

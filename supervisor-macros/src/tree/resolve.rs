@@ -13,12 +13,12 @@ use syn::spanned::Spanned;
 
 use super::parse::{Child, ChildKind, HEADER_KEYS, HeaderItem, Tree};
 use crate::common::errors::Errors;
-use crate::common::{duration, suggest};
+use crate::common::suggest;
 use crate::policy::model::Restart;
 use crate::policy::parse::{
     POLICY_OPTIONS, PolicyOptions, key_of, parse_policy_option, skip_value,
 };
-use crate::policy::{self, Context, MAX_FAILURE_COUNT, PolicyModel};
+use crate::policy::{self, Context, MAX_FAILURE_COUNT, PolicyModel, nanos};
 
 const STRATEGIES: &[&str] = &["one_for_one", "one_for_all", "rest_for_one"];
 const AUTO_SHUTDOWNS: &[&str] = &["never", "any_significant", "all_significant"];
@@ -354,12 +354,6 @@ fn pick(
         errors.push_at(at, suggest::unknown(what, given, "values", valid));
     }
     found
-}
-
-fn nanos(lit: &LitStr, errors: &mut Errors) -> Option<u64> {
-    duration::parse(&lit.value())
-        .map_err(|message| errors.push_at(lit, message))
-        .ok()
 }
 
 /// A child's `with(..)` options, checked with `#[service]`'s grammar, and the checks that need
