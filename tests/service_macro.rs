@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::*;
@@ -148,7 +150,7 @@ async fn a_generated_blocking_service_runs_on_the_blocking_pool_and_stops_cooper
 #[tokio::test(start_paused = true)]
 async fn the_generated_trading_service_works_with_the_imperative_front_door() {
     let sup = Supervisor::new(test_config());
-    sup.spawn_service(Box::new(poller::Service::new())).unwrap();
+    sup.spawn_service(Box::new(poller::Service)).unwrap();
     run_for(10).await;
     let poller = sup.service_lifecycle("poller").await.unwrap();
     assert_eq!(
@@ -187,4 +189,27 @@ fn the_macros_largest_count_is_the_runtimes_bound() {
     // 10001 is a compile error (ui-tests/service/zero_max_failures.rs covers the other end).
     let breaker = most_failures::spec().backoff().circuit_breaker().unwrap();
     assert_eq!(breaker.max_failures, supervisor::MAX_FAILURE_COUNT);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_declared_inside_a_test_runs_with_its_arguments() {
+    // Both the argument type and the service live in this body only.
+    #[derive(Clone)]
+    struct Counter(Arc<AtomicU32>);
+
+    #[service(restart = "always", backoff(base = "1s", max = "1s", jitter = "none"))]
+    async fn ticker(ctx: TaskContext, counter: Counter) {
+        counter.0.fetch_add(1, Ordering::SeqCst);
+        let _ = ctx;
+    }
+
+    let runs = Arc::new(AtomicU32::new(0));
+    let tree = supervisor! { name = "local", ticker(Counter(runs.clone())) }
+        .start_with_config(test_config())
+        .await
+        .unwrap();
+    run_for(3_500).await;
+    // The first run at 0 s, then one after each 1 s of backoff: at 0, 1, 2 and 3 s.
+    assert_eq!(runs.load(Ordering::SeqCst), 4);
+    let _ = tree.shutdown_tree("test", "done").await;
 }

@@ -175,11 +175,12 @@ pub use spec::{
 /// Turns an `async fn` into a supervised service.
 ///
 /// The function stays exactly as written (call it directly in unit tests with
-/// [`TaskContext::detached`]). Beside it, a module of the same name holds:
+/// [`TaskContext::detached`]). Beside it, a type of the same name (types and functions have
+/// separate namespaces) holds:
 /// - `spec(extra arguments..) -> ChildSpec`: the child with every declared policy; the extra
 ///   arguments are captured once and cloned for every attempt;
-/// - `Service`: the same function as a [`TradingService`] (async services only), for
-///   [`Supervisor::spawn_service`];
+/// - `Service(extra arguments..)`: the type's one variant, the same function as a
+///   [`TradingService`] (async services only), for [`Supervisor::spawn_service`];
 /// - `NAME`: the service's name.
 ///
 /// The first parameter must be `ctx: TaskContext`; the function returns `()`,
@@ -217,10 +218,11 @@ pub use spec::{
 /// }
 /// ```
 ///
-/// Put `#[service]` functions at module level, not inside another function's body: the
-/// generated module reaches the function and its argument types through `super`. Inside that
-/// module the generated `Service`, `spec` and `NAME` shadow items of those names: write an
-/// argument whose type is itself called `Service` with its full path (`crate::x::Service`).
+/// The generated items sit in the function's own scope, so a `#[service]` fn may stand at
+/// module level or inside a function body (a test, say), and its argument types resolve as the
+/// function sees them. A service is a free function: on a method (`self`) the attribute says
+/// so; on an associated fn without `self`, which an attribute cannot tell from a free one,
+/// rustc reports once that the generated type cannot stand in an `impl` block.
 ///
 /// # Options
 ///

@@ -41,17 +41,13 @@ where
     blocking_fn(Arc::<str>::from(name), run)
 }
 
-/// Fails to compile, at the return type, when a service returns something the supervisor
-/// cannot classify.
-pub const fn assert_service_output<T: ServiceOutput>() {}
-
-/// Runs an attempt's future to its classified result (for generated `TradingService` impls).
-pub async fn into_service_result<F>(attempt: F) -> Result<(), ServiceError>
+/// An attempt's future, checked to be `Send` (generated code calls this for both the spec
+/// and the `TradingService`, so a violation is reported once, at the fn name).
+pub fn send_attempt<F>(attempt: F) -> impl Future<Output = Result<(), ServiceError>> + Send
 where
-    F: Future,
-    F::Output: ServiceOutput,
+    F: Future<Output = Result<(), ServiceError>> + Send,
 {
-    attempt.await.into_service_result()
+    attempt
 }
 
 /// What `supervisor!` evaluates to when it has errors (they are reported beside it).

@@ -44,5 +44,5 @@ fn main() {
     let _ = market_feed::spec(Venue("binance".into()), vec![]);
     let _ = replay_archive::spec();
     let _ = private_poller::spec();
-    let _ = private_poller::Service::new();
+    let _ = private_poller::Service;
 }

@@ -11,5 +11,5 @@ async fn feed(ctx: TaskContext, venue: &'static str, symbols: &'static [&'static
 fn main() {
     let tree = supervisor! { name = "bot", feed("binance", &["BTCUSDT"]) };
     assert_eq!(tree.startup_order(), ["feed"]);
-    let _ = feed::Service::new("binance", &[]);
+    let _ = feed::Service("binance", &[]);
 }

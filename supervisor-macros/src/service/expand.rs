@@ -1,6 +1,13 @@
-//! Tokens from the model: a module named after the function with `spec(..)` (a `ChildSpec`
-//! builder chain of constants around a tiny cloning closure) and `Service` (a
-//! `TradingService`). Generated code reaches the runtime only through `__private`.
+//! Tokens from the model: a type named after the function (an enum with one variant,
+//! `Service`, holding the arguments) whose associated items are `spec(..)` (a `ChildSpec`
+//! builder chain of constants around a tiny cloning closure) and `NAME`, and which is a
+//! `TradingService`. Generated code reaches the runtime only through `__private`.
+//!
+//! The type lives in the type namespace and the function in the value namespace, so both keep
+//! the one name, and the items sit in the function's own scope: arguments resolve as the
+//! function sees them, in a module or inside a function body alike. The impls are nested in
+//! the variant's discriminant so that everything generated is a single item: beside a fn in an
+//! `impl` block (which an attribute cannot detect) rustc then reports one error, not three.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -16,7 +23,6 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
     let krate: syn::Path =
         syn::parse_str(&model.krate).unwrap_or_else(|_| syn::parse_quote!(::supervisor));
     let p = quote!(#krate::__private);
-    let vis = &function.vis;
     let ident = &function.sig.ident;
     let name = &model.name;
     let idents: Vec<_> = shape.extras.iter().map(|e| &e.ident).collect();
@@ -27,10 +33,6 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
         let (ty, ident) = (&e.ty, &e.ident);
         quote_spanned!(ty.span()=> let #ident = <#ty as #p::SupervisedArgument>::capture(#ident);)
     });
-    let output_check = shape
-        .output
-        .as_ref()
-        .map(|ty| quote_spanned!(ty.span()=> #p::assert_service_output::<#ty>();));
     let constructor = if model.blocking {
         quote!(#p::blocking_child)
     } else {
@@ -38,15 +40,18 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
     };
     // Spanned at the fn name, so a future that is not `Send` is reported there.
     let constructor = respan(constructor, ident.span());
-    let clones = shape.extras.iter().map(|e| {
-        let value = &e.ident;
-        quote!(#value.get())
-    });
-    let call = quote_spanned!(ident.span()=> super::#ident);
+    let call = quote_spanned!(ident.span()=> #ident);
+    let attempt = classify(
+        model.blocking,
+        shape,
+        ident,
+        &p,
+        quote_spanned!(ident.span()=> #call(#ctx, #(#idents),*)),
+    );
     let child = quote_spanned! {ident.span()=>
         #constructor(#name, move |#ctx: #p::TaskContext| {
-            #(let #idents = #clones;)*
-            #call(#ctx, #(#idents),*)
+            #(let #idents = #idents.get();)*
+            #attempt
         })
     };
     let chain = policy::expand::chain(&model.policy, &p);
@@ -56,30 +61,78 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
         model.policy.significant,
     );
     let service = (!model.blocking).then(|| trading_service(model, &p, ident, shape));
-    let doc = format!(
-        "Supervision of the `{ident}` service (`#[service]`): [`spec`] makes its `ChildSpec`."
-    );
-    quote! {
-        #[doc = #doc]
-        #vis mod #ident {
-            // The argument types are written as in the parent module.
-            #[allow(unused_imports)]
-            use super::*;
-
+    let items = quote! {
+        #[allow(non_local_definitions)]
+        impl #ident {
             /// The `ChildSpec` of this service: its policies as declared, the arguments
             /// captured once and cloned for every attempt.
             pub fn spec(#(#idents: #types),*) -> #p::ChildSpec {
                 #(#captures)*
-                #output_check
                 #child #chain
             }
 
             /// The service's name.
-            pub const NAME: &str = #name;
+            pub const NAME: &'static str = #name;
 
             #consts
+        }
 
-            #service
+        #service
+    };
+    service_type(function, shape, items)
+}
+
+/// `call` (the fn's future, or a blocking fn's value) classified, through the return type's
+/// own `ServiceOutput` impl named at that type: an unsupported (say, aliased) type is reported
+/// there, once (rustc merges the identical errors of `spec` and the `TradingService` impl).
+fn classify(
+    blocking: bool,
+    shape: &Shape,
+    ident: &syn::Ident,
+    p: &TokenStream,
+    call: TokenStream,
+) -> TokenStream {
+    let (span, output) = match &shape.output {
+        Some(ty) => (ty.span(), quote!(#ty)),
+        None => (ident.span(), quote!(())),
+    };
+    let classify = quote_spanned!(span=> <#output as #p::ServiceOutput>::into_service_result);
+    if blocking {
+        quote!(#classify(#call))
+    } else {
+        // One `Send` check for both uses, at the fn name: a future holding an `Rc` across an
+        // `.await` is reported once.
+        let send = respan(quote!(#p::send_attempt), ident.span());
+        quote_spanned!(ident.span()=> #send(async move { #classify(#call.await) }))
+    }
+}
+
+/// The enum named after the function, with `items` (its impls) inside.
+fn service_type(function: &ServiceFn, shape: &Shape, items: TokenStream) -> TokenStream {
+    let vis = &function.vis;
+    let ident = &function.sig.ident;
+    let types = shape.extras.iter().map(|e| &e.ty);
+    let fields = (!shape.extras.is_empty()).then(|| quote!((#(#types),*)));
+    let doc = format!(
+        "Supervision of the `{ident}` service (`#[service]`): [`{ident}::spec`] makes its \
+         `ChildSpec`, [`{ident}::NAME`] is its name."
+    );
+    // The impls stand in the discriminant (allowed: the type is right beside them).
+    // `enum` spanned at the fn name: beside a fn in an `impl` block, that is where rustc's
+    // one error ("enum is not supported in `impl`s") lands.
+    let keyword = quote_spanned!(ident.span()=> enum);
+    quote! {
+        #[doc = #doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #[repr(u8)]
+        #vis #keyword #ident {
+            /// The service with its arguments, as a `TradingService` for
+            /// `Supervisor::spawn_service` (async services). Only the name and restart
+            /// policy travel with it; `spec` carries every declared policy.
+            Service #fields = {
+                #items
+                0
+            },
         }
     }
 }
@@ -109,43 +162,30 @@ fn trading_service(
     shape: &Shape,
 ) -> TokenStream {
     let idents: Vec<_> = shape.extras.iter().map(|e| &e.ident).collect();
-    let types: Vec<_> = shape.extras.iter().map(|e| &e.ty).collect();
-    let fields = shape.extras.iter().map(|e| {
-        let field = &e.ident;
-        quote!(self.#field.get())
-    });
-    let captures = shape.extras.iter().map(|e| {
+    let pattern = (!idents.is_empty()).then(|| quote!((#(#idents),*)));
+    // Spanned at the argument's type, like the capture in `spec`: a type that is not an
+    // argument gives the same error at the same place, which rustc reports once.
+    let clones = shape.extras.iter().map(|e| {
         let (ty, ident) = (&e.ty, &e.ident);
-        quote_spanned!(ty.span()=> #ident: <#ty as #p::SupervisedArgument>::capture(#ident))
+        quote_spanned!(ty.span()=> <#ty as #p::SupervisedArgument>::duplicate(#ident))
     });
-    let call = quote_spanned!(ident.span()=> super::#ident);
+    let call = quote_spanned!(ident.span()=> #ident);
     let boxed = respan(quote!(#p::Box::pin), ident.span());
-    let into_result = respan(quote!(#p::into_service_result), ident.span());
     let ctx = syn::Ident::new("ctx", Span::mixed_site());
-    let run = quote_spanned!(ident.span()=> #boxed(#into_result(#call(#ctx, #(#fields),*))));
+    let attempt = classify(
+        false,
+        shape,
+        ident,
+        p,
+        quote_spanned!(ident.span()=> #call(#ctx, #(#clones),*)),
+    );
+    let run = quote_spanned!(ident.span()=> #boxed(#attempt));
     let name = &model.name;
     let restart = restart_variant(model.policy.restart.unwrap_or(Restart::OnFailure));
     quote! {
-        /// The service as a `TradingService`, for `Supervisor::spawn_service`. Only the name
-        /// and restart policy travel with it; [`spec`] carries every declared policy.
-        #[allow(dead_code)]
-        pub struct Service {
-            #(
-                /// Captured once, cloned into every attempt.
-                #idents: #p::Argument<#types>,
-            )*
-        }
-
-        #[allow(dead_code)]
-        impl Service {
-            /// The service with its arguments.
-            pub fn new(#(#idents: #types),*) -> Self {
-                Service { #(#captures),* }
-            }
-        }
-
         #[automatically_derived]
-        impl #p::TradingService for Service {
+        #[allow(non_local_definitions)]
+        impl #p::TradingService for #ident {
             fn name(&self) -> &str {
                 #name
             }
@@ -155,6 +195,7 @@ fn trading_service(
             }
 
             fn run(&self, #ctx: #p::TaskContext) -> #p::ServiceFuture<'_> {
+                let #ident::Service #pattern = self;
                 #run
             }
         }
@@ -165,10 +206,9 @@ fn trading_service(
 /// no logic, so one mistake does not cascade into "cannot find `spec`".
 pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
     if shape.method {
-        // A module cannot stand in an impl block.
+        // Nothing can stand beside a method in an impl block.
         return TokenStream::new();
     }
-    let vis = &function.vis;
     let ident = &function.sig.ident;
     // Generic like the function, so that a tree's call with any arguments type-checks and
     // only the attribute's error shows.
@@ -177,19 +217,27 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
     let types = shape.extras.iter().map(|e| &e.ty);
     // Whatever a tree checks against passes, so that only the attribute's errors show.
     let consts = declared_consts(true, false, false);
-    quote! {
-        #vis mod #ident {
-            #[allow(unused_imports)]
-            use super::*;
-
+    let fallback_name = ident.to_string();
+    let items = quote! {
+        #[allow(non_local_definitions)]
+        impl #ident {
             #[allow(unused_variables)]
             pub fn spec #generics (#(#idents: #types),*) -> ::supervisor::__private::ChildSpec #where_clause {
                 ::core::unimplemented!()
             }
 
+            #[doc(hidden)]
+            pub const NAME: &'static str = #fallback_name;
+
             #consts
         }
-    }
+    };
+    let bare = Shape {
+        extras: Vec::new(),
+        method: false,
+        output: None,
+    };
+    service_type(function, &bare, items)
 }
 
 /// What `supervisor!` checks a `with(..)` override against at compile time.
@@ -201,5 +249,8 @@ fn declared_consts(explicit: bool, always: bool, significant: bool) -> TokenStre
         pub const RESTARTS_ALWAYS: bool = #always;
         #[doc(hidden)]
         pub const SIGNIFICANT: bool = #significant;
+        /// Tells `supervisor!` that this is a `#[service]` (a plain fn has no such item).
+        #[doc(hidden)]
+        pub const IS_SERVICE: bool = true;
     }
 }

@@ -83,7 +83,7 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_service_expands_to_its_module() {
+    fn a_valid_service_expands_to_its_type() {
         let out = expand(
             quote!(restart = "always"),
             quote!(
@@ -92,7 +92,7 @@ mod tests {
         )
         .to_string();
         assert!(!out.contains("compile_error"), "{out}");
-        assert!(out.contains("mod feed"), "{out}");
+        assert!(out.contains("enum feed"), "{out}");
         assert!(out.contains("RestartPolicy :: Always"), "{out}");
     }
 }

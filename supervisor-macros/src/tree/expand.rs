@@ -4,12 +4,14 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
+use super::alias::{self, Alias};
 use super::parse::{Child, ChildKind};
 use super::resolve::{Node, Resolved};
 use crate::policy;
 
-pub(crate) fn expand(root: &Node, krate: &TokenStream) -> TokenStream {
+pub(crate) fn expand(root: &Node, krate: &TokenStream, aliases: &[Alias]) -> TokenStream {
     let p = quote!(#krate::__private);
+    let imports = alias::imports(aliases, &p);
     let builder = builder(root, &p);
     let names: Vec<TokenStream> = root
         .children
@@ -22,6 +24,7 @@ pub(crate) fn expand(root: &Node, krate: &TokenStream) -> TokenStream {
     collect_checks(root, &mut checks);
     quote! {
         {
+            #imports
             #(#checks)*
             #p::DeclaredTree::new(
                 #builder.build(),

@@ -1,5 +1,6 @@
 //! `supervisor!`: parse, resolve (names, dependencies, cycles), expand.
 
+mod alias;
 mod expand;
 mod graph;
 mod parse;
@@ -12,7 +13,7 @@ use crate::common::errors::Errors;
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let krate = quote!(::supervisor);
-    let tree = match syn::parse2::<parse::Tree>(input) {
+    let mut tree = match syn::parse2::<parse::Tree>(input) {
         Ok(tree) => tree,
         Err(error) => {
             let error = error.to_compile_error();
@@ -20,6 +21,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             return quote!({ #error #stub });
         }
     };
+    let aliases = alias::localize(&mut tree);
     let mut errors = Errors::default();
     let root = resolve::resolve(&tree, &mut errors);
     if errors.is_empty() {
@@ -28,7 +30,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             .as_deref()
             .and_then(|path| path.parse::<TokenStream>().ok())
             .unwrap_or(krate);
-        expand::expand(&root, &krate)
+        expand::expand(&root, &krate, &aliases)
     } else {
         let errors = errors.to_compile_errors();
         let stub = expand::stub(&krate);

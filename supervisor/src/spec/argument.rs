@@ -3,8 +3,9 @@
 /// What an extra argument of a [`#[service]`](macro@crate::service) function must be: it is
 /// captured once, when the spec is made, and cloned for every attempt, so it is
 /// `Clone + Send + Sync + 'static` (implemented for every such type; `&'static` values
-/// included). Generated code calls only [`capture`](Self::capture), so a type that is not one
-/// fails there alone, with this trait's message.
+/// included). Generated code calls only [`capture`](Self::capture) and
+/// [`duplicate`](Self::duplicate), at the argument's type, so a type that is not one fails
+/// there alone, with this trait's message.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a supervised service",
     label = "captured once and cloned for every attempt, so it must be `Clone + Send + Sync + 'static`",
@@ -13,6 +14,9 @@
 pub trait SupervisedArgument: Sized {
     /// Keeps the value for the attempts.
     fn capture(self) -> Argument<Self>;
+
+    /// A copy for one attempt of a service run as a `TradingService`.
+    fn duplicate(&self) -> Self;
 }
 
 impl<T: Clone + Send + Sync + 'static> SupervisedArgument for T {
@@ -21,6 +25,10 @@ impl<T: Clone + Send + Sync + 'static> SupervisedArgument for T {
             value: self,
             duplicate: <T as Clone>::clone,
         }
+    }
+
+    fn duplicate(&self) -> Self {
+        self.clone()
     }
 }
 
