@@ -161,9 +161,20 @@ fn service_errors_wrap_std_anyhow_and_strings() {
 #[test]
 fn illegal_phase_transitions_are_errors() {
     use ServicePhase::*;
-    let all = [Waiting, Starting, Running, BackingOff, Stopping, Terminated];
+    let all = [
+        Waiting,
+        Starting,
+        Running,
+        BackingOff,
+        Stopping,
+        Paused,
+        Quarantined,
+        Terminated,
+    ];
     let legal = [
         (Waiting, Starting),
+        (Waiting, Paused),
+        (Waiting, Quarantined),
         (Waiting, Terminated),
         (Starting, Running),
         (Starting, BackingOff),
@@ -174,9 +185,22 @@ fn illegal_phase_transitions_are_errors() {
         (Running, Terminated),
         (BackingOff, Waiting),
         (BackingOff, Starting),
+        (BackingOff, Paused),
+        (BackingOff, Quarantined),
         (BackingOff, Terminated),
         (Stopping, BackingOff),
+        (Stopping, Waiting),
+        (Stopping, Paused),
+        (Stopping, Quarantined),
         (Stopping, Terminated),
+        // Operator commands: resume, release, restart_child.
+        (Paused, Waiting),
+        (Paused, Quarantined),
+        (Paused, Terminated),
+        (Quarantined, Waiting),
+        (Quarantined, Terminated),
+        (Terminated, Waiting),
+        (Terminated, Quarantined),
     ];
     for from in all {
         for to in all {

@@ -72,7 +72,9 @@ async fn one_for_all_stops_the_others_newest_first_then_starts_all_in_order() {
     );
     let scope = std::iter::from_fn(|| events.try_recv().ok())
         .find_map(|e| match e.kind {
-            EventKind::RestartScope { failed, restarting } => Some((failed, restarting)),
+            EventKind::RestartScope {
+                failed, restarting, ..
+            } => Some((failed, restarting)),
             _ => None,
         })
         .unwrap();

@@ -89,10 +89,29 @@
 //!       ^                                    a feed restart leaves it running
 //!       +------ requires --- order_router    the same ordering, plus: restarted with the
 //!                                            feed, and stopped for good ("dependency
-//!                                            `market_feed` terminated") if the feed ends
+//!                                            `market_feed` terminated") if the feed ends,
+//!                                            started again when the feed is
 //! ```
 //!
-//! Both are checked for unknown names and cycles, through either kind of edge.
+//! Both are checked for unknown names and cycles, through either kind of edge. A feed that
+//! terminated for good starts again only by an operator's
+//! [`restart_child`](SupervisorHandle::restart_child); the order router then comes back with
+//! it. Pausing or quarantining the feed stops the order router too, which waits (`Waiting`)
+//! until the feed runs again; the risk engine keeps running.
+//!
+//! # Operating a running tree
+//!
+//! [`SupervisorHandle`] steers a running tree by path (`bot/execution/order_router`):
+//! [`restart_child`](SupervisorHandle::restart_child),
+//! [`pause_child`](SupervisorHandle::pause_child) /
+//! [`resume_child`](SupervisorHandle::resume_child),
+//! [`quarantine_child`](SupervisorHandle::quarantine_child) /
+//! [`release_child`](SupervisorHandle::release_child). Each takes who asked and why, is
+//! carried out by the loop of the supervisor that owns the child (a message, never shared
+//! state), returns a [`CommandReceipt`] with a `command_id`, and is recorded as an
+//! [`EventKind::Command`] audit event. Repeating a command changes nothing
+//! (`changed: false`); a wrong path, a phase the command does not apply to, or shutdown give
+//! a [`CommandError`].
 //!
 //! # Differences from Erlang/OTP
 //!
@@ -154,7 +173,7 @@ mod service;
 mod spec;
 
 pub use context::TaskContext;
-pub use error::{BoxError, ErrorKind, ServiceError};
+pub use error::{BoxError, CommandError, ErrorKind, ServiceError};
 pub use model::{
     AutoShutdown, BackoffConfig, ChildKind, CircuitBreakerConfig, FailureSummary, Intensity,
     Jitter, MAX_DURATION, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH, OnOpen,
@@ -163,8 +182,9 @@ pub use model::{
 };
 pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
 pub use runtime::{
-    ChildState, ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions,
-    StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
+    ChildState, Command, CommandAudit, CommandReceipt, ServiceLifecycleSnapshot, ServiceShutdown,
+    ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle,
+    TreeState,
 };
 pub use service::{ServiceFuture, TradingService};
 

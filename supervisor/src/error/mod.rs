@@ -1,5 +1,6 @@
 //! Every error type of the crate. Each names what was wrong and what is allowed.
 
+mod command_error;
 mod config_error;
 mod escalation;
 mod parse_policy_error;
@@ -10,6 +11,7 @@ mod suggest;
 mod supervisor_error;
 mod transition_error;
 
+pub use command_error::CommandError;
 pub use config_error::ConfigError;
 pub use escalation::{Escalation, EscalationReason};
 pub use parse_policy_error::ParsePolicyError;

@@ -11,9 +11,11 @@ use crate::error::TransitionError;
 ///              v                               |
 /// Waiting -> Starting -> Running -> BackingOff -+-> Waiting
 ///               |           |            ^
-///               +-----------+-> Stopping +
+///               +-----------+-> Stopping +-> Paused | Quarantined   (operator commands)
 ///                                   |
 ///  any phase but Stopping ----------+----------> Terminated
+///
+///  Paused, Quarantined, Terminated -> Waiting      (resume, release, restart_child)
 /// ```
 ///
 /// [`ServicePhase::transition`] rejects every other move with a [`TransitionError`].
@@ -30,7 +32,13 @@ pub enum ServicePhase {
     BackingOff,
     /// Cancellation was requested; waiting for the attempt to exit.
     Stopping,
-    /// No attempt is running and none will be started.
+    /// Stopped by [`pause_child`](crate::SupervisorHandle::pause_child): not restarted until
+    /// resumed.
+    Paused,
+    /// Stopped by [`quarantine_child`](crate::SupervisorHandle::quarantine_child): kept
+    /// visible, left out of health and of its dependents' start, until released.
+    Quarantined,
+    /// No attempt is running and none will be started (unless an operator restarts it).
     Terminated,
 }
 
@@ -40,11 +48,20 @@ impl ServicePhase {
         use ServicePhase::*;
         matches!(
             (self, next),
-            (Waiting, Starting | Terminated)
+            (Waiting, Starting | Paused | Quarantined | Terminated)
                 | (Starting, Running | BackingOff | Stopping | Terminated)
                 | (Running, BackingOff | Stopping | Terminated)
-                | (BackingOff, Waiting | Starting | Terminated)
-                | (Stopping, BackingOff | Terminated)
+                | (
+                    BackingOff,
+                    Waiting | Starting | Paused | Quarantined | Terminated
+                )
+                | (
+                    Stopping,
+                    BackingOff | Waiting | Paused | Quarantined | Terminated
+                )
+                | (Paused, Waiting | Quarantined | Terminated)
+                | (Quarantined, Waiting | Terminated)
+                | (Terminated, Waiting | Quarantined)
         )
     }
 
@@ -67,9 +84,17 @@ impl ServicePhase {
         }
     }
 
-    /// Whether the phase is final.
+    /// Whether the phase is final, short of an operator's command.
     pub const fn is_terminal(self) -> bool {
         matches!(self, ServicePhase::Terminated)
+    }
+
+    /// Whether an attempt is alive in this phase.
+    pub const fn is_alive(self) -> bool {
+        matches!(
+            self,
+            ServicePhase::Starting | ServicePhase::Running | ServicePhase::Stopping
+        )
     }
 }
 
@@ -81,6 +106,8 @@ impl fmt::Display for ServicePhase {
             ServicePhase::Running => "running",
             ServicePhase::BackingOff => "backing off",
             ServicePhase::Stopping => "stopping",
+            ServicePhase::Paused => "paused",
+            ServicePhase::Quarantined => "quarantined",
             ServicePhase::Terminated => "terminated",
         })
     }

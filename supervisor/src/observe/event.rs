@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::CompactDuration;
 use crate::model::{ServicePhase, TerminationReason};
+use crate::runtime::CommandAudit;
 
 /// One lifecycle change, as broadcast by [`Supervisor::subscribe`](crate::Supervisor::subscribe).
 ///
@@ -56,6 +57,9 @@ pub enum EventKind {
         failed: Arc<str>,
         /// The other children stopped to restart, in startup order.
         restarting: Vec<Arc<str>>,
+        /// The id of the `restart_child` command that caused it, if one did (then `failed`
+        /// names the child the command was for).
+        command: Option<u64>,
     },
     /// A blocking worker missed a deadline (its stop, startup or heartbeat) and cannot be
     /// aborted: its thread is left to finish, and its next attempt waits for it.
@@ -69,6 +73,8 @@ pub enum EventKind {
     },
     /// Every service has stopped and no task is left.
     ShutdownCompleted,
+    /// An operator command was accepted (the audit record); its effects follow as events.
+    Command(Box<CommandAudit>),
 }
 
 impl fmt::Display for LifecycleEvent {
@@ -95,13 +101,17 @@ impl fmt::Display for LifecycleEvent {
                 }
             }
             EventKind::Terminated(reason) => write!(f, "terminated: {reason}"),
-            EventKind::RestartScope { failed, restarting } => {
+            EventKind::RestartScope {
+                failed,
+                restarting,
+                command,
+            } => {
                 let names: Vec<&str> = restarting.iter().map(|p| &**p).collect();
-                write!(
-                    f,
-                    "`{failed}` failed; restarting with it: {}",
-                    names.join(", ")
-                )
+                match command {
+                    Some(id) => write!(f, "`{failed}` restarted by command {id}")?,
+                    None => write!(f, "`{failed}` failed")?,
+                }
+                write!(f, "; restarting with it: {}", names.join(", "))
             }
             EventKind::ShutdownRequested {
                 requested_by,
@@ -111,6 +121,11 @@ impl fmt::Display for LifecycleEvent {
                 f.write_str("blocking worker missed its deadline; waiting for its thread")
             }
             EventKind::ShutdownCompleted => f.write_str("shutdown complete"),
+            EventKind::Command(audit) => write!(
+                f,
+                "{} (command {}) requested by {}: {}",
+                audit.command, audit.command_id, audit.requested_by, audit.reason
+            ),
         }
     }
 }

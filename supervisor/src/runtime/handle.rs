@@ -3,11 +3,12 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
+use super::command::{Command, CommandReceipt};
 use super::root::Root;
 use super::shutdown_report::ShutdownReport;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::TreeState;
-use crate::error::SupervisorError;
+use crate::error::{CommandError, SupervisorError};
 use crate::observe::{LifecycleEvent, SupervisorMetrics};
 
 /// The handle of a running tree, from [`Supervisor::start`](crate::Supervisor::start).
@@ -96,6 +97,110 @@ impl SupervisorHandle {
     #[doc(hidden)]
     pub fn inject_loop_panic(&self, path: &str) {
         self.root.inject_panic(path);
+    }
+
+    /// Restarts the child at `path` (`bot/execution/order_router`) now, as its supervisor's
+    /// strategy would after a failure (one_for_all: every sibling with it; rest_for_one:
+    /// those started after it; always the children that `requires` it), without a delay and
+    /// without counting toward the restart intensity or its circuit breaker. A child that is
+    /// waiting out a backoff starts now; a terminated one (its breaker opened, say) starts
+    /// afresh with its breaker reset, and the children stopped because they require it start
+    /// again once it runs; a paused one is resumed. A quarantined child must be released
+    /// first.
+    ///
+    /// `requested_by` and `reason` go into the audit event
+    /// ([`EventKind::Command`](crate::EventKind::Command)) with the receipt's `command_id`.
+    ///
+    /// # Errors
+    ///
+    /// A [`CommandError`] for an unknown path, a child that cannot be reached or is
+    /// quarantined, and any command during or after shutdown.
+    pub async fn restart_child(
+        &self,
+        path: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(Command::Restart, path, requested_by, reason)
+            .await
+    }
+
+    /// Stops the child at `path` (per its shutdown policy) and keeps it [`Paused`]: it is not
+    /// restarted until [`resume_child`](Self::resume_child). Children that `requires` it are
+    /// stopped too and wait (phase `Waiting`) until it runs again; `after` dependents keep
+    /// running. Pausing a paused child changes nothing.
+    ///
+    /// [`Paused`]: crate::ServicePhase::Paused
+    ///
+    /// # Errors
+    ///
+    /// As for [`restart_child`](Self::restart_child); a terminated or quarantined child cannot
+    /// be paused.
+    pub async fn pause_child(
+        &self,
+        path: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(Command::Pause, path, requested_by, reason)
+            .await
+    }
+
+    /// Starts a paused child again (once its dependencies run). On a child that is not
+    /// paused it changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// As for [`restart_child`](Self::restart_child).
+    pub async fn resume_child(
+        &self,
+        path: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(Command::Resume, path, requested_by, reason)
+            .await
+    }
+
+    /// Stops the child at `path` and keeps it [`Quarantined`] until
+    /// [`release_child`](Self::release_child): it stays visible in state, is left out of
+    /// health, and no longer holds back the start of children ordered `after` it. Children that
+    /// `requires` it are stopped and wait until it runs again.
+    ///
+    /// [`Quarantined`]: crate::ServicePhase::Quarantined
+    ///
+    /// # Errors
+    ///
+    /// As for [`restart_child`](Self::restart_child).
+    pub async fn quarantine_child(
+        &self,
+        path: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(Command::Quarantine, path, requested_by, reason)
+            .await
+    }
+
+    /// Ends a quarantine: the child starts again (once its dependencies run). On a child that
+    /// is not quarantined it changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// As for [`restart_child`](Self::restart_child).
+    pub async fn release_child(
+        &self,
+        path: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(Command::Release, path, requested_by, reason)
+            .await
     }
 
     /// Every lifecycle change in the tree from now on.

@@ -1,6 +1,7 @@
 //! The runtime: one control loop per supervisor node, and the front doors to a tree.
 
 mod attempt;
+mod command;
 mod config;
 mod handle;
 mod nested;
@@ -14,6 +15,7 @@ mod supervisor;
 mod tree;
 mod tree_state;
 
+pub use command::{Command, CommandAudit, CommandReceipt};
 pub use config::{SpawnOptions, SupervisorConfig};
 pub use handle::SupervisorHandle;
 pub use shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::CatchPanic;
+use super::command::{Command, CommandReceipt, CommandRequest};
 use super::node::{Node, NodeSetup};
 use super::record::{Ended, build_forest, states};
 use super::shutdown_report::ShutdownReport;
@@ -18,7 +19,7 @@ use super::signal::{ShutdownSignals, next_signal};
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree::{NestedLink, NodeMessage, ShutdownCause, TreeShared, lock};
 use super::tree_state::{ChildState, TreeState};
-use crate::error::{SpawnError, SupervisorError};
+use crate::error::{CommandError, SpawnError, SupervisorError};
 use crate::model::check_name;
 use crate::spec::{ChildSpec, SupervisorSpec};
 
@@ -256,6 +257,44 @@ impl Root {
         TreeState {
             name: self.name.to_string(),
             children,
+        }
+    }
+
+    /// Sends a command to the node owning `target` and waits for its answer (the loop
+    /// answers at once; if the owning node ends first, the answer says so).
+    pub(crate) async fn command(
+        &self,
+        command: Command,
+        target: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        if *target == *self.name {
+            return Err(CommandError::NotAChild {
+                path: target.to_owned(),
+            });
+        }
+        if self.is_shutting_down() || self.start().is_err() {
+            return Err(CommandError::ShuttingDown);
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = CommandRequest {
+            id: self.tree.next_command_id(),
+            command,
+            target: target.to_owned(),
+            requested_by: requested_by.to_owned(),
+            reason: reason.to_owned(),
+            reply,
+        };
+        self.notify
+            .send(NodeMessage::Command(Box::new(request)))
+            .map_err(|_| CommandError::ShuttingDown)?;
+        match answer.await {
+            Ok(result) => result,
+            Err(_) if self.is_shutting_down() => Err(CommandError::ShuttingDown),
+            Err(_) => Err(CommandError::Interrupted {
+                path: target.to_owned(),
+            }),
         }
     }
 

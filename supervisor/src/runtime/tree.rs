@@ -8,6 +8,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::command::CommandRequest;
 use super::record::ChildRecord;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::ChildState;
@@ -20,6 +21,8 @@ pub(crate) struct TreeShared {
     pub(crate) metrics: SupervisorMetrics,
     pub(crate) events: broadcast::Sender<LifecycleEvent>,
     seq: AtomicU64,
+    /// The last command id handed out.
+    commands: AtomicU64,
     pub(crate) epoch: Instant,
     /// Cancelled on a second shutdown signal: every node aborts what is still stopping (each
     /// nested node's abort token is a child of its parent's, and the root's is this one).
@@ -33,9 +36,15 @@ impl TreeShared {
             // Validated by both front doors; clamped again so that no value can panic here.
             events: broadcast::channel(event_capacity.clamp(1, MAX_EVENT_CAPACITY)).0,
             seq: AtomicU64::new(0),
+            commands: AtomicU64::new(0),
             epoch: Instant::now(),
             abort_now: CancellationToken::new(),
         }
+    }
+
+    /// A fresh command id, from 1.
+    pub(crate) fn next_command_id(&self) -> u64 {
+        self.commands.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub(crate) fn listening(&self) -> bool {
@@ -66,6 +75,8 @@ pub(crate) enum NodeMessage {
     Snapshots(oneshot::Sender<Vec<ServiceLifecycleSnapshot>>),
     State(oneshot::Sender<Vec<(ChildState, Option<Arc<NestedLink>>)>>),
     Shutdown(ShutdownCause),
+    /// An operator command for a child of this node, or of a node below it.
+    Command(Box<CommandRequest>),
     /// Test-only: panic inside the loop of the node at this path.
     #[cfg(feature = "fault-injection")]
     InjectPanic(String),

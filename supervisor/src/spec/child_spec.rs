@@ -218,7 +218,8 @@ impl ChildSpec {
     /// [`after`](Self::after) plus binding, like systemd's `BindsTo=`: restarted with any of
     /// these siblings (stopped first, started again once it is back), and stopped for good,
     /// with [`TerminationReason::DependencyTerminated`](crate::TerminationReason), when one of
-    /// them terminates for good.
+    /// them terminates for good; started again when that sibling is started again (by
+    /// [`restart_child`](crate::SupervisorHandle::restart_child)).
     pub fn requires<I, S>(mut self, dependencies: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -163,7 +163,8 @@ impl Node {
                 ServicePhase::Stopping | ServicePhase::BackingOff | ServicePhase::Waiting => {
                     self.join_group(member, group);
                 }
-                ServicePhase::Terminated => {}
+                // Ended, or held by an operator: they stay as they are.
+                ServicePhase::Terminated | ServicePhase::Paused | ServicePhase::Quarantined => {}
             }
         }
         self.join_group(index, group);
@@ -185,6 +186,7 @@ impl Node {
             self.emit(None, |node| EventKind::RestartScope {
                 failed,
                 restarting: to_stop.iter().map(|&m| node.child_path(m)).collect(),
+                command: None,
             });
         }
         for &member in &to_stop {
@@ -195,7 +197,7 @@ impl Node {
     }
 
     /// A group whose members restart no earlier than `delay` from now.
-    fn new_group(&mut self, delay: std::time::Duration) -> usize {
+    pub(super) fn new_group(&mut self, delay: std::time::Duration) -> usize {
         let id = self
             .groups
             .iter()
@@ -217,7 +219,7 @@ impl Node {
 
     /// Puts a child into `group`; a child already in another group brings that whole group
     /// along (its members, its pending stops and its delay).
-    fn join_group(&mut self, member: usize, group: usize) {
+    pub(super) fn join_group(&mut self, member: usize, group: usize) {
         match self.slots[member].group {
             Some(current) if current == group => {}
             Some(other) => {

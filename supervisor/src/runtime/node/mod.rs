@@ -9,6 +9,7 @@
 //! and reported instead). Nothing here recurses per child or per dependency: starts go through
 //! a queue drained in startup order.
 
+mod command;
 mod exit;
 mod slot;
 mod start;
@@ -209,6 +210,7 @@ impl Node {
                 let _ = reply.send(self.child_states());
             }
             NodeMessage::Shutdown(cause) => self.begin_shutdown(cause),
+            NodeMessage::Command(request) => self.on_command(*request),
             #[cfg(feature = "fault-injection")]
             NodeMessage::InjectPanic(path) => self.inject_panic(path),
         }

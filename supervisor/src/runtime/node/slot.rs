@@ -6,6 +6,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::time::delay_queue;
 
+use super::command::Hold;
 use crate::context::ChildShared;
 use crate::error::ServiceError;
 use crate::model::{ServicePhase, TerminationReason, TimeoutKind};
@@ -59,6 +60,8 @@ pub(crate) enum StopPurpose {
     Restart(usize),
     /// Stopped for good because the sibling at this index, which it requires, terminated.
     Unbind(usize),
+    /// Stopped by an operator's command (or with a child it requires), to stay put.
+    Hold(Hold),
 }
 
 /// The payload of the last failed attempt, formatted only when someone asks.

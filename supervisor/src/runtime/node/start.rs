@@ -62,10 +62,18 @@ impl Node {
         if !due || self.shutdown.is_some() {
             return;
         }
-        let dependencies_ready = self
-            .dependencies(index)
-            .iter()
-            .all(|&dep| self.slots[dep].phase == ServicePhase::Running);
+        // A dependency about to be stopped is not ready. A quarantined one no longer holds
+        // back a child ordered `after` it; one that `requires` it still waits.
+        let dependencies_ready =
+            self.dependencies(index)
+                .iter()
+                .all(|&dep| match self.slots[dep].phase {
+                    ServicePhase::Running => self.slots[dep].stop.is_none(),
+                    ServicePhase::Quarantined => {
+                        !self.spec.layout.bound_dependents(dep).contains(&index)
+                    }
+                    _ => false,
+                });
         if dependencies_ready {
             self.start_attempt(index);
         } else if slot.phase == ServicePhase::BackingOff {
@@ -139,7 +147,9 @@ impl Node {
         if let Some(limit) = self.child_spec(index).heartbeat_timeout {
             self.set_timer(index, ChildDue::HeartbeatCheck, limit);
         }
-        // Its dependents may have been waiting for exactly this.
+        // Its dependents may have been waiting for exactly this; those stopped for good
+        // because they require it come back.
+        self.revive_bound_dependents(index);
         let layout = Arc::clone(&self.spec.layout);
         self.try_start_all(layout.dependents(index).iter().copied());
     }

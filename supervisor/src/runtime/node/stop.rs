@@ -47,7 +47,10 @@ impl Node {
                         self.kill(index);
                     }
                 }
-                ServicePhase::Waiting | ServicePhase::BackingOff => {
+                ServicePhase::Waiting
+                | ServicePhase::BackingOff
+                | ServicePhase::Paused
+                | ServicePhase::Quarantined => {
                     self.terminate_unstarted(index);
                 }
                 ServicePhase::Terminated => {}
@@ -74,7 +77,7 @@ impl Node {
 
     /// Cancels those of `members` whose dependents being stopped have all exited, newest
     /// first; the others follow as their dependents exit.
-    fn issue_free_stops(&mut self, members: impl Iterator<Item = usize>) {
+    pub(super) fn issue_free_stops(&mut self, members: impl Iterator<Item = usize>) {
         let mut free: Vec<usize> = members.filter(|&m| self.free_to_stop(m)).collect();
         free.sort_by_key(|&m| std::cmp::Reverse(self.rank(m)));
         for member in free {
@@ -233,6 +236,10 @@ impl Node {
                 let reason = self.dependency_terminated(dependency);
                 self.terminate(index, reason, false);
             }
+            StopPurpose::Hold(hold) => {
+                self.set_phase(index, hold.phase());
+                self.held(index, hold);
+            }
         }
     }
 
@@ -274,7 +281,10 @@ impl Node {
                         let reason = self.dependency_terminated(dependency);
                         self.terminate_quietly(dependent, reason);
                     }
-                    ServicePhase::Terminated => continue,
+                    // An operator's hold stays; a terminated child has ended already.
+                    ServicePhase::Terminated | ServicePhase::Paused | ServicePhase::Quarantined => {
+                        continue;
+                    }
                 }
                 if let Some(group) = self.slots[dependent].group {
                     self.leave_group(dependent, group);

@@ -1,0 +1,367 @@
+//! Operator commands, applied by the node that owns the target child (or forwarded down to
+//! it): restart, pause / resume, quarantine / release.
+
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc::error::SendError;
+
+use super::{Node, Stop, StopPurpose};
+use crate::error::{CommandError, closest};
+use crate::model::{ChildKind, ServicePhase, TerminationReason};
+use crate::observe::EventKind;
+use crate::policy::{BackoffProgress, restart_scope};
+use crate::runtime::NodeMessage;
+use crate::runtime::command::{Command, CommandAudit, CommandRequest};
+
+/// Why a command stops a child, and where the child ends up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// Paused: not restarted until resumed.
+    Pause,
+    /// Quarantined: not restarted until released, and no longer holding back `after`
+    /// dependents.
+    Quarantine,
+    /// A child that requires a paused or quarantined one: waits until it runs again.
+    Wait,
+}
+
+impl Hold {
+    pub(super) fn phase(self) -> ServicePhase {
+        match self {
+            Hold::Pause => ServicePhase::Paused,
+            Hold::Quarantine => ServicePhase::Quarantined,
+            Hold::Wait => ServicePhase::Waiting,
+        }
+    }
+}
+
+enum Route {
+    Here(usize),
+    Below(tokio::sync::mpsc::UnboundedSender<NodeMessage>),
+}
+
+impl Node {
+    pub(super) fn on_command(&mut self, request: CommandRequest) {
+        if self.shutdown.is_some() {
+            return request.answer(Err(CommandError::ShuttingDown));
+        }
+        match self.route(&request.target) {
+            Ok(Route::Here(index)) => {
+                let result = self.apply(index, &request);
+                request.answer(result);
+            }
+            Ok(Route::Below(inbox)) => {
+                if let Err(SendError(NodeMessage::Command(request))) =
+                    inbox.send(NodeMessage::Command(Box::new(request)))
+                {
+                    // That node has just ended: the caller learns it was interrupted.
+                    let path = request.target.clone();
+                    request.answer(Err(CommandError::Interrupted { path }));
+                }
+            }
+            Err(error) => request.answer(Err(error)),
+        }
+    }
+
+    /// The child of this node the target is, or the nested node to pass it to.
+    fn route(&self, target: &str) -> Result<Route, CommandError> {
+        let unknown = |suggestion| CommandError::UnknownPath {
+            path: target.to_owned(),
+            suggestion,
+        };
+        let rest = target
+            .strip_prefix(&*self.path)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .ok_or_else(|| unknown(None))?;
+        let (name, below) = match rest.split_once('/') {
+            Some((name, below)) => (name, Some(below)),
+            None => (rest, None),
+        };
+        let Some(index) = self.index_of(name) else {
+            let names = (0..self.slots.len()).map(|i| &*self.child_spec(i).name);
+            let suggestion = closest(name, names).map(|close| {
+                let below = below.map(|b| format!("/{b}")).unwrap_or_default();
+                format!("{}/{close}{below}", self.path)
+            });
+            return Err(unknown(suggestion));
+        };
+        if below.is_none() {
+            return Ok(Route::Here(index));
+        }
+        if self.child_spec(index).kind() != ChildKind::Supervisor {
+            return Err(unknown(None));
+        }
+        let slot = &self.slots[index];
+        match slot.nested.as_ref().and_then(|link| link.inbox()) {
+            Some(inbox) if slot.phase.is_alive() => Ok(Route::Below(inbox)),
+            _ => Err(CommandError::SupervisorNotRunning {
+                supervisor: self.child_path(index).to_string(),
+                phase: slot.phase,
+            }),
+        }
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        (0..self.slots.len()).find(|&i| *self.child_spec(i).name == *name)
+    }
+
+    /// Checks the command against the child's phase; if it applies, records it (audit event)
+    /// and carries it out.
+    fn apply(
+        &mut self,
+        index: usize,
+        request: &CommandRequest,
+    ) -> Result<crate::CommandReceipt, CommandError> {
+        use ServicePhase::*;
+        let phase = self.slots[index].phase;
+        let refuse = |hint| {
+            Err(CommandError::NotAllowed {
+                path: request.target.clone(),
+                phase,
+                hint,
+            })
+        };
+        let changes = match (request.command, phase) {
+            (Command::Restart, Quarantined) => {
+                return refuse("`release_child` starts it again");
+            }
+            (Command::Pause, Terminated) => {
+                return refuse("`restart_child` starts it again");
+            }
+            (Command::Pause, Quarantined) => {
+                return refuse("`release_child` it first");
+            }
+            (Command::Restart, Waiting)
+            | (Command::Pause, Paused)
+            | (Command::Quarantine, Quarantined) => false,
+            (Command::Resume, other) => other == Paused,
+            (Command::Release, other) => other == Quarantined,
+            _ => true,
+        };
+        self.audit(index, request);
+        if changes {
+            match request.command {
+                Command::Restart => self.restart_now(index, request.id),
+                Command::Pause => self.hold(index, Hold::Pause),
+                Command::Quarantine => self.hold(index, Hold::Quarantine),
+                Command::Resume | Command::Release => self.wake(index),
+            }
+        }
+        Ok(request.receipt(self.slots[index].phase, changes))
+    }
+
+    fn audit(&self, index: usize, request: &CommandRequest) {
+        tracing::info!(
+            path = %request.target,
+            command = %request.command,
+            command_id = request.id,
+            requested_by = %request.requested_by,
+            reason = %request.reason,
+            "command accepted"
+        );
+        self.emit(Some(index), |_| {
+            EventKind::Command(Box::new(CommandAudit {
+                command_id: request.id,
+                command: request.command,
+                target: request.target.clone(),
+                requested_by: request.requested_by.clone(),
+                reason: request.reason.clone(),
+                accepted_at: SystemTime::now(),
+            }))
+        });
+    }
+
+    /// `restart_child`: a running child restarts with its strategy's scope, at once; one
+    /// waiting out a delay starts now; a terminated or paused one starts again.
+    fn restart_now(&mut self, index: usize, command: u64) {
+        match self.slots[index].phase {
+            ServicePhase::Starting | ServicePhase::Running => {
+                self.restart_scope_now(index, command)
+            }
+            ServicePhase::Stopping => {
+                let group = match self.slots[index].stop.as_ref().map(|s| s.purpose) {
+                    Some(StopPurpose::Restart(group)) => group,
+                    _ => {
+                        let group = self.new_group(Duration::ZERO);
+                        self.join_group(index, group);
+                        if let Some(stop) = &mut self.slots[index].stop {
+                            stop.purpose = StopPurpose::Restart(group);
+                        }
+                        group
+                    }
+                };
+                self.end_delay(group);
+            }
+            ServicePhase::BackingOff => match self.slots[index].group {
+                Some(group) => self.end_delay(group),
+                None => self.try_start(index),
+            },
+            ServicePhase::Terminated => {
+                self.revive(index);
+                self.try_start(index);
+            }
+            ServicePhase::Paused => self.wake(index),
+            ServicePhase::Waiting | ServicePhase::Quarantined => {}
+        }
+    }
+
+    /// Stops the running child and its restart scope in one wave, to start again together
+    /// as soon as all have exited.
+    fn restart_scope_now(&mut self, index: usize, command: u64) {
+        let scope = restart_scope(
+            self.spec.strategy,
+            index,
+            self.slots.len(),
+            |i| self.rank(i),
+            |i| self.spec.layout.bound_dependents(i),
+        );
+        let group = self.new_group(Duration::ZERO);
+        let mut to_stop = Vec::new();
+        for &member in &scope {
+            match self.slots[member].phase {
+                ServicePhase::Starting | ServicePhase::Running => to_stop.push(member),
+                ServicePhase::Stopping | ServicePhase::BackingOff | ServicePhase::Waiting => {
+                    self.join_group(member, group);
+                }
+                _ => {}
+            }
+        }
+        let others: Vec<_> = to_stop.iter().copied().filter(|&m| m != index).collect();
+        if !others.is_empty() {
+            let failed = self.child_path(index);
+            self.emit(None, |node| EventKind::RestartScope {
+                failed,
+                restarting: others.iter().map(|&m| node.child_path(m)).collect(),
+                command: Some(command),
+            });
+        }
+        for &member in &to_stop {
+            self.join_group(member, group);
+        }
+        self.stop_wave(&to_stop, StopPurpose::Restart(group));
+        self.maybe_release(group);
+    }
+
+    /// The group's delay is over now.
+    fn end_delay(&mut self, group: usize) {
+        if let Some(g) = self.group_mut(group) {
+            g.delay_passed = true;
+            if let Some(key) = g.timer.take() {
+                self.timers.remove(&key);
+            }
+        }
+        self.maybe_release(group);
+    }
+
+    /// `pause_child` / `quarantine_child`: the child stops and stays put; children that
+    /// require it (directly or not) stop and wait for it.
+    fn hold(&mut self, index: usize, hold: Hold) {
+        let mut to_stop = Vec::new();
+        for dependent in self.bound_closure(index) {
+            if self.hold_one(dependent, Hold::Wait) {
+                to_stop.push(dependent);
+            }
+        }
+        if self.hold_one(index, hold) {
+            to_stop.push(index);
+        }
+        self.issue_free_stops(to_stop.into_iter());
+    }
+
+    /// Takes one child toward `hold`: a live attempt gets a pending stop (returns `true`:
+    /// it joins the wave), a stopping one has its stop repurposed, any other moves at once.
+    fn hold_one(&mut self, index: usize, hold: Hold) -> bool {
+        if let Some(group) = self.slots[index].group {
+            self.leave_group(index, group);
+        }
+        match self.slots[index].phase {
+            ServicePhase::Starting | ServicePhase::Running => {
+                self.slots[index].stop = Some(Stop {
+                    purpose: StopPurpose::Hold(hold),
+                    issued: false,
+                    killed: false,
+                });
+                true
+            }
+            ServicePhase::Stopping => {
+                if let Some(stop) = &mut self.slots[index].stop {
+                    stop.purpose = StopPurpose::Hold(hold);
+                }
+                false
+            }
+            ServicePhase::Terminated | ServicePhase::Quarantined if hold == Hold::Wait => false,
+            ServicePhase::Paused if hold == Hold::Wait => false,
+            ServicePhase::Waiting if hold == Hold::Wait => false,
+            _ => {
+                self.clear_timer(index);
+                self.set_phase(index, hold.phase());
+                self.held(index, hold);
+                false
+            }
+        }
+    }
+
+    /// A child reached the phase of `hold`.
+    pub(super) fn held(&mut self, index: usize, hold: Hold) {
+        match hold {
+            // Its dependency may be back already.
+            Hold::Wait => self.try_start(index),
+            Hold::Pause => {}
+            // It no longer holds back the children ordered after it.
+            Hold::Quarantine => {
+                let layout = std::sync::Arc::clone(&self.spec.layout);
+                self.try_start_all(layout.dependents(index).iter().copied());
+            }
+        }
+    }
+
+    /// Every child bound to `index` through `requires`, directly or not, each once.
+    fn bound_closure(&self, index: usize) -> Vec<usize> {
+        let mut seen = vec![false; self.slots.len()];
+        let mut pending = vec![index];
+        let mut found = Vec::new();
+        while let Some(next) = pending.pop() {
+            for &dependent in self.spec.layout.bound_dependents(next) {
+                if let Some(flag) = seen.get_mut(dependent)
+                    && !*flag
+                {
+                    *flag = true;
+                    found.push(dependent);
+                    pending.push(dependent);
+                }
+            }
+        }
+        found
+    }
+
+    /// `resume_child` / `release_child`: waiting again, started once its dependencies run.
+    fn wake(&mut self, index: usize) {
+        self.set_phase(index, ServicePhase::Waiting);
+        self.try_start(index);
+    }
+
+    /// A terminated child becomes due again, with a fresh breaker and backoff.
+    pub(super) fn revive(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        slot.termination = None;
+        slot.stop_outcome = None;
+        slot.backoff = BackoffProgress::default();
+        self.tree.metrics.service_added();
+        self.set_phase(index, ServicePhase::Waiting);
+    }
+
+    /// `index` runs: children that were stopped for good because they require it come back.
+    pub(super) fn revive_bound_dependents(&mut self, index: usize) {
+        let name = std::sync::Arc::clone(&self.child_spec(index).name);
+        let layout = std::sync::Arc::clone(&self.spec.layout);
+        for &dependent in layout.bound_dependents(index) {
+            let stopped_for_it = matches!(
+                &self.slots[dependent].termination,
+                Some(TerminationReason::DependencyTerminated { dependency }) if dependency.as_str() == &*name
+            );
+            if stopped_for_it && self.slots[dependent].phase == ServicePhase::Terminated {
+                self.revive(dependent);
+            }
+        }
+    }
+}
