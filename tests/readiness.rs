@@ -87,6 +87,7 @@ async fn missing_the_startup_timeout_is_a_failure_and_the_attempt_is_stopped() {
 #[tokio::test(start_paused = true)]
 async fn a_startup_timeout_under_never_terminates_with_timed_out() {
     let sup = Supervisor::new(test_config());
+    let mut events = sup.subscribe();
     sup.spawn_service_with_options(
         service("once", RestartPolicy::Never, |ctx| async move {
             ctx.cancelled().await;
@@ -96,12 +97,13 @@ async fn a_startup_timeout_under_never_terminates_with_timed_out() {
     )
     .unwrap();
     run_for(1_000).await;
-    let once = sup.service_lifecycle("once").await.unwrap();
     assert_eq!(
-        once.termination_reason,
-        Some(TerminationReason::TimedOut(TimeoutKind::Startup(
-            Duration::from_millis(500)
-        )))
+        endings(&mut events),
+        [(
+            "supervisor/once".to_owned(),
+            1,
+            TerminationReason::TimedOut(TimeoutKind::Startup(Duration::from_millis(500)))
+        )]
     );
 }
 

@@ -127,21 +127,26 @@ async fn one_shot_on_failure_service_is_not_restarted_after_success() {
 #[tokio::test(start_paused = true)]
 async fn never_policy_does_not_restart_a_failure() {
     let sup = Supervisor::new(test_config());
+    let mut events = sup.subscribe();
     sup.spawn_service(service("report", RestartPolicy::Never, |_| async {
         Err(ServiceError::from(std::io::Error::other("disk full")))
     }))
     .unwrap();
 
     run_for(10_000).await;
-    let report = sup.service_lifecycle("report").await.unwrap();
-    assert_eq!(report.start_count, 1);
     assert_eq!(
-        report.termination_reason,
-        Some(TerminationReason::Failed(FailureSummary {
-            kind: ErrorKind::Transient,
-            message: "disk full".into()
-        }))
+        endings(&mut events),
+        [(
+            "supervisor/report".to_owned(),
+            1,
+            TerminationReason::Failed(FailureSummary {
+                kind: ErrorKind::Transient,
+                message: "disk full".into()
+            })
+        )]
     );
+    // A temporary child added at run time is released once it has ended.
+    assert!(sup.service_lifecycle("report").await.is_none());
 }
 
 #[tokio::test(start_paused = true)]
@@ -199,16 +204,20 @@ async fn panic_is_a_failure_that_is_restarted_and_its_message_kept() {
 #[tokio::test(start_paused = true)]
 async fn panic_under_never_terminates_with_the_panic_message() {
     let sup = Supervisor::new(test_config());
+    let mut events = sup.subscribe();
     sup.spawn_service(service("once", RestartPolicy::Never, |_| async {
         panic!("static message")
     }))
     .unwrap();
 
     run_for(1_000).await;
-    let once = sup.service_lifecycle("once").await.unwrap();
     assert_eq!(
-        once.termination_reason,
-        Some(TerminationReason::Panicked("static message".into()))
+        endings(&mut events),
+        [(
+            "supervisor/once".to_owned(),
+            1,
+            TerminationReason::Panicked("static message".into())
+        )]
     );
 }
 
@@ -269,15 +278,22 @@ async fn per_service_backoff_overrides_the_default() {
 #[tokio::test(start_paused = true)]
 async fn restart_policy_option_overrides_the_services_own() {
     let sup = Supervisor::new(test_config());
+    let mut events = sup.subscribe();
     sup.spawn_service_with_options(
         service("once", RestartPolicy::Always, |_| async { Ok(()) }),
         SpawnOptions::new().with_restart_policy(RestartPolicy::Never),
     )
     .unwrap();
     run_for(1_000).await;
-    let once = sup.service_lifecycle("once").await.unwrap();
-    assert_eq!(once.restart_policy, RestartPolicy::Never);
-    assert_eq!(once.start_count, 1);
+    // Started once and completed for good, as `Never` says.
+    assert_eq!(
+        endings(&mut events),
+        [(
+            "supervisor/once".to_owned(),
+            1,
+            TerminationReason::Completed
+        )]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -146,6 +146,7 @@ impl TaskContext {
             let _ = notify.send(NodeMessage::Ready {
                 index: self.child.index,
                 attempt: self.attempt,
+                child: Arc::clone(&self.child),
             });
         }
     }

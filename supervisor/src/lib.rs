@@ -176,15 +176,15 @@ pub use context::TaskContext;
 pub use error::{BoxError, CommandError, ErrorKind, ServiceError};
 pub use model::{
     AutoShutdown, BackoffConfig, ChildKind, CircuitBreakerConfig, FailureSummary, Intensity,
-    Jitter, MAX_DURATION, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH, OnOpen,
-    Readiness, RestartPolicy, ServicePhase, ShutdownPolicy, Strategy, TerminationReason,
-    TimeoutKind,
+    Jitter, MAX_DURATION, MAX_DYNAMIC_CHILDREN, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT,
+    MAX_NESTING_DEPTH, OnOpen, Readiness, RestartPolicy, ServicePhase, ShutdownPolicy, Strategy,
+    TerminationReason, TimeoutKind,
 };
 pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
 pub use runtime::{
-    ChildState, Command, CommandAudit, CommandReceipt, ServiceLifecycleSnapshot, ServiceShutdown,
-    ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle,
-    TreeState,
+    ChildCounts, ChildState, Command, CommandAudit, CommandReceipt, ServiceLifecycleSnapshot,
+    ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig,
+    SupervisorHandle, TreeState,
 };
 pub use service::{ServiceFuture, TradingService};
 

@@ -92,6 +92,29 @@ pub async fn run_for(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
+/// The `Terminated` events received so far: each child's path and why it ended, and how many
+/// times it started (`Started` events) before. Temporary children added at run time are
+/// released when they end, so events are where their ending is seen.
+pub fn endings(
+    events: &mut tokio::sync::broadcast::Receiver<supervisor::LifecycleEvent>,
+) -> Vec<(String, u32, supervisor::TerminationReason)> {
+    let mut starts = std::collections::HashMap::<String, u32>::new();
+    let mut found = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match event.kind {
+            supervisor::EventKind::Started { attempt } => {
+                starts.insert(event.path.to_string(), attempt);
+            }
+            supervisor::EventKind::Terminated(reason) => {
+                let started = starts.get(&*event.path).copied().unwrap_or(0);
+                found.push((event.path.to_string(), started, reason));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 pub fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
         .metrics()

@@ -1,5 +1,6 @@
 use std::fmt;
 
+use super::SpecError;
 use crate::model::ServicePhase;
 
 /// Why an operator command on a running tree was refused. Nothing changed when a command
@@ -39,6 +40,45 @@ pub enum CommandError {
     },
     /// The tree is shutting down or has ended.
     ShuttingDown,
+    /// The path names a service where a supervisor is needed (to add a child to, start a pool
+    /// child in, or count the children of).
+    NotASupervisor {
+        /// The path asked for.
+        path: String,
+    },
+    /// The supervisor takes no children at run time
+    /// ([`max_dynamic_children`](crate::SupervisorSpecBuilder::max_dynamic_children) is 0).
+    DynamicChildrenNotAllowed {
+        /// The supervisor's path.
+        supervisor: String,
+    },
+    /// The supervisor already holds as many children added at run time as it may.
+    TooManyChildren {
+        /// The supervisor's path.
+        supervisor: String,
+        /// Its limit.
+        max: usize,
+    },
+    /// A sibling already has the new child's name.
+    DuplicateName {
+        /// The path the new child would have had.
+        path: String,
+    },
+    /// The new child's spec was rejected (its name, a policy value, a dependency on
+    /// siblings, which children added at run time cannot have, or too deep a nesting).
+    InvalidChild(SpecError),
+    /// `start_child` on a supervisor that is not a pool.
+    NotAPool {
+        /// The supervisor's path.
+        supervisor: String,
+    },
+    /// `start_child` with arguments of another type than the pool's template takes.
+    WrongArguments {
+        /// The pool's path.
+        pool: String,
+        /// The type the template takes.
+        expected: &'static str,
+    },
     /// The supervisor holding the child ended (restarted or shut down) before it answered;
     /// the command may or may not have taken effect. Read the state and ask again.
     Interrupted {
@@ -71,6 +111,29 @@ impl fmt::Display for CommandError {
             CommandError::ShuttingDown => {
                 f.write_str("the tree is shutting down and accepts no commands")
             }
+            CommandError::NotASupervisor { path } => {
+                write!(f, "`{path}` is a service, not a supervisor")
+            }
+            CommandError::DynamicChildrenNotAllowed { supervisor } => write!(
+                f,
+                "`{supervisor}` takes no children at run time: allow some with `max_dynamic_children(n)`"
+            ),
+            CommandError::TooManyChildren { supervisor, max } => write!(
+                f,
+                "`{supervisor}` already holds {max} children added at run time, its limit"
+            ),
+            CommandError::DuplicateName { path } => {
+                write!(f, "`{path}` exists already; sibling names must be unique")
+            }
+            CommandError::InvalidChild(error) => write!(f, "the new child is invalid: {error}"),
+            CommandError::NotAPool { supervisor } => write!(
+                f,
+                "`{supervisor}` is not a pool: `start_child` needs one made with `ChildSpec::pool`"
+            ),
+            CommandError::WrongArguments { pool, expected } => write!(
+                f,
+                "the pool `{pool}` makes its children from a `{expected}`; pass one of those"
+            ),
             CommandError::Interrupted { path } => write!(
                 f,
                 "the supervisor of `{path}` ended before answering; read the state and ask again"

@@ -18,6 +18,12 @@ pub enum SpawnError {
     ShuttingDown,
     /// Called outside a Tokio runtime, so there is nowhere to run the service.
     NoRuntime,
+    /// The supervisor holds as many services added at run time as it may
+    /// ([`MAX_DYNAMIC_CHILDREN`](crate::MAX_DYNAMIC_CHILDREN)).
+    TooManyChildren {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for SpawnError {
@@ -32,6 +38,10 @@ impl fmt::Display for SpawnError {
             SpawnError::ShuttingDown => {
                 f.write_str("the supervisor is shutting down and accepts no new services")
             }
+            SpawnError::TooManyChildren { max } => write!(
+                f,
+                "the supervisor already holds {max} services added at run time, its limit"
+            ),
             SpawnError::NoRuntime => f.write_str(
                 "no Tokio runtime: spawn services from within a runtime (e.g. under #[tokio::main])",
             ),

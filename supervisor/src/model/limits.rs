@@ -26,6 +26,12 @@ pub const MAX_EVENT_CAPACITY: usize = 1 << 16;
 /// each remembers that many timestamps.
 pub const MAX_FAILURE_COUNT: u32 = 10_000;
 
+/// The most children a supervisor may hold that were added at run time, at once
+/// ([`SupervisorSpecBuilder::max_dynamic_children`](crate::SupervisorSpecBuilder::max_dynamic_children),
+/// [`ChildSpec::pool`](crate::ChildSpec::pool)); also the limit of the root of
+/// [`Supervisor::new`](crate::Supervisor::new).
+pub const MAX_DYNAMIC_CHILDREN: usize = 1_000_000;
+
 /// The character that joins names into paths; no name may contain it.
 pub(crate) const PATH_SEPARATOR: char = '/';
 
@@ -51,6 +57,18 @@ pub(crate) fn check_duration(field: &'static str, value: Duration) -> Result<(),
             field,
             format!("{value:?}"),
             "a duration of at most 365 days (supervisor::MAX_DURATION)",
+        ));
+    }
+    Ok(())
+}
+
+/// A limit of children added at run time: at most [`MAX_DYNAMIC_CHILDREN`].
+pub(crate) fn check_dynamic_limit(value: usize) -> Result<(), ConfigError> {
+    if value > MAX_DYNAMIC_CHILDREN {
+        return Err(ConfigError::new(
+            "max_dynamic_children",
+            value.to_string(),
+            "at most 1,000,000 (supervisor::MAX_DYNAMIC_CHILDREN)",
         ));
     }
     Ok(())

@@ -16,9 +16,12 @@ pub use auto_shutdown::AutoShutdown;
 pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter, OnOpen};
 pub use child_kind::ChildKind;
 pub use intensity::Intensity;
-pub use limits::{MAX_DURATION, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH};
+pub use limits::{
+    MAX_DURATION, MAX_DYNAMIC_CHILDREN, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH,
+};
 pub(crate) use limits::{
-    check_count, check_duration, check_event_capacity, check_name, check_positive_duration,
+    check_count, check_duration, check_dynamic_limit, check_event_capacity, check_name,
+    check_positive_duration,
 };
 pub use phase::ServicePhase;
 pub use readiness::Readiness;

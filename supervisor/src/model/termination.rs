@@ -38,6 +38,9 @@ pub enum TerminationReason {
     /// A blocking worker that did not stop within its shutdown timeout. It cannot be aborted,
     /// so it was left to finish on its own and is no longer tracked.
     Detached,
+    /// An operator removed it ([`remove_child`](crate::SupervisorHandle::remove_child)); its
+    /// slot is released.
+    Removed,
 }
 
 /// Which deadline a service missed.
@@ -104,6 +107,7 @@ impl fmt::Display for TerminationReason {
             TerminationReason::Detached => {
                 f.write_str("blocking worker detached after the shutdown timeout")
             }
+            TerminationReason::Removed => f.write_str("removed"),
         }
     }
 }

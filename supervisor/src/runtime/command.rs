@@ -1,6 +1,7 @@
 //! Operator commands: what a handle sends to the node that owns the target, and what comes
 //! back. A command is a message to that node's loop, never shared state.
 
+use std::any::Any;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -8,6 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::error::CommandError;
 use crate::model::ServicePhase;
+use crate::spec::ChildSpec;
 
 /// What a command did, as its target's supervisor accepted it. Commands return once accepted,
 /// not once their effect is complete: a pause of a running child answers `Running` (its stop
@@ -39,6 +41,12 @@ pub enum Command {
     Quarantine,
     /// [`release_child`](crate::SupervisorHandle::release_child).
     Release,
+    /// [`remove_child`](crate::SupervisorHandle::remove_child).
+    Remove,
+    /// [`add_child`](crate::SupervisorHandle::add_child).
+    Add,
+    /// [`start_child`](crate::SupervisorHandle::start_child).
+    StartChild,
 }
 
 impl fmt::Display for Command {
@@ -49,6 +57,9 @@ impl fmt::Display for Command {
             Command::Resume => "resume",
             Command::Quarantine => "quarantine",
             Command::Release => "release",
+            Command::Remove => "remove",
+            Command::Add => "add",
+            Command::StartChild => "start child",
         })
     }
 }
@@ -70,28 +81,66 @@ pub struct CommandAudit {
     pub accepted_at: SystemTime,
 }
 
-/// A command on its way to the node that owns its target.
+/// A supervisor's children by kind and liveness, as OTP's `count_children` gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChildCounts {
+    /// Every child there is, whatever its phase (declared ones, and those added at run time
+    /// that have not been released).
+    pub specs: usize,
+    /// Children with a live attempt (starting, running or stopping).
+    pub active: usize,
+    /// Children that are supervisors.
+    pub supervisors: usize,
+    /// Children that are services (async or blocking).
+    pub workers: usize,
+}
+
+/// What a request asks of the node that owns its target.
+pub(crate) enum Action {
+    /// A command on the child at the target path.
+    OnChild(Command),
+    /// Add this child to the supervisor at the target path.
+    Add(Box<ChildSpec>),
+    /// Make a child of the pool at the target path from these arguments.
+    StartChild(Box<dyn Any + Send>),
+    /// Count the children of the supervisor at the target path.
+    Count,
+}
+
+impl Action {
+    /// Whether the target is a supervisor (else a child).
+    pub(crate) fn targets_a_supervisor(&self) -> bool {
+        !matches!(self, Action::OnChild(_))
+    }
+}
+
+pub(crate) enum Reply {
+    Receipt(CommandReceipt),
+    Counts(ChildCounts),
+}
+
+/// A request on its way to the node that owns its target.
 pub(crate) struct CommandRequest {
     pub(crate) id: u64,
-    pub(crate) command: Command,
+    pub(crate) action: Action,
     pub(crate) target: String,
     pub(crate) requested_by: String,
     pub(crate) reason: String,
-    pub(crate) reply: oneshot::Sender<Result<CommandReceipt, CommandError>>,
+    pub(crate) reply: oneshot::Sender<Result<Reply, CommandError>>,
 }
 
 impl CommandRequest {
     /// Answers the asker (who may have given up: then nobody is told).
-    pub(crate) fn answer(self, result: Result<CommandReceipt, CommandError>) {
+    pub(crate) fn answer(self, result: Result<Reply, CommandError>) {
         let _ = self.reply.send(result);
     }
 
-    pub(crate) fn receipt(&self, phase: ServicePhase, changed: bool) -> CommandReceipt {
-        CommandReceipt {
+    pub(crate) fn receipt(&self, path: String, phase: ServicePhase, changed: bool) -> Reply {
+        Reply::Receipt(CommandReceipt {
             command_id: self.id,
-            path: self.target.clone(),
+            path,
             phase,
             changed,
-        }
+        })
     }
 }

@@ -3,13 +3,14 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use super::command::{Command, CommandReceipt};
+use super::command::{Action, ChildCounts, Command, CommandReceipt};
 use super::root::Root;
 use super::shutdown_report::ShutdownReport;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::TreeState;
 use crate::error::{CommandError, SupervisorError};
 use crate::observe::{LifecycleEvent, SupervisorMetrics};
+use crate::spec::ChildSpec;
 
 /// The handle of a running tree, from [`Supervisor::start`](crate::Supervisor::start).
 ///
@@ -122,7 +123,12 @@ impl SupervisorHandle {
         reason: &str,
     ) -> Result<CommandReceipt, CommandError> {
         self.root
-            .command(Command::Restart, path, requested_by, reason)
+            .command(
+                Action::OnChild(Command::Restart),
+                path,
+                requested_by,
+                reason,
+            )
             .await
     }
 
@@ -144,7 +150,7 @@ impl SupervisorHandle {
         reason: &str,
     ) -> Result<CommandReceipt, CommandError> {
         self.root
-            .command(Command::Pause, path, requested_by, reason)
+            .command(Action::OnChild(Command::Pause), path, requested_by, reason)
             .await
     }
 
@@ -161,7 +167,7 @@ impl SupervisorHandle {
         reason: &str,
     ) -> Result<CommandReceipt, CommandError> {
         self.root
-            .command(Command::Resume, path, requested_by, reason)
+            .command(Action::OnChild(Command::Resume), path, requested_by, reason)
             .await
     }
 
@@ -182,7 +188,12 @@ impl SupervisorHandle {
         reason: &str,
     ) -> Result<CommandReceipt, CommandError> {
         self.root
-            .command(Command::Quarantine, path, requested_by, reason)
+            .command(
+                Action::OnChild(Command::Quarantine),
+                path,
+                requested_by,
+                reason,
+            )
             .await
     }
 
@@ -199,8 +210,113 @@ impl SupervisorHandle {
         reason: &str,
     ) -> Result<CommandReceipt, CommandError> {
         self.root
-            .command(Command::Release, path, requested_by, reason)
+            .command(
+                Action::OnChild(Command::Release),
+                path,
+                requested_by,
+                reason,
+            )
             .await
+    }
+
+    /// Stops the child at `path` (per its shutdown policy) and drops it: its slot and spec are
+    /// freed and its name may be used again. Only for children added at run time
+    /// ([`add_child`](Self::add_child), [`start_child`](Self::start_child)); a declared child
+    /// can be paused or quarantined instead. Once it is gone, its path is unknown.
+    ///
+    /// # Errors
+    ///
+    /// As for [`restart_child`](Self::restart_child); a declared child cannot be removed.
+    pub async fn remove_child(
+        &self,
+        path: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(Action::OnChild(Command::Remove), path, requested_by, reason)
+            .await
+    }
+
+    /// Adds `child` to the supervisor at `supervisor` (the root's name, or a nested
+    /// supervisor's path) and starts it; the receipt names the new child's path. The
+    /// supervisor must allow children at run time
+    /// ([`max_dynamic_children`](crate::SupervisorSpecBuilder::max_dynamic_children)), and
+    /// the child is checked as a declared one would be (name, policies), except that it can
+    /// have no dependencies on siblings. A temporary child that ends, and a removed one, give
+    /// their slot back.
+    ///
+    /// ```
+    /// use supervisor::{service_fn, ServicePhase, Supervisor, SupervisorConfig, SupervisorSpec};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spec = SupervisorSpec::builder("bot").max_dynamic_children(10).build()?;
+    /// let tree = Supervisor::start_with_config(spec, SupervisorConfig::default().without_signal_handler()).await?;
+    /// let feed = service_fn("kraken_feed", |ctx| async move { ctx.cancelled().await });
+    /// let added = tree.add_child("bot", feed, "operator", "new venue").await?;
+    /// assert_eq!((added.path.as_str(), added.phase), ("bot/kraken_feed", ServicePhase::Running));
+    /// assert_eq!(tree.count_children("bot").await?.active, 1);
+    /// # tree.shutdown_tree("operator", "done").await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CommandError::DynamicChildrenNotAllowed`], [`CommandError::TooManyChildren`],
+    /// [`CommandError::DuplicateName`], [`CommandError::InvalidChild`], and those of
+    /// [`restart_child`](Self::restart_child) for the supervisor's path.
+    pub async fn add_child(
+        &self,
+        supervisor: &str,
+        child: ChildSpec,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(
+                Action::Add(Box::new(child)),
+                supervisor,
+                requested_by,
+                reason,
+            )
+            .await
+    }
+
+    /// Starts a new child of the pool at `pool` ([`ChildSpec::pool`]), made by its template
+    /// from `args`; the receipt names its path (`bot/workers/1`, `bot/workers/2`, ...).
+    ///
+    /// # Errors
+    ///
+    /// [`CommandError::NotAPool`], [`CommandError::WrongArguments`] when `args` is not of the
+    /// type the template takes, [`CommandError::TooManyChildren`] at the pool's limit, and
+    /// those of [`add_child`](Self::add_child).
+    pub async fn start_child<A: Send + 'static>(
+        &self,
+        pool: &str,
+        args: A,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.root
+            .command(
+                Action::StartChild(Box::new(args)),
+                pool,
+                requested_by,
+                reason,
+            )
+            .await
+    }
+
+    /// The children of the supervisor at `supervisor`, counted as OTP's `count_children`
+    /// does.
+    ///
+    /// # Errors
+    ///
+    /// As for [`restart_child`](Self::restart_child), for the supervisor's path.
+    pub async fn count_children(&self, supervisor: &str) -> Result<ChildCounts, CommandError> {
+        self.root.count_children(supervisor).await
     }
 
     /// Every lifecycle change in the tree from now on.

@@ -15,7 +15,7 @@ mod supervisor;
 mod tree;
 mod tree_state;
 
-pub use command::{Command, CommandAudit, CommandReceipt};
+pub use command::{ChildCounts, Command, CommandAudit, CommandReceipt};
 pub use config::{SpawnOptions, SupervisorConfig};
 pub use handle::SupervisorHandle;
 pub use shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};

@@ -6,7 +6,7 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio_util::sync::CancellationToken;
 
 use super::node::{Node, NodeSetup};
-use super::tree::{NestedLink, TreeShared, lock};
+use super::tree::{Names, NestedLink, TreeShared, lock};
 use crate::context::TaskContext;
 use crate::error::ServiceError;
 use crate::spec::SupervisorSpec;
@@ -48,6 +48,7 @@ pub(crate) async fn run_nested(run: NestedRun, ctx: TaskContext) -> Result<(), S
         context: Some(ctx),
         shutting_down: CancellationToken::new(),
         abort,
+        names: Names::default(),
     });
     let _closed = CloseInbox(&link);
     let exit = node.run().await;

@@ -1,7 +1,7 @@
 //! The root of a running tree, behind both front doors ([`Supervisor`](crate::Supervisor) and
 //! [`SupervisorHandle`](crate::SupervisorHandle)).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
@@ -11,13 +11,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::CatchPanic;
-use super::command::{Command, CommandReceipt, CommandRequest};
+use super::command::{Action, ChildCounts, CommandReceipt, CommandRequest, Reply};
 use super::node::{Node, NodeSetup};
 use super::record::{Ended, build_forest, states};
 use super::shutdown_report::ShutdownReport;
 use super::signal::{ShutdownSignals, next_signal};
 use super::snapshot::ServiceLifecycleSnapshot;
-use super::tree::{NestedLink, NodeMessage, ShutdownCause, TreeShared, lock};
+use super::tree::{Names, NestedLink, NodeMessage, ShutdownCause, TreeShared, lock};
 use super::tree_state::{ChildState, TreeState};
 use crate::error::{CommandError, SpawnError, SupervisorError};
 use crate::model::check_name;
@@ -35,6 +35,8 @@ pub(crate) struct Root {
     state: Mutex<RootState>,
     /// Children added at run time, in order (for the report if the loop dies).
     added: Arc<Mutex<Vec<Arc<str>>>>,
+    /// The root node's children by name (shared with it), to refuse duplicates at once.
+    names: Names,
 }
 
 /// Written once, when the root node's loop has ended (or died).
@@ -57,8 +59,6 @@ struct RootState {
     /// The root node until it is started.
     unstarted: Option<Node>,
     task: Option<JoinHandle<()>>,
-    /// Names of the root's children, to refuse duplicates at once.
-    names: HashSet<Arc<str>>,
 }
 
 impl Root {
@@ -71,7 +71,7 @@ impl Root {
         let (notify, inbox) = unbounded_channel();
         let tree = Arc::new(tree);
         let shutting_down = CancellationToken::new();
-        let names = spec.children.iter().map(|c| Arc::clone(&c.name)).collect();
+        let names = Names::default();
         let name = Arc::clone(&spec.name);
         let spec = Arc::new(spec);
         let node = Node::new(NodeSetup {
@@ -85,6 +85,7 @@ impl Root {
             context: None,
             shutting_down: shutting_down.clone(),
             abort: tree.abort_now.clone(),
+            names: Arc::clone(&names),
         });
         Root {
             name,
@@ -100,8 +101,8 @@ impl Root {
             state: Mutex::new(RootState {
                 unstarted: Some(node),
                 task: None,
-                names,
             }),
+            names,
             added: Arc::default(),
         }
     }
@@ -139,14 +140,22 @@ impl Root {
         check_name(&spec.name)?;
         self.start()?;
         // Held until the message is sent, so a shutdown request cannot overtake it.
-        let mut state = lock(&self.state);
+        let _state = lock(&self.state);
         if self.is_shutting_down() {
             return Err(SpawnError::ShuttingDown);
         }
-        if state.names.contains(&spec.name) {
-            return Err(SpawnError::DuplicateName(spec.name.to_string()));
+        {
+            let mut names = lock(&self.names);
+            if names.contains_key(&spec.name) {
+                return Err(SpawnError::DuplicateName(spec.name.to_string()));
+            }
+            let max = self.spec.max_dynamic_children;
+            if names.len().saturating_sub(self.spec.children.len()) >= max {
+                return Err(SpawnError::TooManyChildren { max });
+            }
+            // Reserved until the loop has the child (it then records its index).
+            names.insert(Arc::clone(&spec.name), usize::MAX);
         }
-        state.names.insert(Arc::clone(&spec.name));
         lock(&self.added).push(Arc::clone(&spec.name));
         self.notify
             .send(NodeMessage::Spawn(Box::new(spec)))
@@ -260,16 +269,16 @@ impl Root {
         }
     }
 
-    /// Sends a command to the node owning `target` and waits for its answer (the loop
+    /// Sends a request to the node owning `target` and waits for its answer (the loop
     /// answers at once; if the owning node ends first, the answer says so).
-    pub(crate) async fn command(
+    pub(crate) async fn request(
         &self,
-        command: Command,
+        action: Action,
         target: &str,
         requested_by: &str,
         reason: &str,
-    ) -> Result<CommandReceipt, CommandError> {
-        if *target == *self.name {
+    ) -> Result<Reply, CommandError> {
+        if *target == *self.name && !action.targets_a_supervisor() {
             return Err(CommandError::NotAChild {
                 path: target.to_owned(),
             });
@@ -280,7 +289,7 @@ impl Root {
         let (reply, answer) = oneshot::channel();
         let request = CommandRequest {
             id: self.tree.next_command_id(),
-            command,
+            action,
             target: target.to_owned(),
             requested_by: requested_by.to_owned(),
             reason: reason.to_owned(),
@@ -294,6 +303,36 @@ impl Root {
             Err(_) if self.is_shutting_down() => Err(CommandError::ShuttingDown),
             Err(_) => Err(CommandError::Interrupted {
                 path: target.to_owned(),
+            }),
+        }
+    }
+
+    /// A request answered with a receipt.
+    pub(crate) async fn command(
+        &self,
+        action: Action,
+        target: &str,
+        requested_by: &str,
+        reason: &str,
+    ) -> Result<CommandReceipt, CommandError> {
+        match self.request(action, target, requested_by, reason).await? {
+            Reply::Receipt(receipt) => Ok(receipt),
+            // Not sent: a node answers each action with its kind of reply.
+            Reply::Counts(_) => Err(CommandError::Interrupted {
+                path: target.to_owned(),
+            }),
+        }
+    }
+
+    pub(crate) async fn count_children(
+        &self,
+        supervisor: &str,
+    ) -> Result<ChildCounts, CommandError> {
+        match self.request(Action::Count, supervisor, "", "").await? {
+            Reply::Counts(counts) => Ok(counts),
+            // Not sent, as above.
+            Reply::Receipt(_) => Err(CommandError::Interrupted {
+                path: supervisor.to_owned(),
             }),
         }
     }

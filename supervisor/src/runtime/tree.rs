@@ -1,5 +1,6 @@
 //! What the nodes of one tree share, and how they talk to each other and to handles.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -65,12 +66,19 @@ impl TreeShared {
     }
 }
 
+/// A node's children's indices by name, for commands and duplicate checks. Only the node
+/// writes it, except the root's front door, which reserves a name (index `usize::MAX`) for a
+/// `spawn_service` still on its way to the loop.
+pub(crate) type Names = Arc<Mutex<HashMap<Arc<str>, usize>>>;
+
 /// What handles, contexts and parents send to a node's control loop.
 pub(crate) enum NodeMessage {
     Spawn(Box<ChildSpec>),
     Ready {
         index: usize,
         attempt: u32,
+        /// The child's shared state: the slot may have been released and reused since.
+        child: Arc<crate::context::ChildShared>,
     },
     Snapshots(oneshot::Sender<Vec<ServiceLifecycleSnapshot>>),
     State(oneshot::Sender<Vec<(ChildState, Option<Arc<NestedLink>>)>>),

@@ -168,6 +168,37 @@ impl ChildSpec {
         ChildSpec::new(name, Run::Supervisor(Arc::new(spec)), RestartPolicy::Always)
     }
 
+    /// A pool named `name`: a supervisor child with no declared children, to which
+    /// [`start_child`](crate::SupervisorHandle::start_child) adds up to `max` at once, each
+    /// made by `template` from the arguments it is given and named `1`, `2`, ... in order
+    /// (OTP's simple_one_for_one, Elixir's DynamicSupervisor). One-for-one, the default
+    /// intensity; for others, build it with [`SupervisorSpecBuilder::pool`](crate::SupervisorSpecBuilder::pool).
+    ///
+    /// ```
+    /// use supervisor::{ChildSpec, RestartPolicy, SupervisorSpec, service_fn};
+    ///
+    /// #[derive(Debug)]
+    /// struct Order(u64);
+    ///
+    /// let workers = ChildSpec::pool("workers", 100, |order: Order| {
+    ///     service_fn("order", move |ctx| async move {
+    ///         let _ = (order.0, ctx);
+    ///     })
+    ///     .with_restart(RestartPolicy::Never)
+    /// });
+    /// let spec = SupervisorSpec::builder("bot").child(workers).build()?;
+    /// assert!(spec.children()[0].nested().unwrap().is_pool());
+    /// # Ok::<(), supervisor::error::SpecError>(())
+    /// ```
+    pub fn pool<A, F>(name: impl Into<Arc<str>>, max: usize, template: F) -> Self
+    where
+        A: Send + 'static,
+        F: Fn(A) -> ChildSpec + Send + Sync + 'static,
+    {
+        let spec = SupervisorSpec::pool(name.into(), max, super::PoolTemplate::new(template));
+        ChildSpec::supervisor(spec)
+    }
+
     /// The same child under another name (to run one service twice, say).
     pub fn with_name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.name = name.into();

@@ -4,6 +4,7 @@
 mod argument;
 mod child_spec;
 mod declared_tree;
+mod pool;
 mod service_output;
 mod supervisor_spec;
 
@@ -11,5 +12,7 @@ pub use argument::{Argument, SupervisedArgument};
 pub(crate) use child_spec::{AsyncFactory, BlockingFactory, Run};
 pub use child_spec::{ChildSpec, blocking_fn, service_fn};
 pub use declared_tree::DeclaredTree;
+pub(crate) use pool::PoolTemplate;
 pub use service_output::ServiceOutput;
+pub(crate) use supervisor_spec::check_added_child;
 pub use supervisor_spec::{SupervisorSpec, SupervisorSpecBuilder};

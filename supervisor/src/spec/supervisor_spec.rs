@@ -4,10 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::child_spec::ChildSpec;
+use super::pool::PoolTemplate;
 use crate::error::{ConfigError, SpecError};
 use crate::model::{
-    AutoShutdown, ChildKind, Intensity, MAX_NESTING_DEPTH, Readiness, RestartPolicy,
-    ShutdownPolicy, Strategy, check_count, check_duration, check_name, check_positive_duration,
+    AutoShutdown, ChildKind, Intensity, MAX_DYNAMIC_CHILDREN, MAX_NESTING_DEPTH, Readiness,
+    RestartPolicy, ShutdownPolicy, Strategy, check_count, check_duration, check_dynamic_limit,
+    check_name, check_positive_duration,
 };
 use crate::policy::{dependents_of, startup_order};
 
@@ -46,6 +48,10 @@ pub struct SupervisorSpec {
     pub(crate) layout: Arc<Layout>,
     /// Levels of supervisors from this one down, itself included.
     pub(crate) depth: usize,
+    /// How many children may be added at run time, at once.
+    pub(crate) max_dynamic_children: usize,
+    /// For a pool: what `start_child` makes.
+    pub(crate) pool: Option<PoolTemplate>,
 }
 
 /// The dependency structure of a spec's children, by index.
@@ -91,6 +97,8 @@ pub struct SupervisorSpecBuilder {
     shutdown_timeout: Duration,
     auto_shutdown: AutoShutdown,
     children: Vec<ChildSpec>,
+    max_dynamic_children: usize,
+    pool: Option<PoolTemplate>,
 }
 
 impl SupervisorSpec {
@@ -105,6 +113,8 @@ impl SupervisorSpec {
             shutdown_timeout: Duration::from_secs(5),
             auto_shutdown: AutoShutdown::Never,
             children: Vec::new(),
+            max_dynamic_children: 0,
+            pool: None,
         }
     }
 
@@ -120,7 +130,36 @@ impl SupervisorSpec {
             children: Vec::new(),
             layout: Arc::default(),
             depth: 1,
+            max_dynamic_children: MAX_DYNAMIC_CHILDREN,
+            pool: None,
         }
+    }
+
+    /// A pool: no declared children, up to `max` made at run time by
+    /// [`start_child`](crate::SupervisorHandle::start_child) from `template`.
+    pub(crate) fn pool(name: Arc<str>, max: usize, template: PoolTemplate) -> Self {
+        SupervisorSpec {
+            name,
+            strategy: Strategy::OneForOne,
+            intensity: Some(Intensity::default()),
+            shutdown_timeout: Duration::from_secs(5),
+            auto_shutdown: AutoShutdown::Never,
+            children: Vec::new(),
+            layout: Arc::default(),
+            depth: 1,
+            max_dynamic_children: max,
+            pool: Some(template),
+        }
+    }
+
+    /// How many children may be added to it at run time, at once.
+    pub fn max_dynamic_children(&self) -> usize {
+        self.max_dynamic_children
+    }
+
+    /// Whether it is a pool ([`ChildSpec::pool`]).
+    pub fn is_pool(&self) -> bool {
+        self.pool.is_some()
     }
 
     /// The supervisor's name; the first segment of its children's paths.
@@ -179,6 +218,8 @@ impl fmt::Debug for SupervisorSpec {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("auto_shutdown", &self.auto_shutdown)
             .field("children", &self.children)
+            .field("max_dynamic_children", &self.max_dynamic_children)
+            .field("pool", &self.pool)
             .finish()
     }
 }
@@ -215,6 +256,27 @@ impl SupervisorSpecBuilder {
     /// Whether significant children end this supervisor.
     pub fn auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Self {
         self.auto_shutdown = auto_shutdown;
+        self
+    }
+
+    /// Allows up to `max` children at once to be added at run time, with
+    /// [`add_child`](crate::SupervisorHandle::add_child) (at most [`MAX_DYNAMIC_CHILDREN`]).
+    /// The default is none.
+    pub fn max_dynamic_children(mut self, max: usize) -> Self {
+        self.max_dynamic_children = max;
+        self
+    }
+
+    /// Makes this supervisor a pool: up to `max` identical children made from `template` by
+    /// [`start_child`](crate::SupervisorHandle::start_child) (OTP's simple_one_for_one). Use it
+    /// to set a pool's strategy or intensity; [`ChildSpec::pool`] is the short form.
+    pub fn pool<A, F>(mut self, max: usize, template: F) -> Self
+    where
+        A: Send + 'static,
+        F: Fn(A) -> ChildSpec + Send + Sync + 'static,
+    {
+        self.max_dynamic_children = max;
+        self.pool = Some(PoolTemplate::new(template));
         self
     }
 
@@ -295,18 +357,7 @@ impl SupervisorSpecBuilder {
                     name: child.name().to_owned(),
                 });
             }
-            check_child(&supervisor, child)?;
-            if child.significant && self.auto_shutdown == AutoShutdown::Never {
-                // OTP rejects the combination: such a child could never end its supervisor.
-                return Err(SpecError::Invalid {
-                    path: format!("{supervisor}/{}", child.name),
-                    error: ConfigError::new(
-                        "significant",
-                        "true under auto_shutdown = never",
-                        "auto_shutdown = any_significant or all_significant on its supervisor, or a child that is not significant",
-                    ),
-                });
-            }
+            check_child(&supervisor, self.auto_shutdown, child)?;
         }
         let mut dependencies = Vec::with_capacity(self.children.len());
         let mut requirements = Vec::with_capacity(self.children.len());
@@ -361,6 +412,8 @@ impl SupervisorSpecBuilder {
             children: self.children,
             layout: Arc::new(layout),
             depth,
+            max_dynamic_children: self.max_dynamic_children,
+            pool: self.pool,
         })
     }
 
@@ -378,17 +431,48 @@ impl SupervisorSpecBuilder {
             .map_err(invalid)?;
             check_positive_duration("intensity.within", intensity.within).map_err(invalid)?;
         }
+        check_dynamic_limit(self.max_dynamic_children).map_err(invalid)?;
         check_positive_duration("shutdown_timeout", self.shutdown_timeout).map_err(invalid)
     }
 }
 
 /// The checks of one child that need no siblings.
-fn check_child(supervisor: &str, child: &ChildSpec) -> Result<(), SpecError> {
+/// The checks of a child added at run time to `supervisor` (a path): those of a declared
+/// child, the name's emptiness included.
+pub(crate) fn check_added_child(
+    supervisor: &str,
+    auto_shutdown: AutoShutdown,
+    child: &ChildSpec,
+) -> Result<(), SpecError> {
+    if child.name.is_empty() {
+        return Err(SpecError::EmptyName {
+            supervisor: supervisor.to_owned(),
+        });
+    }
+    check_child(supervisor, auto_shutdown, child)
+}
+
+fn check_child(
+    supervisor: &str,
+    auto_shutdown: AutoShutdown,
+    child: &ChildSpec,
+) -> Result<(), SpecError> {
     let invalid = |error| SpecError::Invalid {
         path: format!("{supervisor}/{}", child.name),
         error,
     };
     check_name(&child.name).map_err(invalid)?;
+    if let Some(nested) = child.nested() {
+        check_dynamic_limit(nested.max_dynamic_children).map_err(invalid)?;
+    }
+    if child.significant && auto_shutdown == AutoShutdown::Never {
+        // OTP rejects the combination: such a child could never end its supervisor.
+        return Err(invalid(ConfigError::new(
+            "significant",
+            "true under auto_shutdown = never",
+            "auto_shutdown = any_significant or all_significant on its supervisor, or a child that is not significant",
+        )));
+    }
     child.backoff.validate().map_err(invalid)?;
     if let Readiness::Explicit { timeout } = child.readiness {
         check_positive_duration("readiness.timeout", timeout).map_err(invalid)?;

@@ -6,12 +6,14 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc::error::SendError;
 
 use super::{Node, Stop, StopPurpose};
-use crate::error::{CommandError, closest};
-use crate::model::{ChildKind, ServicePhase, TerminationReason};
+use crate::error::{CommandError, ConfigError, SpecError, closest};
+use crate::model::{ChildKind, MAX_NESTING_DEPTH, ServicePhase, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::{BackoffProgress, restart_scope};
 use crate::runtime::NodeMessage;
-use crate::runtime::command::{Command, CommandAudit, CommandRequest};
+use crate::runtime::command::{Action, ChildCounts, Command, CommandAudit, CommandRequest, Reply};
+use crate::runtime::tree::lock;
+use crate::spec::{ChildSpec, check_added_child};
 
 /// Why a command stops a child, and where the child ends up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,18 +38,30 @@ impl Hold {
 }
 
 enum Route {
-    Here(usize),
+    /// A child of this node (or this node itself, for a supervisor target: `None`).
+    Here(Option<usize>),
     Below(tokio::sync::mpsc::UnboundedSender<NodeMessage>),
 }
 
 impl Node {
-    pub(super) fn on_command(&mut self, request: CommandRequest) {
+    pub(super) fn on_command(&mut self, mut request: CommandRequest) {
         if self.shutdown.is_some() {
             return request.answer(Err(CommandError::ShuttingDown));
         }
-        match self.route(&request.target) {
-            Ok(Route::Here(index)) => {
-                let result = self.apply(index, &request);
+        let wants_supervisor = request.action.targets_a_supervisor();
+        match self.route(&request.target, wants_supervisor) {
+            Ok(Route::Here(at)) => {
+                let action = std::mem::replace(&mut request.action, Action::Count);
+                let result = match (action, at) {
+                    (Action::OnChild(command), Some(index)) => self.apply(index, command, &request),
+                    (Action::Add(spec), _) => self.add_by_command(*spec, Command::Add, &request),
+                    (Action::StartChild(args), _) => self.start_pool_child(args, &request),
+                    (Action::Count, _) => Ok(Reply::Counts(self.counts())),
+                    // `route` gives an index for a child target, none for a supervisor one.
+                    (Action::OnChild(_), None) => Err(CommandError::NotAChild {
+                        path: request.target.clone(),
+                    }),
+                };
                 request.answer(result);
             }
             Ok(Route::Below(inbox)) => {
@@ -63,8 +77,12 @@ impl Node {
         }
     }
 
-    /// The child of this node the target is, or the nested node to pass it to.
-    fn route(&self, target: &str) -> Result<Route, CommandError> {
+    /// The child of this node the target is (or this node, for a supervisor target), or the
+    /// nested node to pass the request to.
+    fn route(&self, target: &str, wants_supervisor: bool) -> Result<Route, CommandError> {
+        if wants_supervisor && target == &*self.path {
+            return Ok(Route::Here(None));
+        }
         let unknown = |suggestion| CommandError::UnknownPath {
             path: target.to_owned(),
             suggestion,
@@ -78,18 +96,23 @@ impl Node {
             None => (rest, None),
         };
         let Some(index) = self.index_of(name) else {
-            let names = (0..self.slots.len()).map(|i| &*self.child_spec(i).name);
-            let suggestion = closest(name, names).map(|close| {
+            let names = lock(&self.names);
+            let suggestion = closest(name, names.keys().map(|n| &**n)).map(|close| {
                 let below = below.map(|b| format!("/{b}")).unwrap_or_default();
                 format!("{}/{close}{below}", self.path)
             });
             return Err(unknown(suggestion));
         };
-        if below.is_none() {
-            return Ok(Route::Here(index));
+        if below.is_none() && !wants_supervisor {
+            return Ok(Route::Here(Some(index)));
         }
         if self.child_spec(index).kind() != ChildKind::Supervisor {
-            return Err(unknown(None));
+            return Err(match below {
+                Some(_) => unknown(None),
+                None => CommandError::NotASupervisor {
+                    path: target.to_owned(),
+                },
+            });
         }
         let slot = &self.slots[index];
         match slot.nested.as_ref().and_then(|link| link.inbox()) {
@@ -102,7 +125,11 @@ impl Node {
     }
 
     fn index_of(&self, name: &str) -> Option<usize> {
-        (0..self.slots.len()).find(|&i| *self.child_spec(i).name == *name)
+        // A name reserved for a `spawn_service` still on its way has no slot yet.
+        lock(&self.names)
+            .get(name)
+            .copied()
+            .filter(|&index| index < self.slots.len())
     }
 
     /// Checks the command against the child's phase; if it applies, records it (audit event)
@@ -110,8 +137,9 @@ impl Node {
     fn apply(
         &mut self,
         index: usize,
+        command: Command,
         request: &CommandRequest,
-    ) -> Result<crate::CommandReceipt, CommandError> {
+    ) -> Result<Reply, CommandError> {
         use ServicePhase::*;
         let phase = self.slots[index].phase;
         let refuse = |hint| {
@@ -121,7 +149,9 @@ impl Node {
                 hint,
             })
         };
-        let changes = match (request.command, phase) {
+        let removing =
+            matches!(&self.slots[index].stop, Some(stop) if stop.purpose == StopPurpose::Remove);
+        let changes = match (command, phase) {
             (Command::Restart, Quarantined) => {
                 return refuse("`release_child` starts it again");
             }
@@ -131,6 +161,13 @@ impl Node {
             (Command::Pause, Quarantined) => {
                 return refuse("`release_child` it first");
             }
+            (Command::Remove, _) if index < self.spec.children.len() => {
+                return refuse("a declared child cannot be removed; pause or quarantine it");
+            }
+            (_, _) if removing && command != Command::Remove => {
+                return refuse("it is being removed");
+            }
+            (Command::Remove, _) => !removing,
             (Command::Restart, Waiting)
             | (Command::Pause, Paused)
             | (Command::Quarantine, Quarantined) => false,
@@ -138,22 +175,158 @@ impl Node {
             (Command::Release, other) => other == Quarantined,
             _ => true,
         };
-        self.audit(index, request);
+        self.audit(index, command, request, request.target.clone());
         if changes {
-            match request.command {
+            match command {
                 Command::Restart => self.restart_now(index, request.id),
                 Command::Pause => self.hold(index, Hold::Pause),
                 Command::Quarantine => self.hold(index, Hold::Quarantine),
                 Command::Resume | Command::Release => self.wake(index),
+                Command::Remove => self.remove(index),
+                Command::Add | Command::StartChild => {}
             }
         }
-        Ok(request.receipt(self.slots[index].phase, changes))
+        Ok(request.receipt(request.target.clone(), self.slots[index].phase, changes))
     }
 
-    fn audit(&self, index: usize, request: &CommandRequest) {
+    /// `add_child` (and a pool's `start_child`): checked as a declared child is, within the
+    /// supervisor's limit, then started.
+    fn add_by_command(
+        &mut self,
+        spec: ChildSpec,
+        command: Command,
+        request: &CommandRequest,
+    ) -> Result<Reply, CommandError> {
+        let supervisor = self.path.to_string();
+        let max = self.spec.max_dynamic_children;
+        if max == 0 {
+            return Err(CommandError::DynamicChildrenNotAllowed { supervisor });
+        }
+        if self.dynamic_count() >= max {
+            return Err(CommandError::TooManyChildren { supervisor, max });
+        }
+        let path = format!("{supervisor}/{}", spec.name);
+        check_added_child(&supervisor, self.spec.auto_shutdown, &spec)
+            .map_err(CommandError::InvalidChild)?;
+        if spec
+            .dependencies
+            .iter()
+            .chain(&spec.requirements)
+            .next()
+            .is_some()
+        {
+            return Err(CommandError::InvalidChild(SpecError::Invalid {
+                path,
+                error: ConfigError::new(
+                    "after / requires",
+                    spec.dependencies
+                        .iter()
+                        .chain(&spec.requirements)
+                        .map(|d| &**d)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    "no dependencies: a child added at run time cannot depend on its siblings",
+                ),
+            }));
+        }
+        let level = self.path.split('/').count();
+        let depth = level + spec.nested().map_or(0, |nested| nested.depth);
+        if depth > MAX_NESTING_DEPTH {
+            return Err(CommandError::InvalidChild(SpecError::TooDeep {
+                supervisor,
+                depth,
+                max: MAX_NESTING_DEPTH,
+            }));
+        }
+        if lock(&self.names).contains_key(&spec.name) {
+            return Err(CommandError::DuplicateName { path });
+        }
+        let index = self.add_dynamic(spec);
+        self.audit(index, command, request, path.clone());
+        self.try_start(index);
+        Ok(request.receipt(path, self.slots[index].phase, true))
+    }
+
+    /// A pool's `start_child`: its template makes the child, named by the next number.
+    fn start_pool_child(
+        &mut self,
+        args: Box<dyn std::any::Any + Send>,
+        request: &CommandRequest,
+    ) -> Result<Reply, CommandError> {
+        let Some(template) = self.spec.pool.clone() else {
+            return Err(CommandError::NotAPool {
+                supervisor: self.path.to_string(),
+            });
+        };
+        let spec = template
+            .make(args)
+            .map_err(|_| CommandError::WrongArguments {
+                pool: self.path.to_string(),
+                expected: template.arguments,
+            })?;
+        // The next number no child has: a pool's own numbers never repeat, and a declared
+        // child may not hold one either. Taken only if the child is added.
+        let mut number = self.pool_serial;
+        let name = loop {
+            number = number.saturating_add(1);
+            let name = number.to_string();
+            if !lock(&self.names).contains_key(name.as_str()) {
+                break name;
+            }
+        };
+        let added = self.add_by_command(spec.with_name(name), Command::StartChild, request)?;
+        self.pool_serial = number;
+        Ok(added)
+    }
+
+    fn counts(&self) -> ChildCounts {
+        let mut counts = ChildCounts::default();
+        for index in self.live() {
+            counts.specs += 1;
+            counts.active += usize::from(self.slots[index].phase.is_alive());
+            match self.child_spec(index).kind() {
+                ChildKind::Supervisor => counts.supervisors += 1,
+                _ => counts.workers += 1,
+            }
+        }
+        counts
+    }
+
+    /// `remove_child`: stopped if alive, then terminated and released.
+    fn remove(&mut self, index: usize) {
+        if let Some(group) = self.slots[index].group {
+            self.leave_group(index, group);
+        }
+        match self.slots[index].phase {
+            ServicePhase::Starting | ServicePhase::Running => {
+                self.slots[index].stop = Some(Stop {
+                    purpose: StopPurpose::Remove,
+                    issued: false,
+                    killed: false,
+                });
+                self.issue_free_stops(std::iter::once(index));
+            }
+            ServicePhase::Stopping => {
+                if let Some(stop) = &mut self.slots[index].stop {
+                    stop.purpose = StopPurpose::Remove;
+                }
+            }
+            ServicePhase::Terminated => {
+                self.slots[index].termination = Some(TerminationReason::Removed);
+                self.release_if_done(index);
+            }
+            _ => {
+                self.clear_timer(index);
+                self.terminate_quietly(index, TerminationReason::Removed);
+                self.release_if_done(index);
+            }
+        }
+    }
+
+    fn audit(&self, index: usize, command: Command, request: &CommandRequest, target: String) {
         tracing::info!(
-            path = %request.target,
-            command = %request.command,
+            path = %target,
+            %command,
             command_id = request.id,
             requested_by = %request.requested_by,
             reason = %request.reason,
@@ -162,8 +335,8 @@ impl Node {
         self.emit(Some(index), |_| {
             EventKind::Command(Box::new(CommandAudit {
                 command_id: request.id,
-                command: request.command,
-                target: request.target.clone(),
+                command,
+                target,
                 requested_by: request.requested_by.clone(),
                 reason: request.reason.clone(),
                 accepted_at: SystemTime::now(),

@@ -71,6 +71,7 @@ impl Node {
             self.terminate(index, TerminationReason::Aborted, true);
         }
         self.release_stops_of_dependencies(index);
+        self.release_if_done(index);
     }
 
     /// The restart decision for an attempt that ended on its own.
@@ -78,7 +79,7 @@ impl Node {
         let base = self.spec.children.len();
         let spec = match index.checked_sub(base) {
             None => self.spec.children.get(index),
-            Some(extra) => self.extra.get(extra),
+            Some(extra) => self.extra.get(extra).and_then(Option::as_ref),
         };
         let Some(spec) = spec else {
             return;

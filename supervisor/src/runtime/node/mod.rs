@@ -32,7 +32,7 @@ use tokio_util::time::DelayQueue;
 
 use super::attempt::AttemptExit;
 use super::record::{ChildRecord, NodeExit};
-use super::tree::{NodeMessage, ShutdownCause, TreeShared};
+use super::tree::{Names, NodeMessage, ShutdownCause, TreeShared, lock};
 use crate::context::TaskContext;
 use crate::error::Escalation;
 use crate::model::{MAX_DURATION, ServicePhase, ShutdownPolicy};
@@ -41,6 +41,13 @@ use crate::policy::{FailureWindow, seed_from_os};
 use crate::spec::{ChildSpec, SupervisorSpec};
 use slot::ChildSlot;
 pub(crate) use slot::{Failure, LastExit, Stop, StopPurpose};
+
+/// What a vacant slot reports as its spec (never used for a decision: vacant slots are
+/// skipped), shared by every node.
+fn vacant_spec() -> &'static ChildSpec {
+    static VACANT: std::sync::OnceLock<ChildSpec> = std::sync::OnceLock::new();
+    VACANT.get_or_init(|| crate::spec::service_fn("", |_| async {}))
+}
 
 /// Everything a node needs to run.
 pub(crate) struct NodeSetup {
@@ -58,6 +65,8 @@ pub(crate) struct NodeSetup {
     /// Cancelled to abort whatever is still stopping (a second signal, or the parent killing
     /// this node): children are aborted, and the node still reconciles before it ends.
     pub(crate) abort: CancellationToken,
+    /// Its children's names (see `Node::names`).
+    pub(crate) names: Names,
 }
 
 /// Children waiting to restart together: started again once none of them has a live task and
@@ -88,8 +97,15 @@ enum ChildDue {
 pub(crate) struct Node {
     path: Arc<str>,
     spec: Arc<SupervisorSpec>,
-    /// Children added at run time (by `spawn_service`), after the spec's.
-    extra: Vec<ChildSpec>,
+    /// Children added at run time, after the spec's: `None` where one was released (the slot
+    /// is vacant, listed in `free`, and reused by the next addition).
+    extra: Vec<Option<ChildSpec>>,
+    free: Vec<usize>,
+    /// Each live child's index by name (the root's is shared with its front door, which
+    /// reserves names for `spawn_service`).
+    names: Names,
+    /// The last number a pool gave a child.
+    pool_serial: u64,
     tree: Arc<TreeShared>,
     stop: CancellationToken,
     notify: UnboundedSender<NodeMessage>,
@@ -123,6 +139,7 @@ impl Node {
             context,
             shutting_down,
             abort,
+            names,
         } = setup;
         let mut node = Node {
             intensity: spec
@@ -132,6 +149,9 @@ impl Node {
             path,
             spec,
             extra: Vec::new(),
+            free: Vec::new(),
+            names,
+            pool_serial: 0,
             tree,
             stop,
             notify,
@@ -150,7 +170,9 @@ impl Node {
             draining_starts: false,
         };
         for index in 0..node.spec.children.len() {
-            node.add_slot(index);
+            let slot = node.new_slot(index);
+            node.slots.push(slot);
+            lock(&node.names).insert(Arc::clone(&node.spec.children[index].name), index);
         }
         node
     }
@@ -192,16 +214,26 @@ impl Node {
     fn on_message(&mut self, message: NodeMessage) {
         match message {
             NodeMessage::Spawn(spec) => {
-                self.extra.push(*spec);
-                let index = self.slots.len();
-                self.add_slot(index);
+                let index = self.add_dynamic(*spec);
                 if self.shutdown.is_some() {
                     self.terminate_unstarted(index);
                 } else {
                     self.try_start(index);
                 }
             }
-            NodeMessage::Ready { index, attempt } => self.on_ready(index, attempt),
+            NodeMessage::Ready {
+                index,
+                attempt,
+                child,
+            } => {
+                let current = self
+                    .slots
+                    .get(index)
+                    .is_some_and(|slot| Arc::ptr_eq(&slot.shared, &child));
+                if current {
+                    self.on_ready(index, attempt);
+                }
+            }
             NodeMessage::Snapshots(reply) => {
                 // The asker may have given up; then there is nobody to tell.
                 let _ = reply.send(self.snapshots());
@@ -223,7 +255,7 @@ impl Node {
         if path == *self.path {
             panic!("injected fault in the control loop of `{path}`");
         }
-        let next = (0..self.slots.len()).find(|&i| {
+        let next = self.live().find(|&i| {
             let child = self.child_path(i);
             path == *child || path.starts_with(&format!("{child}/"))
         });
@@ -234,7 +266,7 @@ impl Node {
         }
     }
 
-    fn add_slot(&mut self, index: usize) {
+    fn new_slot(&self, index: usize) -> ChildSlot {
         let spec = self.child_spec(index);
         let shared = Arc::new(crate::context::ChildShared::new(
             Arc::clone(&spec.name),
@@ -242,8 +274,79 @@ impl Node {
             self.tree.epoch,
             Some(self.notify.clone()),
         ));
-        self.slots.push(ChildSlot::new(shared));
         self.tree.metrics.service_added();
+        ChildSlot::new(shared)
+    }
+
+    /// A child added at run time: in a vacant slot if there is one, else in a new one.
+    fn add_dynamic(&mut self, spec: ChildSpec) -> usize {
+        let base = self.spec.children.len();
+        let name = Arc::clone(&spec.name);
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.extra.push(None);
+                self.slots.push(ChildSlot::vacant());
+                self.slots.len() - 1
+            }
+        };
+        self.extra[index - base] = Some(spec);
+        self.slots[index] = self.new_slot(index);
+        lock(&self.names).insert(name, index);
+        index
+    }
+
+    /// Whether the slot is vacant (a released child's).
+    fn is_vacant(&self, index: usize) -> bool {
+        index
+            .checked_sub(self.spec.children.len())
+            .is_some_and(|extra| self.extra.get(extra).is_none_or(Option::is_none))
+    }
+
+    /// The indices of the children there are (vacant slots left out).
+    fn live(&self) -> impl Iterator<Item = usize> + use<'_> {
+        (0..self.slots.len()).filter(|&index| !self.is_vacant(index))
+    }
+
+    /// Children added at run time that are there now.
+    fn dynamic_count(&self) -> usize {
+        self.extra.len() - self.free.len()
+    }
+
+    /// Gives a released child's slot and spec back: its memory is freed and its name may be
+    /// used again. Only for a child added at run time, terminated, with no task.
+    fn release(&mut self, index: usize) {
+        let base = self.spec.children.len();
+        let Some(spec) = index
+            .checked_sub(base)
+            .and_then(|extra| self.extra.get_mut(extra))
+            .and_then(Option::take)
+        else {
+            return;
+        };
+        self.clear_timer(index);
+        {
+            let mut names = lock(&self.names);
+            if names.get(&spec.name) == Some(&index) {
+                names.remove(&spec.name);
+            }
+        }
+        self.slots[index] = ChildSlot::vacant();
+        self.free.push(index);
+    }
+
+    /// Releases the child if it has ended for good and was added at run time, not in
+    /// shutdown (the report lists every child then): a temporary one that terminated, or a
+    /// removed one.
+    fn release_if_done(&mut self, index: usize) {
+        let slot = &self.slots[index];
+        let done = slot.phase == ServicePhase::Terminated
+            && slot.task.is_none()
+            && (self.child_spec(index).restart == crate::model::RestartPolicy::Never
+                || slot.termination == Some(crate::model::TerminationReason::Removed));
+        if done && self.shutdown.is_none() && index >= self.spec.children.len() {
+            self.release(index);
+        }
     }
 
     fn child_spec(&self, index: usize) -> &ChildSpec {
@@ -251,7 +354,10 @@ impl Node {
         if index < base {
             &self.spec.children[index]
         } else {
-            &self.extra[index - base]
+            self.extra
+                .get(index - base)
+                .and_then(Option::as_ref)
+                .unwrap_or_else(|| vacant_spec())
         }
     }
 
@@ -377,9 +483,8 @@ impl Node {
         };
         self.emit(None, |_| EventKind::ShutdownCompleted);
         let snapshots = self.snapshots();
-        let children: Vec<ChildRecord> = (0..self.slots.len())
-            .map(|index| self.final_record(index))
-            .collect();
+        let children: Vec<ChildRecord> =
+            self.live().map(|index| self.final_record(index)).collect();
         NodeExit {
             requested_by,
             reason,

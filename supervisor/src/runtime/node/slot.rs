@@ -62,6 +62,8 @@ pub(crate) enum StopPurpose {
     Unbind(usize),
     /// Stopped by an operator's command (or with a child it requires), to stay put.
     Hold(Hold),
+    /// Stopped to be removed: terminated, then its slot released.
+    Remove,
 }
 
 /// The payload of the last failed attempt, formatted only when someone asks.
@@ -101,6 +103,22 @@ impl Failure {
 }
 
 impl ChildSlot {
+    /// A released child's slot, until it is reused: terminated, holding nothing of its own.
+    pub(crate) fn vacant() -> Self {
+        static NOBODY: std::sync::OnceLock<Arc<ChildShared>> = std::sync::OnceLock::new();
+        let shared = NOBODY.get_or_init(|| {
+            Arc::new(ChildShared::new(
+                Arc::from(""),
+                usize::MAX,
+                Instant::now(),
+                None,
+            ))
+        });
+        let mut slot = ChildSlot::new(Arc::clone(shared));
+        slot.phase = ServicePhase::Terminated;
+        slot
+    }
+
     pub(crate) fn new(shared: Arc<ChildShared>) -> Self {
         ChildSlot {
             shared,

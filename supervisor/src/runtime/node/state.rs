@@ -15,7 +15,7 @@ use crate::runtime::tree_state::ChildState;
 impl Node {
     pub(super) fn snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
         let now = Instant::now();
-        (0..self.slots.len())
+        self.live()
             .map(|index| {
                 let slot = &self.slots[index];
                 let spec = self.child_spec(index);
@@ -41,7 +41,7 @@ impl Node {
     /// which the asker fetches its children live; one that is not has them filled in already
     /// (from its last run, or from its spec if it never ran).
     pub(super) fn child_states(&self) -> Vec<(ChildState, Option<Arc<NestedLink>>)> {
-        (0..self.slots.len())
+        self.live()
             .map(|index| {
                 let mut state = self.child_state(index);
                 let live = self.slots[index]

@@ -236,6 +236,7 @@ impl Node {
                 let reason = self.dependency_terminated(dependency);
                 self.terminate(index, reason, false);
             }
+            StopPurpose::Remove => self.terminate(index, TerminationReason::Removed, false),
             StopPurpose::Hold(hold) => {
                 self.set_phase(index, hold.phase());
                 self.held(index, hold);
