@@ -16,11 +16,13 @@ use tokio_util::sync::CancellationToken;
 struct Counting;
 
 static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
@@ -133,6 +135,40 @@ fn restart_ours(n: usize, panic: bool) -> Duration {
         sup.trigger_shutdown();
         sup.wait_for_drain().await;
         stamps.p50_gap()
+    })
+}
+
+/// Allocations per restart after an error, with no subscriber, with a journal of
+/// `journal` events (0: none, so no event is even built). The difference between the two is
+/// what recording events costs in allocations.
+fn restart_allocations(n: usize, journal: usize) -> f64 {
+    runtime().block_on(async {
+        let stamps = Stamps::with_capacity(n);
+        let done = Arc::new(Notify::new());
+        let config = SupervisorConfig::default()
+            .without_signal_handler()
+            .with_journal_capacity(journal);
+        let sup = Supervisor::new(config);
+        let immediate = BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
+            .with_jitter(Jitter::None)
+            .without_circuit_breaker();
+        let service = Failing {
+            stamps: stamps.clone(),
+            limit: n,
+            done: Arc::clone(&done),
+            panic: false,
+        };
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        sup.spawn_service_with_options(
+            Box::new(service),
+            SpawnOptions::new().with_backoff(immediate),
+        )
+        .unwrap();
+        done.notified().await;
+        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        sup.trigger_shutdown();
+        sup.wait_for_drain().await;
+        allocations as f64 / n as f64
     })
 }
 
@@ -291,7 +327,10 @@ fn main() {
     let mut error = (Vec::new(), Vec::new());
     let mut panic = (Vec::new(), Vec::new());
     let mut fleet = (Vec::new(), Vec::new());
+    let mut allocations = (Vec::new(), Vec::new());
     for _ in 0..runs {
+        allocations.0.push(restart_allocations(restarts, 0));
+        allocations.1.push(restart_allocations(restarts, 1024));
         error.0.push(us(restart_floor(restarts, false)));
         error.1.push(us(restart_ours(restarts, false)));
         panic.0.push(us(restart_floor(restarts, true)));
@@ -347,6 +386,12 @@ fn main() {
         pick(&fleet.1, |f| ms(f.shutdown)),
         "ms",
         3.0,
+    );
+    println!(
+        "\nallocations per restart, no subscriber: journal off {:.2}, journal of 1024 events {:.2} (recording adds {:.2})",
+        median(allocations.0.clone()),
+        median(allocations.1.clone()),
+        median(allocations.1) - median(allocations.0)
     );
     println!("\ndeep nesting (linear when the per-level figures stay flat)");
     for (i, &depth) in depths.iter().enumerate() {

@@ -180,7 +180,10 @@ pub use model::{
     MAX_NESTING_DEPTH, OnOpen, Readiness, RestartPolicy, ServicePhase, ShutdownPolicy, Strategy,
     TerminationReason, TimeoutKind,
 };
-pub use observe::{CompactDuration, EventKind, LifecycleEvent, MetricsSnapshot, SupervisorMetrics};
+pub use observe::{
+    CompactDuration, EventKind, EventStream, LifecycleEvent, MetricsSnapshot, Missed,
+    SupervisorMetrics,
+};
 pub use runtime::{
     ChildCounts, ChildState, Command, CommandAudit, CommandReceipt, ServiceLifecycleSnapshot,
     ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig,

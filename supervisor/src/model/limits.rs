@@ -113,6 +113,18 @@ pub(crate) fn check_event_capacity(capacity: usize) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A journal of at most [`MAX_EVENT_CAPACITY`] events (0 keeps none).
+pub(crate) fn check_journal_capacity(capacity: usize) -> Result<(), ConfigError> {
+    if capacity > MAX_EVENT_CAPACITY {
+        return Err(ConfigError::new(
+            "journal_capacity",
+            capacity.to_string(),
+            format!("at most {MAX_EVENT_CAPACITY} (supervisor::MAX_EVENT_CAPACITY)"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

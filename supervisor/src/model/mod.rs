@@ -20,8 +20,8 @@ pub use limits::{
     MAX_DURATION, MAX_DYNAMIC_CHILDREN, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH,
 };
 pub(crate) use limits::{
-    check_count, check_duration, check_dynamic_limit, check_event_capacity, check_name,
-    check_positive_duration,
+    check_count, check_duration, check_dynamic_limit, check_event_capacity, check_journal_capacity,
+    check_name, check_positive_duration,
 };
 pub use phase::ServicePhase;
 pub use readiness::Readiness;

@@ -1,24 +1,40 @@
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::CompactDuration;
+use crate::error::Escalation;
 use crate::model::{ServicePhase, TerminationReason};
 use crate::runtime::CommandAudit;
 
-/// One lifecycle change, as broadcast by [`Supervisor::subscribe`](crate::Supervisor::subscribe).
+/// One lifecycle change, as broadcast by [`Supervisor::subscribe`](crate::Supervisor::subscribe)
+/// and kept in the journal ([`SupervisorHandle::subscribe_from`](crate::SupervisorHandle::subscribe_from)).
 ///
 /// Its `Display` is one readable line:
 /// `[   1.250s] bot/market_feed: backing off, attempt 2 in 200ms after: connection reset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleEvent {
-    /// Increases by one per event of this supervisor, from 1; a gap means the subscriber lagged.
+    /// Increases by one per event of the tree, from 1; a gap means the subscriber lagged.
     pub seq: u64,
-    /// Time since the supervisor started.
+    /// Monotonic time since the tree started.
     pub at: Duration,
+    /// Wall-clock time of the event: the tree's start on the wall clock plus `at` (so it
+    /// never goes backwards, even if the system clock is set back).
+    pub wall: SystemTime,
     /// The child concerned, or the supervisor itself, as a path from the root
     /// (`bot/execution/order_router`).
     pub path: Arc<str>,
+    /// The child's generation: unique in the tree, new each time its supervisor creates it
+    /// (when that supervisor starts or restarts, or when the child is added at run time).
+    /// 0 for a supervisor's own events.
+    pub generation: u64,
+    /// The child's current attempt (0 before its first start, and for a supervisor's own
+    /// events).
+    pub attempt: u32,
+    /// Ties the event to its cause: a failure and the restart scope and restarts it caused
+    /// share one id, a command's effects carry its `command_id`, and a shutdown's stops its
+    /// own. `None` for what has no cause but itself (the first starts).
+    pub correlation: Option<u64>,
     /// What happened.
     pub kind: EventKind,
 }
@@ -45,8 +61,9 @@ pub enum EventKind {
         next_attempt: u32,
         /// The jittered delay.
         delay: Duration,
-        /// The error or panic message, or `None` after a clean exit.
-        cause: Option<String>,
+        /// The error or panic message (shared with the child's state, not copied), or `None`
+        /// after a clean exit.
+        cause: Option<Arc<str>>,
     },
     /// The service stopped for good.
     Terminated(TerminationReason),
@@ -73,8 +90,12 @@ pub enum EventKind {
     },
     /// Every service has stopped and no task is left.
     ShutdownCompleted,
-    /// An operator command was accepted (the audit record); its effects follow as events.
+    /// An operator command was accepted (the audit record); its effects follow as events
+    /// with its id as their correlation.
     Command(Box<CommandAudit>),
+    /// The supervisor gave up (restart intensity exceeded, or an escalating breaker opened):
+    /// it shuts down and fails, and its own supervisor takes it as a child failure.
+    Escalated(Box<Escalation>),
 }
 
 impl fmt::Display for LifecycleEvent {
@@ -121,6 +142,7 @@ impl fmt::Display for LifecycleEvent {
                 f.write_str("blocking worker missed its deadline; waiting for its thread")
             }
             EventKind::ShutdownCompleted => f.write_str("shutdown complete"),
+            EventKind::Escalated(escalation) => write!(f, "gives up: {escalation}"),
             EventKind::Command(audit) => write!(
                 f,
                 "{} (command {}) requested by {}: {}",

@@ -2,8 +2,11 @@
 
 mod compact_duration;
 mod event;
+mod journal;
 mod metrics;
 
 pub use compact_duration::CompactDuration;
 pub use event::{EventKind, LifecycleEvent};
+pub(crate) use journal::Journal;
+pub use journal::{EventStream, Missed};
 pub use metrics::{MetricsSnapshot, SupervisorMetrics};

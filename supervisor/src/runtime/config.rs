@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::model::{
-    BackoffConfig, Readiness, RestartPolicy, check_event_capacity, check_name,
-    check_positive_duration,
+    BackoffConfig, Readiness, RestartPolicy, check_event_capacity, check_journal_capacity,
+    check_name, check_positive_duration,
 };
 
 /// Settings of a [`Supervisor`](crate::Supervisor).
@@ -26,6 +26,7 @@ pub struct SupervisorConfig {
     default_backoff: BackoffConfig,
     rng_seed: Option<u64>,
     event_capacity: usize,
+    journal_capacity: usize,
     /// Which of the settings that only [`Supervisor::new`](crate::Supervisor::new) uses were
     /// set, so that a declared tree can refuse them instead of ignoring them.
     imperative_only: ImperativeOnly,
@@ -49,6 +50,7 @@ impl Default for SupervisorConfig {
             default_backoff: BackoffConfig::default(),
             rng_seed: None,
             event_capacity: 1024,
+            journal_capacity: 1024,
             imperative_only: ImperativeOnly::default(),
         }
     }
@@ -105,6 +107,16 @@ impl SupervisorConfig {
         self
     }
 
+    /// How many of the tree's last events the journal keeps, for
+    /// [`subscribe_from`](crate::SupervisorHandle::subscribe_from) and
+    /// [`run_summary`](crate::SupervisorHandle::run_summary): at most
+    /// [`MAX_EVENT_CAPACITY`](crate::MAX_EVENT_CAPACITY), allocated up front; 0 keeps none
+    /// (then an event with no subscriber is not even built). The default is 1,024.
+    pub fn with_journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal_capacity = capacity;
+        self
+    }
+
     /// Checks every value against the same rules as a
     /// [`SupervisorSpec`](crate::SupervisorSpec): the name non-empty and without `/`, the
     /// shutdown timeout greater than zero and at most [`MAX_DURATION`](crate::MAX_DURATION),
@@ -126,7 +138,8 @@ impl SupervisorConfig {
         check_name(&self.name)?;
         check_positive_duration("shutdown_timeout", self.shutdown_timeout)?;
         self.default_backoff.validate()?;
-        check_event_capacity(self.event_capacity)
+        check_event_capacity(self.event_capacity)?;
+        check_journal_capacity(self.journal_capacity)
     }
 
     /// The settings a declared tree named `tree` would silently ignore are refused instead:
@@ -187,6 +200,11 @@ impl SupervisorConfig {
     /// Events buffered per subscriber.
     pub fn event_capacity(&self) -> usize {
         self.event_capacity
+    }
+
+    /// The journal's capacity.
+    pub fn journal_capacity(&self) -> usize {
+        self.journal_capacity
     }
 }
 

@@ -9,7 +9,7 @@ use super::shutdown_report::ShutdownReport;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::TreeState;
 use crate::error::{CommandError, SupervisorError};
-use crate::observe::{LifecycleEvent, SupervisorMetrics};
+use crate::observe::{EventStream, LifecycleEvent, SupervisorMetrics};
 use crate::spec::ChildSpec;
 
 /// The handle of a running tree, from [`Supervisor::start`](crate::Supervisor::start).
@@ -319,9 +319,42 @@ impl SupervisorHandle {
         self.root.count_children(supervisor).await
     }
 
+    /// The tree's events from sequence number `seq` on (`1` for all): first those the journal
+    /// still holds ([`SupervisorConfig::with_journal_capacity`](crate::SupervisorConfig::with_journal_capacity)),
+    /// then live ones, until the tree has ended. A subscriber that comes late misses nothing the
+    /// journal still holds; events it cannot have are reported as one [`Missed`](crate::Missed)
+    /// with their number, and so are those it lost by lagging. It never slows the tree.
+    ///
+    /// ```
+    /// use supervisor::{service_fn, EventKind, Supervisor, SupervisorConfig, SupervisorSpec};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spec = SupervisorSpec::builder("bot")
+    ///     .child(service_fn("feed", |ctx| async move { ctx.cancelled().await }))
+    ///     .build()?;
+    /// let tree = Supervisor::start_with_config(spec, SupervisorConfig::default().without_signal_handler()).await?;
+    /// tree.shutdown_tree("operator", "done").await;
+    /// // Subscribed after the fact: the journal still has the whole run.
+    /// let mut events = tree.subscribe_from(1);
+    /// let first = events.next().await.unwrap()?;
+    /// assert_eq!((first.seq, &*first.path), (1, "bot/feed"));
+    /// assert!(matches!(first.kind, EventKind::PhaseChanged { .. }));
+    /// let mut last = first;
+    /// while let Some(event) = events.next().await {
+    ///     last = event?;
+    /// }
+    /// assert_eq!(last.kind, EventKind::ShutdownCompleted);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn subscribe_from(&self, seq: u64) -> EventStream {
+        self.root.subscribe_from(seq)
+    }
+
     /// Every lifecycle change in the tree from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
-        self.root.tree.events.subscribe()
+        self.root.tree.subscribe()
     }
 }
 

@@ -21,6 +21,7 @@ use super::tree::{Names, NestedLink, NodeMessage, ShutdownCause, TreeShared, loc
 use super::tree_state::{ChildState, TreeState};
 use crate::error::{CommandError, SpawnError, SupervisorError};
 use crate::model::check_name;
+use crate::observe::EventStream;
 use crate::spec::{ChildSpec, SupervisorSpec};
 
 pub(crate) struct Root {
@@ -288,7 +289,7 @@ impl Root {
         }
         let (reply, answer) = oneshot::channel();
         let request = CommandRequest {
-            id: self.tree.next_command_id(),
+            id: self.tree.next_id(),
             action,
             target: target.to_owned(),
             requested_by: requested_by.to_owned(),
@@ -335,6 +336,12 @@ impl Root {
                 path: supervisor.to_owned(),
             }),
         }
+    }
+
+    /// The journal's events from `from` on, then live ones until the tree has ended.
+    pub(crate) fn subscribe_from(&self, from: u64) -> EventStream {
+        let (missed, replay, live) = self.tree.subscribe_from(from);
+        EventStream::new(missed, replay, live, self.finished.drained.clone())
     }
 
     #[cfg(feature = "fault-injection")]

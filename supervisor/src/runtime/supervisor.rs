@@ -82,7 +82,7 @@ impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Self {
         let invalid = config.validate().err();
         let spec = SupervisorSpec::imperative_root(config.name(), config.shutdown_timeout());
-        let tree = TreeShared::new(config.event_capacity());
+        let tree = TreeShared::new(config.event_capacity(), config.journal_capacity());
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
         if invalid.is_some() {
             root.request_shutdown("supervisor", "invalid config");
@@ -155,8 +155,8 @@ impl Supervisor {
         config
             .check_for_declared_tree(spec.name())
             .map_err(SupervisorError::InvalidConfig)?;
-        let tree = TreeShared::new(config.event_capacity());
-        let events = subscribe.then(|| tree.events.subscribe());
+        let tree = TreeShared::new(config.event_capacity(), config.journal_capacity());
+        let events = subscribe.then(|| tree.subscribe());
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
         let root = Arc::new(root);
         root.start().map_err(|_| SupervisorError::NoRuntime)?;
@@ -263,7 +263,7 @@ impl Supervisor {
     /// Every lifecycle change from now on, as one [`LifecycleEvent`] each. Events are built
     /// only while someone is subscribed.
     pub fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
-        self.root.tree.events.subscribe()
+        self.root.tree.subscribe()
     }
 }
 

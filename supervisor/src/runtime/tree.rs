@@ -1,8 +1,9 @@
 //! What the nodes of one tree share, and how they talk to each other and to handles.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{broadcast, oneshot};
@@ -14,55 +15,107 @@ use super::record::ChildRecord;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::ChildState;
 use crate::model::MAX_EVENT_CAPACITY;
-use crate::observe::{EventKind, LifecycleEvent, SupervisorMetrics};
+use crate::observe::{EventKind, Journal, LifecycleEvent, SupervisorMetrics};
 use crate::spec::ChildSpec;
 
 /// State shared by every node of a tree and its handles.
 pub(crate) struct TreeShared {
     pub(crate) metrics: SupervisorMetrics,
     pub(crate) events: broadcast::Sender<LifecycleEvent>,
-    seq: AtomicU64,
-    /// The last command id handed out.
-    commands: AtomicU64,
+    /// The last events; its lock also orders sequence numbers, the broadcast and
+    /// subscriptions, so that a replay and the live events that follow it meet exactly.
+    journal: Mutex<Journal>,
+    journal_capacity: usize,
+    /// The next event's sequence number (written under the journal's lock).
+    next_seq: AtomicU64,
+    /// The last id handed out, for commands and correlations alike.
+    ids: AtomicU64,
     pub(crate) epoch: Instant,
+    /// The wall-clock time at `epoch`: an event's wall time is this plus its monotonic time
+    /// (one clock read per event, and wall times that never go backwards).
+    epoch_wall: SystemTime,
     /// Cancelled on a second shutdown signal: every node aborts what is still stopping (each
     /// nested node's abort token is a child of its parent's, and the root's is this one).
     pub(crate) abort_now: CancellationToken,
 }
 
+/// What an event says about its child, besides its kind.
+pub(crate) struct EventSource {
+    pub(crate) path: Arc<str>,
+    pub(crate) generation: u64,
+    pub(crate) attempt: u32,
+    pub(crate) correlation: Option<u64>,
+}
+
 impl TreeShared {
-    pub(crate) fn new(event_capacity: usize) -> Self {
+    pub(crate) fn new(event_capacity: usize, journal_capacity: usize) -> Self {
         TreeShared {
             metrics: SupervisorMetrics::default(),
             // Validated by both front doors; clamped again so that no value can panic here.
             events: broadcast::channel(event_capacity.clamp(1, MAX_EVENT_CAPACITY)).0,
-            seq: AtomicU64::new(0),
-            commands: AtomicU64::new(0),
+            journal: Mutex::new(Journal::new(journal_capacity.min(MAX_EVENT_CAPACITY))),
+            journal_capacity: journal_capacity.min(MAX_EVENT_CAPACITY),
+            next_seq: AtomicU64::new(1),
+            ids: AtomicU64::new(0),
             epoch: Instant::now(),
+            epoch_wall: SystemTime::now(),
             abort_now: CancellationToken::new(),
         }
     }
 
-    /// A fresh command id, from 1.
-    pub(crate) fn next_command_id(&self) -> u64 {
-        self.commands.fetch_add(1, Ordering::Relaxed) + 1
+    /// A fresh id for a command or a correlation, from 1.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    pub(crate) fn listening(&self) -> bool {
-        self.events.receiver_count() > 0
+    /// Whether an event would reach anyone (a subscriber, or the journal): if not, nothing is
+    /// built.
+    pub(crate) fn recording(&self) -> bool {
+        self.journal_capacity > 0 || self.events.receiver_count() > 0
     }
 
-    /// Sends an event; call only when [`listening`](Self::listening), so nothing is built for
-    /// nobody.
-    pub(crate) fn emit(&self, path: Arc<str>, kind: EventKind) {
+    /// Records an event in the journal and sends it to subscribers. Building it allocates
+    /// nothing for most kinds (the path is shared); with no subscriber it is not cloned.
+    pub(crate) fn emit(&self, source: EventSource, kind: EventKind) {
+        let at = Instant::now().saturating_duration_since(self.epoch);
+        let mut journal = lock(&self.journal);
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let event = LifecycleEvent {
-            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
-            at: Instant::now().saturating_duration_since(self.epoch),
-            path,
+            seq,
+            at,
+            wall: self.epoch_wall + at,
+            path: source.path,
+            generation: source.generation,
+            attempt: source.attempt,
+            correlation: source.correlation,
             kind,
         };
-        // Fails only when the last receiver left since the check; then nobody misses it.
-        let _ = self.events.send(event);
+        if self.events.receiver_count() > 0 {
+            // Fails only when the last receiver left since the check; then nobody misses it.
+            let _ = self.events.send(event.clone());
+        }
+        journal.record(event);
+    }
+
+    /// Live events from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
+        let _journal = lock(&self.journal);
+        self.events.subscribe()
+    }
+
+    /// The journal's events from `from` on, how many of those it forgot, and the live ones
+    /// after them.
+    pub(crate) fn subscribe_from(
+        &self,
+        from: u64,
+    ) -> (
+        u64,
+        VecDeque<LifecycleEvent>,
+        broadcast::Receiver<LifecycleEvent>,
+    ) {
+        let journal = lock(&self.journal);
+        let (missed, replay) = journal.since(from, self.next_seq.load(Ordering::Relaxed));
+        (missed, replay, self.events.subscribe())
     }
 }
 

@@ -304,12 +304,14 @@ impl Node {
                     issued: false,
                     killed: false,
                 });
+                self.slots[index].cause = self.correlation;
                 self.issue_free_stops(std::iter::once(index));
             }
             ServicePhase::Stopping => {
                 if let Some(stop) = &mut self.slots[index].stop {
                     stop.purpose = StopPurpose::Remove;
                 }
+                self.slots[index].cause = self.correlation;
             }
             ServicePhase::Terminated => {
                 self.slots[index].termination = Some(TerminationReason::Removed);
@@ -454,12 +456,14 @@ impl Node {
                     issued: false,
                     killed: false,
                 });
+                self.slots[index].cause = self.correlation;
                 true
             }
             ServicePhase::Stopping => {
                 if let Some(stop) = &mut self.slots[index].stop {
                     stop.purpose = StopPurpose::Hold(hold);
                 }
+                self.slots[index].cause = self.correlation;
                 false
             }
             ServicePhase::Terminated | ServicePhase::Quarantined if hold == Hold::Wait => false,

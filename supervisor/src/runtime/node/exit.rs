@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::task::{Id, JoinError};
 use tokio::time::Instant;
 
+use super::slot::FailureCause;
 use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
 use crate::error::{Escalation, EscalationReason};
 use crate::model::{
@@ -50,6 +51,13 @@ impl Node {
         };
         let now = Instant::now();
         self.clear_timer(index);
+        let slot = &mut self.slots[index];
+        // A stopped child's exit belongs to what stopped it; an exit of its own is a new cause.
+        let cause = slot.cause.take().filter(|_| slot.stop.is_some());
+        match cause {
+            Some(cause) => self.correlation = Some(cause),
+            None => self.new_cause(),
+        }
         let slot = &mut self.slots[index];
         slot.task = None;
         slot.token = None;
@@ -113,10 +121,10 @@ impl Node {
         let (exit, failure) = match outcome {
             Outcome::Returned(Ok(())) => (ExitKind::Completed, None),
             Outcome::Returned(Err(error)) => {
-                (ExitKind::Failed(error.kind()), Some(Failure::Error(error)))
+                (ExitKind::Failed(error.kind()), Some(Failure::error(error)))
             }
-            Outcome::Panicked(message) => (ExitKind::Panicked, Some(Failure::Panic(message))),
-            Outcome::MissedDeadline(kind) => (ExitKind::TimedOut, Some(Failure::Timeout(kind))),
+            Outcome::Panicked(message) => (ExitKind::Panicked, Some(Failure::panic(message))),
+            Outcome::MissedDeadline(kind) => (ExitKind::TimedOut, Some(Failure::timeout(kind))),
         };
         slot.last_exit = Some(match exit {
             ExitKind::Completed => LastExit::Completed,
@@ -179,7 +187,7 @@ impl Node {
                 _ => node.slots[index]
                     .last_failure
                     .as_ref()
-                    .map(Failure::message),
+                    .map(Failure::shared_message),
             },
         });
         if !to_stop.is_empty() {
@@ -207,6 +215,7 @@ impl Node {
         let timer = (!delay.is_zero()).then(|| self.insert_timer(Due::Group(id), delay));
         let group = RestartGroup {
             members: Vec::new(),
+            cause: self.correlation,
             delay_passed: timer.is_none(),
             timer,
         };
@@ -290,7 +299,11 @@ impl Node {
         for &member in &released.members {
             self.slots[member].group = None;
         }
+        // The restarts belong to the failure (or command) that made the group.
+        let handling = self.correlation;
+        self.correlation = released.cause.or(handling);
         self.try_start_all(released.members);
+        self.correlation = handling;
     }
 
     /// A member of a restart group stopped.
@@ -350,6 +363,7 @@ impl Node {
             reason,
         };
         tracing::error!(%escalation, "supervisor gives up");
+        self.emit(None, |_| EventKind::Escalated(Box::new(escalation.clone())));
         self.terminate(index, terminated, false);
         let cause = ShutdownCause {
             requested_by: self.path.to_string(),
@@ -373,9 +387,11 @@ impl Node {
             },
             StopReason::Failed | StopReason::Panicked | StopReason::TimedOut => {
                 match &self.slots[index].last_failure {
-                    Some(Failure::Error(error)) => TerminationReason::Failed(error.summary()),
-                    Some(Failure::Panic(message)) => TerminationReason::Panicked(message.clone()),
-                    Some(Failure::Timeout(kind)) => TerminationReason::TimedOut(*kind),
+                    Some(failure) => match &failure.cause {
+                        FailureCause::Error(error) => TerminationReason::Failed(error.summary()),
+                        FailureCause::Panic => TerminationReason::Panicked(failure.message()),
+                        FailureCause::Timeout(kind) => TerminationReason::TimedOut(*kind),
+                    },
                     // A failed exit always records its failure before deciding.
                     None => TerminationReason::Aborted,
                 }

@@ -32,7 +32,7 @@ use tokio_util::time::DelayQueue;
 
 use super::attempt::AttemptExit;
 use super::record::{ChildRecord, NodeExit};
-use super::tree::{Names, NodeMessage, ShutdownCause, TreeShared, lock};
+use super::tree::{EventSource, Names, NodeMessage, ShutdownCause, TreeShared, lock};
 use crate::context::TaskContext;
 use crate::error::Escalation;
 use crate::model::{MAX_DURATION, ServicePhase, ShutdownPolicy};
@@ -73,6 +73,8 @@ pub(crate) struct NodeSetup {
 /// the delay of the failure that caused the restart has passed.
 struct RestartGroup {
     members: Vec<usize>,
+    /// The correlation of the failure (or command) that made it.
+    cause: Option<u64>,
     delay_passed: bool,
     timer: Option<tokio_util::time::delay_queue::Key>,
 }
@@ -122,6 +124,8 @@ pub(crate) struct Node {
     shutdown: Option<(ShutdownCause, Instant)>,
     aborting: bool,
     failure: Option<Escalation>,
+    /// The correlation of what the loop is handling now, for its events, stops and groups.
+    correlation: Option<u64>,
     /// Children due to be started, lowest startup rank first (see `try_start`).
     start_queue: BinaryHeap<Reverse<(usize, usize)>>,
     draining_starts: bool,
@@ -168,6 +172,7 @@ impl Node {
             failure: None,
             start_queue: BinaryHeap::new(),
             draining_starts: false,
+            correlation: None,
         };
         for index in 0..node.spec.children.len() {
             let slot = node.new_slot(index);
@@ -186,9 +191,11 @@ impl Node {
             if self.shutdown.is_some() && self.tasks.is_empty() {
                 break;
             }
+            self.correlation = None;
             tokio::select! {
                 biased;
                 _ = stop.cancelled(), if self.shutdown.is_none() => {
+                    self.new_cause();
                     let parent = self.path.rsplit_once('/').map_or("parent", |(parent, _)| parent);
                     self.begin_shutdown(ShutdownCause {
                         requested_by: parent.to_owned(),
@@ -199,7 +206,12 @@ impl Node {
                 Some(message) = self.inbox.recv() => self.on_message(message),
                 Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => self.on_exit(joined),
                 Some(expired) = poll_fn(|cx| self.timers.poll_expired(cx)), if !self.timers.is_empty() => {
-                    self.on_due(expired.into_inner());
+                    let due = expired.into_inner();
+                    self.correlation = match due {
+                        Due::Group(group) => self.groups.get(group).and_then(Option::as_ref).and_then(|g| g.cause),
+                        Due::Child { index, .. } => self.slots.get(index).and_then(|s| s.cause),
+                    };
+                    self.on_due(due);
                 }
             }
         }
@@ -229,8 +241,10 @@ impl Node {
                 let current = self
                     .slots
                     .get(index)
-                    .is_some_and(|slot| Arc::ptr_eq(&slot.shared, &child));
-                if current {
+                    .filter(|slot| Arc::ptr_eq(&slot.shared, &child));
+                if let Some(slot) = current {
+                    // Ready ends the start that its cause began.
+                    self.correlation = slot.cause;
                     self.on_ready(index, attempt);
                 }
             }
@@ -241,8 +255,14 @@ impl Node {
             NodeMessage::State(reply) => {
                 let _ = reply.send(self.child_states());
             }
-            NodeMessage::Shutdown(cause) => self.begin_shutdown(cause),
-            NodeMessage::Command(request) => self.on_command(*request),
+            NodeMessage::Shutdown(cause) => {
+                self.new_cause();
+                self.begin_shutdown(cause);
+            }
+            NodeMessage::Command(request) => {
+                self.correlation = Some(request.id);
+                self.on_command(*request);
+            }
             #[cfg(feature = "fault-injection")]
             NodeMessage::InjectPanic(path) => self.inject_panic(path),
         }
@@ -275,7 +295,8 @@ impl Node {
             Some(self.notify.clone()),
         ));
         self.tree.metrics.service_added();
-        ChildSlot::new(shared)
+        let path = format!("{}/{}", self.path, spec.name).into();
+        ChildSlot::new(shared, path, self.tree.next_id())
     }
 
     /// A child added at run time: in a vacant slot if there is one, else in a new one.
@@ -389,15 +410,35 @@ impl Node {
     }
 
     fn child_path(&self, index: usize) -> Arc<str> {
-        format!("{}/{}", self.path, self.child_spec(index).name).into()
+        Arc::clone(&self.slots[index].path)
     }
 
-    /// Builds and sends an event only when someone listens.
+    /// Builds and records an event only when it reaches someone (the journal or a
+    /// subscriber), with the correlation of what is being handled.
     fn emit(&self, index: Option<usize>, kind: impl FnOnce(&Node) -> EventKind) {
-        if self.tree.listening() {
-            let path = index.map_or_else(|| Arc::clone(&self.path), |i| self.child_path(i));
-            self.tree.emit(path, kind(self));
+        if !self.tree.recording() {
+            return;
         }
+        let source = match index.and_then(|i| self.slots.get(i)) {
+            Some(slot) => EventSource {
+                path: Arc::clone(&slot.path),
+                generation: slot.generation,
+                attempt: slot.attempt,
+                correlation: self.correlation,
+            },
+            None => EventSource {
+                path: Arc::clone(&self.path),
+                generation: 0,
+                attempt: 0,
+                correlation: self.correlation,
+            },
+        };
+        self.tree.emit(source, kind(self));
+    }
+
+    /// A fresh correlation, for a cause that starts here (a failure, a shutdown).
+    fn new_cause(&mut self) {
+        self.correlation = Some(self.tree.next_id());
     }
 
     fn set_phase(&mut self, index: usize, to: ServicePhase) {

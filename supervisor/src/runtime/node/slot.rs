@@ -17,6 +17,12 @@ use crate::runtime::tree::NestedLink;
 /// The control loop's record of one child. Only the loop touches it, so it needs no lock.
 pub(crate) struct ChildSlot {
     pub(crate) shared: Arc<ChildShared>,
+    /// Its path from the root, made once.
+    pub(crate) path: Arc<str>,
+    /// Unique in the tree for this incarnation of the child (see `LifecycleEvent::generation`).
+    pub(crate) generation: u64,
+    /// The correlation of what it is going through (a stop, the restart that started it).
+    pub(crate) cause: Option<u64>,
     pub(crate) phase: ServicePhase,
     /// Backoff and breaker progress; the configuration stays in the spec.
     pub(crate) backoff: BackoffProgress,
@@ -66,11 +72,17 @@ pub(crate) enum StopPurpose {
     Remove,
 }
 
-/// The payload of the last failed attempt, formatted only when someone asks.
-pub(crate) enum Failure {
+/// The last failed attempt: what failed, and its message, made once when first shown and
+/// then shared by the events, states and logs that show it.
+pub(crate) struct Failure {
+    pub(crate) cause: FailureCause,
+    message: std::cell::OnceCell<Arc<str>>,
+}
+
+pub(crate) enum FailureCause {
     Error(ServiceError),
-    /// The panic's message (the payload is dropped where it was caught).
-    Panic(String),
+    /// A panic (its message is the failure's; the payload is dropped where it was caught).
+    Panic,
     Timeout(TimeoutKind),
 }
 
@@ -85,20 +97,49 @@ pub(crate) enum LastExit {
 }
 
 impl Failure {
-    pub(crate) fn message(&self) -> String {
-        match self {
-            Failure::Error(error) => error.to_string(),
-            Failure::Panic(message) => message.clone(),
-            Failure::Timeout(kind) => kind.to_string(),
+    pub(crate) fn error(error: ServiceError) -> Self {
+        Failure {
+            message: std::cell::OnceCell::new(),
+            cause: FailureCause::Error(error),
         }
     }
 
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Failure::Error(error) => format!("failed: {error}"),
-            Failure::Panic(message) => format!("panicked: {message}"),
-            Failure::Timeout(kind) => format!("timed out: {kind}"),
+    pub(crate) fn panic(message: String) -> Self {
+        Failure {
+            message: std::cell::OnceCell::from(Arc::from(message)),
+            cause: FailureCause::Panic,
         }
+    }
+
+    pub(crate) fn timeout(kind: TimeoutKind) -> Self {
+        Failure {
+            message: std::cell::OnceCell::new(),
+            cause: FailureCause::Timeout(kind),
+        }
+    }
+
+    pub(crate) fn message(&self) -> String {
+        self.shared_message().to_string()
+    }
+
+    /// The message itself, made on first use and shared after.
+    pub(crate) fn shared_message(&self) -> Arc<str> {
+        let message = self.message.get_or_init(|| match &self.cause {
+            FailureCause::Error(error) => error.to_string().into(),
+            FailureCause::Timeout(kind) => kind.to_string().into(),
+            // Set when made.
+            FailureCause::Panic => Arc::from(""),
+        });
+        Arc::clone(message)
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        let what = match self.cause {
+            FailureCause::Error(_) => "failed",
+            FailureCause::Panic => "panicked",
+            FailureCause::Timeout(_) => "timed out",
+        };
+        format!("{what}: {}", self.shared_message())
     }
 }
 
@@ -114,14 +155,17 @@ impl ChildSlot {
                 None,
             ))
         });
-        let mut slot = ChildSlot::new(Arc::clone(shared));
+        let mut slot = ChildSlot::new(Arc::clone(shared), Arc::from(""), 0);
         slot.phase = ServicePhase::Terminated;
         slot
     }
 
-    pub(crate) fn new(shared: Arc<ChildShared>) -> Self {
+    pub(crate) fn new(shared: Arc<ChildShared>, path: Arc<str>, generation: u64) -> Self {
         ChildSlot {
             shared,
+            path,
+            generation,
+            cause: None,
             phase: ServicePhase::Waiting,
             backoff: BackoffProgress::default(),
             attempt: 0,

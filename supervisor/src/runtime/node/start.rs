@@ -85,6 +85,7 @@ impl Node {
         let now = Instant::now();
         self.set_phase(index, ServicePhase::Starting);
         let slot = &mut self.slots[index];
+        slot.cause = self.correlation;
         // Saturates after 4 billion attempts rather than wrapping to 0.
         slot.attempt = slot.attempt.saturating_add(1);
         let attempt = slot.attempt;

@@ -71,6 +71,7 @@ impl Node {
                 issued: false,
                 killed: false,
             });
+            self.slots[member].cause = self.correlation;
         }
         self.issue_free_stops(members.iter().copied());
     }
@@ -274,6 +275,7 @@ impl Node {
                                     issued: false,
                                     killed: false,
                                 });
+                                slot.cause = self.correlation;
                                 to_stop.push(dependent);
                             }
                         }
