@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use crate::observe::{ChildCounters, ChildStats};
 use crate::runtime::NodeMessage;
 
 /// The handle an attempt of a service gets: its name and attempt number, its cancellation
@@ -48,6 +49,8 @@ pub(crate) struct ChildShared {
     // The highest attempt that reported ready.
     ready_attempt: AtomicU32,
     notify: Option<UnboundedSender<NodeMessage>>,
+    /// Its counters and running clock (see `ChildCounters`).
+    pub(crate) counters: ChildCounters,
 }
 
 impl ChildShared {
@@ -64,7 +67,31 @@ impl ChildShared {
             heartbeat: AtomicU64::new(0),
             ready_attempt: AtomicU32::new(0),
             notify,
+            counters: ChildCounters::default(),
         }
+    }
+
+    /// Its counters now.
+    pub(crate) fn stats(&self, now: Instant) -> ChildStats {
+        self.counters
+            .stats(now.saturating_duration_since(self.epoch))
+    }
+
+    /// The attempt runs from `now`.
+    pub(crate) fn start_running(&self, now: Instant) {
+        self.counters
+            .start_running(now.saturating_duration_since(self.epoch));
+    }
+
+    /// The running attempt stopped running at `now`.
+    pub(crate) fn stop_running(&self, now: Instant) {
+        self.counters
+            .stop_running(now.saturating_duration_since(self.epoch));
+    }
+
+    /// Since when the current attempt runs, if one does.
+    pub(crate) fn running_since(&self) -> Option<Instant> {
+        self.counters.running_since().map(|at| self.epoch + at)
     }
 
     /// When the last heartbeat was, if any.

@@ -181,13 +181,13 @@ pub use model::{
     TerminationReason, TimeoutKind,
 };
 pub use observe::{
-    CompactDuration, EventKind, EventStream, LifecycleEvent, MetricsSnapshot, Missed,
-    SupervisorMetrics,
+    ChildMetrics, ChildStats, CompactDuration, EventKind, EventStream, FailureKind, LifecycleEvent,
+    MetricsSnapshot, Missed, SupervisorMetrics,
 };
 pub use runtime::{
-    ChildCounts, ChildState, Command, CommandAudit, CommandReceipt, ServiceLifecycleSnapshot,
-    ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig,
-    SupervisorHandle, TreeState,
+    ChildCounts, ChildState, Command, CommandAudit, CommandReceipt, Health, HealthStatus,
+    ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome,
+    Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
 };
 pub use service::{ServiceFuture, TradingService};
 

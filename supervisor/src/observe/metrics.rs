@@ -1,5 +1,11 @@
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{ChildStats, CompactDuration};
+use crate::context::ChildShared;
+use crate::runtime::lock;
 
 /// Live counters of a supervisor. Cheap to clone; reading is lock-free.
 ///
@@ -16,17 +22,29 @@ pub struct SupervisorMetrics {
     inner: Arc<Counters>,
 }
 
-#[derive(Debug, Default)]
+/// The children there are, by generation: their paths and counters.
+type Registry = BTreeMap<u64, (Arc<str>, Arc<ChildShared>)>;
+
+#[derive(Default)]
 struct Counters {
     restarts_total: AtomicU64,
     active_services: AtomicU64,
     spawned_total: AtomicU64,
     terminated_total: AtomicU64,
     circuit_breaker_trips: AtomicU64,
+    /// Every child there is now by generation (so in creation order), with its path.
+    children: Mutex<Registry>,
 }
 
-/// The counters of a [`SupervisorMetrics`] at one instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+impl std::fmt::Debug for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counters").finish_non_exhaustive()
+    }
+}
+
+/// The counters of a [`SupervisorMetrics`] at one instant. Its `Display` is a short report,
+/// one line for the tree and one per child.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetricsSnapshot {
     /// Attempts started after the first one, over all services.
     pub restarts_total: u64,
@@ -38,6 +56,48 @@ pub struct MetricsSnapshot {
     pub terminated_total: u64,
     /// Circuit breakers that opened.
     pub circuit_breaker_trips: u64,
+    /// Each child there is now (nested ones included, in the order they were created), with
+    /// its counters; every child's counters exist, at zero, from its start.
+    pub children: Vec<ChildMetrics>,
+}
+
+/// One child's counters in a [`MetricsSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildMetrics {
+    /// Its path from the root.
+    pub path: String,
+    /// Its counters.
+    pub stats: ChildStats,
+}
+
+impl fmt::Display for MetricsSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} active, {} attempts ({} restarts), {} terminated, {} breaker trips",
+            self.active_services,
+            self.spawned_total,
+            self.restarts_total,
+            self.terminated_total,
+            self.circuit_breaker_trips
+        )?;
+        for child in &self.children {
+            let s = &child.stats;
+            writeln!(
+                f,
+                "  {}: {} restarts, failures {} (error {}, panic {}, timeout {}), {} breaker trips, up {}",
+                child.path,
+                s.restarts,
+                s.failures(),
+                s.errors,
+                s.panics,
+                s.timeouts,
+                s.breaker_trips,
+                CompactDuration(s.uptime)
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl SupervisorMetrics {
@@ -50,7 +110,28 @@ impl SupervisorMetrics {
             spawned_total: c.spawned_total.load(Ordering::Relaxed),
             terminated_total: c.terminated_total.load(Ordering::Relaxed),
             circuit_breaker_trips: c.circuit_breaker_trips.load(Ordering::Relaxed),
+            children: self.children(),
         }
+    }
+
+    /// Each child's counters now.
+    pub(crate) fn children(&self) -> Vec<ChildMetrics> {
+        let now = tokio::time::Instant::now();
+        lock(&self.inner.children)
+            .values()
+            .map(|(path, shared)| ChildMetrics {
+                path: path.to_string(),
+                stats: shared.stats(now),
+            })
+            .collect()
+    }
+
+    pub(crate) fn register(&self, generation: u64, path: Arc<str>, shared: Arc<ChildShared>) {
+        lock(&self.inner.children).insert(generation, (path, shared));
+    }
+
+    pub(crate) fn deregister(&self, generation: u64) {
+        lock(&self.inner.children).remove(&generation);
     }
 
     pub(crate) fn service_added(&self) {

@@ -1,12 +1,15 @@
 //! What the supervisor tells the outside: lifecycle events and metrics.
 
+mod child_counters;
 mod compact_duration;
 mod event;
 mod journal;
 mod metrics;
 
+pub(crate) use child_counters::ChildCounters;
+pub use child_counters::{ChildStats, FailureKind};
 pub use compact_duration::CompactDuration;
 pub use event::{EventKind, LifecycleEvent};
 pub(crate) use journal::Journal;
 pub use journal::{EventStream, Missed};
-pub use metrics::{MetricsSnapshot, SupervisorMetrics};
+pub use metrics::{ChildMetrics, MetricsSnapshot, SupervisorMetrics};

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use super::command::{Action, ChildCounts, Command, CommandReceipt};
+use super::health::Health;
 use super::root::Root;
 use super::shutdown_report::ShutdownReport;
 use super::snapshot::ServiceLifecycleSnapshot;
@@ -350,6 +351,15 @@ impl SupervisorHandle {
     /// ```
     pub fn subscribe_from(&self, seq: u64) -> EventStream {
         self.root.subscribe_from(seq)
+    }
+
+    /// The tree's health: unhealthy while a child has terminated unexpectedly, an
+    /// explicit-readiness child is not ready, or a heartbeat is stale (quarantined and paused
+    /// children left out); `ready` is false as soon as shutdown begins. Each problem names
+    /// its child.
+    pub async fn health(&self) -> Health {
+        let shutting_down = self.is_shutting_down();
+        Health::of(&self.current_state().await, shutting_down)
     }
 
     /// Every lifecycle change in the tree from now on.

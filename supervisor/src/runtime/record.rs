@@ -3,6 +3,9 @@
 //! (no copy per level) and are flattened once, at the root.
 
 use std::sync::Arc;
+
+use super::health::HealthStatus;
+use crate::observe::ChildStats;
 use std::time::Duration;
 
 use super::shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
@@ -57,6 +60,8 @@ impl ChildRecord {
                         attempt: 0,
                         last_exit: None,
                         tags: child.tags().map(str::to_owned).collect(),
+                        stats: ChildStats::default(),
+                        health: HealthStatus::Healthy,
                         children: Vec::new(),
                     },
                     outcome: StopOutcome::NotRunning,
@@ -202,6 +207,8 @@ impl Ended {
                 attempt: 0,
                 last_exit: None,
                 tags: Vec::new(),
+                stats: ChildStats::default(),
+                health: HealthStatus::Terminated("lost".into()),
                 children: Vec::new(),
             },
             outcome: StopOutcome::Lost,

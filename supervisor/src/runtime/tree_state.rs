@@ -1,6 +1,8 @@
 use std::fmt;
 
+use super::health::HealthStatus;
 use crate::model::{ChildKind, ServicePhase};
+use crate::observe::ChildStats;
 
 /// A whole tree at one instant, from
 /// [`SupervisorHandle::current_state`](crate::SupervisorHandle::current_state). Its `Display`
@@ -30,6 +32,10 @@ pub struct ChildState {
     pub last_exit: Option<String>,
     /// Its tags.
     pub tags: Vec<String>,
+    /// Its counters: restarts, failures by kind, breaker trips, time running.
+    pub stats: ChildStats,
+    /// Its part in the tree's [`Health`](crate::Health).
+    pub health: HealthStatus,
     /// A nested supervisor's children (empty for other kinds).
     pub children: Vec<ChildState>,
 }

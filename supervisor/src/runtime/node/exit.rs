@@ -12,7 +12,7 @@ use crate::error::{Escalation, EscalationReason};
 use crate::model::{
     AutoShutdown, ChildKind, OnOpen, RestartPolicy, ServicePhase, TerminationReason,
 };
-use crate::observe::EventKind;
+use crate::observe::{EventKind, FailureKind};
 use crate::policy::{BackoffParts, Decision, ExitKind, StopReason, decide, restart_scope};
 use crate::runtime::attempt::{AttemptExit, Outcome, consume_panic};
 use crate::runtime::shutdown_report::StopOutcome;
@@ -132,6 +132,11 @@ impl Node {
         });
         if let Some(failure) = failure {
             slot.total_failures = slot.total_failures.saturating_add(1);
+            slot.shared.counters.failed(match failure.cause {
+                FailureCause::Error(_) => FailureKind::Error,
+                FailureCause::Panic => FailureKind::Panic,
+                FailureCause::Timeout(_) => FailureKind::Timeout,
+            });
             tracing::warn!(
                 path = %self.child_path(index),
                 attempt = self.slots[index].attempt,
@@ -421,6 +426,9 @@ impl Node {
         self.set_phase(index, ServicePhase::Terminated);
         self.slots[index].termination = Some(reason.clone());
         self.tree.metrics.service_terminated(breaker_opened);
+        if breaker_opened {
+            self.slots[index].shared.counters.breaker_tripped();
+        }
         self.emit(Some(index), |_| EventKind::Terminated(reason));
     }
 

@@ -295,8 +295,12 @@ impl Node {
             Some(self.notify.clone()),
         ));
         self.tree.metrics.service_added();
-        let path = format!("{}/{}", self.path, spec.name).into();
-        ChildSlot::new(shared, path, self.tree.next_id())
+        let path: Arc<str> = format!("{}/{}", self.path, spec.name).into();
+        let generation = self.tree.next_id();
+        self.tree
+            .metrics
+            .register(generation, Arc::clone(&path), Arc::clone(&shared));
+        ChildSlot::new(shared, path, generation)
     }
 
     /// A child added at run time: in a vacant slot if there is one, else in a new one.
@@ -346,6 +350,7 @@ impl Node {
             return;
         };
         self.clear_timer(index);
+        self.tree.metrics.deregister(self.slots[index].generation);
         {
             let mut names = lock(&self.names);
             if names.get(&spec.name) == Some(&index) {
@@ -526,6 +531,13 @@ impl Node {
         let snapshots = self.snapshots();
         let children: Vec<ChildRecord> =
             self.live().map(|index| self.final_record(index)).collect();
+        if self.context.is_some() {
+            // A nested node's children end with it (its next run has new ones); the root's
+            // stay listed in the metrics with their final counters.
+            for index in 0..self.slots.len() {
+                self.tree.metrics.deregister(self.slots[index].generation);
+            }
+        }
         NodeExit {
             requested_by,
             reason,

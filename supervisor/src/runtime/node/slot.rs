@@ -38,8 +38,6 @@ pub(crate) struct ChildSlot {
     /// Why it is being stopped, from the moment it joins a stop wave.
     pub(crate) stop: Option<Stop>,
     pub(crate) missed_deadline: Option<TimeoutKind>,
-    pub(crate) running_since: Option<Instant>,
-    pub(crate) running_time: Duration,
     pub(crate) total_failures: u64,
     pub(crate) last_failure: Option<Failure>,
     pub(crate) last_exit: Option<LastExit>,
@@ -175,8 +173,6 @@ impl ChildSlot {
             group: None,
             stop: None,
             missed_deadline: None,
-            running_since: None,
-            running_time: Duration::ZERO,
             total_failures: 0,
             last_failure: None,
             last_exit: None,
@@ -188,18 +184,11 @@ impl ChildSlot {
 
     /// Adds the time since the attempt started running to the total.
     pub(crate) fn stop_running_clock(&mut self, now: Instant) {
-        if let Some(since) = self.running_since.take() {
-            self.running_time = self
-                .running_time
-                .saturating_add(now.saturating_duration_since(since));
-        }
+        self.shared.stop_running(now);
     }
 
     pub(crate) fn running_time_at(&self, now: Instant) -> Duration {
-        self.running_time.saturating_add(
-            self.running_since
-                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since)),
-        )
+        self.shared.stats(now).uptime
     }
 
     /// How the last attempt ended, in words.

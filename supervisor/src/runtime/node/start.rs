@@ -126,6 +126,9 @@ impl Node {
         };
         self.slots[index].task = Some(task);
         self.tree.metrics.attempt_spawned(attempt > 1);
+        if attempt > 1 {
+            self.slots[index].shared.counters.restarted();
+        }
         self.emit(Some(index), |_| EventKind::Started { attempt });
         match self.child_spec(index).readiness {
             Readiness::Immediate => self.mark_running(index, now),
@@ -142,7 +145,7 @@ impl Node {
 
     fn mark_running(&mut self, index: usize, now: Instant) {
         let slot = &mut self.slots[index];
-        slot.running_since = Some(now);
+        slot.shared.start_running(now);
         slot.backoff.record_start(now.into_std());
         self.set_phase(index, ServicePhase::Running);
         if let Some(limit) = self.child_spec(index).heartbeat_timeout {
@@ -187,7 +190,10 @@ impl Node {
             return;
         }
         let now = Instant::now();
-        let last = slot.shared.last_heartbeat().max(slot.running_since);
+        let last = slot
+            .shared
+            .last_heartbeat()
+            .max(slot.shared.running_since());
         let silent = last.map_or(limit, |at| now.saturating_duration_since(at));
         if silent >= limit {
             self.fail_hung(index, TimeoutKind::Heartbeat(limit));

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::Node;
-use crate::model::ServicePhase;
+use crate::model::{Readiness, ServicePhase, TerminationReason};
+use crate::runtime::health::HealthStatus;
 use crate::runtime::record::{ChildRecord, mark_not_running, states};
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::snapshot::ServiceLifecycleSnapshot;
@@ -124,7 +125,43 @@ impl Node {
                 .map(ToString::to_string)
                 .or_else(|| slot.describe_last_exit()),
             tags: spec.tags().map(str::to_owned).collect(),
+            stats: slot.shared.stats(Instant::now()),
+            health: self.health_of(index),
             children: Vec::new(),
+        }
+    }
+
+    fn health_of(&self, index: usize) -> HealthStatus {
+        let slot = &self.slots[index];
+        let spec = self.child_spec(index);
+        let explicit = matches!(spec.readiness, Readiness::Explicit { .. });
+        match slot.phase {
+            ServicePhase::Quarantined | ServicePhase::Paused => HealthStatus::Excluded,
+            // Being stopped by its supervisor (a restart scope, shutdown): in passing.
+            ServicePhase::Stopping => HealthStatus::Healthy,
+            ServicePhase::Terminated => match &slot.termination {
+                Some(reason) if !reason.is_clean() && *reason != TerminationReason::Removed => {
+                    HealthStatus::Terminated(reason.to_string())
+                }
+                _ => HealthStatus::Healthy,
+            },
+            ServicePhase::Running => {
+                let now = Instant::now();
+                let last = slot
+                    .shared
+                    .last_heartbeat()
+                    .max(slot.shared.running_since());
+                match (spec.heartbeat_timeout, last) {
+                    (Some(limit), Some(at)) if now.saturating_duration_since(at) >= limit => {
+                        HealthStatus::Stale {
+                            silent: now.saturating_duration_since(at),
+                        }
+                    }
+                    _ => HealthStatus::Healthy,
+                }
+            }
+            _ if explicit => HealthStatus::NotReady,
+            _ => HealthStatus::Healthy,
         }
     }
 }

@@ -1,0 +1,128 @@
+//! Per-child counters in metrics and state, and health for probes. On the paused clock.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use supervisor::prelude::*;
+use supervisor::{ChildStats, HealthStatus};
+
+#[tokio::test(start_paused = true)]
+async fn every_child_has_counters_from_its_start() {
+    let flaky = service_fn("feed", |ctx: TaskContext| async move {
+        match ctx.attempt() {
+            1 => Err(ServiceError::from("reset")),
+            2 => panic!("bad frame"),
+            _ => {
+                ctx.cancelled().await;
+                Ok(())
+            }
+        }
+    })
+    .with_backoff(plain_backoff(100, 100));
+    let spec = SupervisorSpec::builder("bot")
+        .child(flaky)
+        .child(service_fn("risk", |ctx: TaskContext| async move {
+            ctx.cancelled().await
+        }))
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    run_for(1_200).await;
+    let metrics = tree.metrics().snapshot();
+    let by_path: Vec<(&str, ChildStats)> = metrics
+        .children
+        .iter()
+        .map(|c| (c.path.as_str(), c.stats))
+        .collect();
+    assert_eq!(
+        by_path,
+        [
+            (
+                "bot/feed",
+                ChildStats {
+                    restarts: 2,
+                    errors: 1,
+                    panics: 1,
+                    timeouts: 0,
+                    breaker_trips: 0,
+                    // Running from 200 ms on (two failures, 100 ms backoff each).
+                    uptime: Duration::from_millis(1_000),
+                }
+            ),
+            (
+                "bot/risk",
+                ChildStats {
+                    uptime: Duration::from_millis(1_200),
+                    ..ChildStats::default()
+                }
+            ),
+        ]
+    );
+    let text = metrics.to_string();
+    assert!(
+        text.contains("bot/feed: 2 restarts, failures 2 (error 1, panic 1, timeout 0), 0 breaker trips, up 1.00s"),
+        "{text}"
+    );
+    // The same counters come with the state.
+    let state = tree.current_state().await;
+    assert_eq!(state.find("bot/feed").unwrap().stats.restarts, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn health_names_what_is_wrong_and_readiness_ends_with_shutdown() {
+    let journal = Journal::new();
+    let slow_ready = service_fn("feed", |ctx: TaskContext| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ctx.ready();
+        ctx.cancelled().await;
+        // Takes a while to stop.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok::<(), ServiceError>(())
+    })
+    .with_readiness(Readiness::Explicit {
+        timeout: Duration::from_secs(10),
+    });
+    let job = service_fn("job", |_| async {
+        Err::<(), _>(ServiceError::fatal("bad config"))
+    });
+    let spec = SupervisorSpec::builder("bot")
+        .child(slow_ready)
+        .child(job)
+        .child(logged("risk", &journal, None, 0))
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    run_for(50).await;
+    let health = tree.health().await;
+    assert!(!health.healthy && !health.ready);
+    assert_eq!(
+        health.problems,
+        [
+            ("bot/feed".to_owned(), HealthStatus::NotReady),
+            (
+                "bot/job".to_owned(),
+                HealthStatus::Terminated("failed: fatal: bad config".into())
+            )
+        ]
+    );
+    run_for(100).await;
+    // The feed is ready; the job still counts until an operator sets it aside.
+    assert_eq!(tree.health().await.problems.len(), 1);
+    tree.quarantine_child("bot/job", "ops", "known bad")
+        .await
+        .unwrap();
+    let health = tree.health().await;
+    assert!(health.healthy && health.ready, "{health:?}");
+    let stopping = tree.clone();
+    let drain = tokio::spawn(async move { stopping.shutdown_tree("ops", "deploy").await });
+    run_for(10).await;
+    let health = tree.health().await;
+    assert!(health.healthy && !health.ready, "{health:?}");
+    drain.await.unwrap();
+}
