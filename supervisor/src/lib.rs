@@ -113,6 +113,27 @@
 //! (`changed: false`); a wrong path, a phase the command does not apply to, or shutdown give
 //! a [`CommandError`].
 //!
+//! # Observing a running tree
+//!
+//! - Events: every lifecycle change is a [`LifecycleEvent`] with a tree-wide `seq`, monotonic
+//!   and wall time, the child's generation and attempt, and a `correlation` that ties a
+//!   failure to the restart scope and restarts it caused, and a command to its effects. A
+//!   bounded journal keeps the last ones ([`SupervisorConfig::with_journal_capacity`], 1,024 by
+//!   default); [`SupervisorHandle::subscribe_from`] replays it, then follows live.
+//! - Counters: [`MetricsSnapshot`] for the tree and per child ([`ChildStats`]: restarts,
+//!   failures by kind, breaker trips, uptime), the same per child in [`TreeState`].
+//! - Health: [`SupervisorHandle::health`], for liveness and readiness probes.
+//! - Logs, through `tracing`: each attempt runs in a span `attempt{path, child, attempt}`, so
+//!   the service's own lines carry its path. The crate's own events, by level:
+//!
+//! | level | target | what |
+//! |---|---|---|
+//! | debug | `supervisor::runtime::node::start` | a child's first start |
+//! | info | `supervisor::runtime::node::start` | a restart (`attempt` > 1) |
+//! | info | `supervisor::runtime::node::stop`, `..::command` | shutdown begins; a command accepted |
+//! | warn | `supervisor::runtime::node::exit`, `..::start`, `..::stop` | an attempt failed, missed a deadline, did not stop in time |
+//! | error | `supervisor::runtime::node::exit` | a circuit breaker opened; a supervisor gives up (escalation); internal errors |
+//!
 //! # Differences from Erlang/OTP
 //!
 //! The crate's tests port OTP's `supervisor_SUITE` case by case (`tests/otp_conformance.rs`);

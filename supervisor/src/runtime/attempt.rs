@@ -174,9 +174,10 @@ pub(crate) async fn blocking_attempt(
     attempt: u32,
     factory: BlockingFactory,
     ctx: TaskContext,
+    span: tracing::Span,
 ) -> AttemptExit {
     let work = tokio::task::spawn_blocking(move || {
-        catch_unwind(AssertUnwindSafe(|| factory(ctx))).map_err(consume_panic)
+        span.in_scope(|| catch_unwind(AssertUnwindSafe(|| factory(ctx))).map_err(consume_panic))
     });
     let outcome = match work.await {
         Ok(Ok(result)) => Outcome::Returned(result),

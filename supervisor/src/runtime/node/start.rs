@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{ChildDue, Node};
 use crate::context::TaskContext;
@@ -92,14 +93,30 @@ impl Node {
         let token = CancellationToken::new();
         let ctx = TaskContext::new(Arc::clone(&slot.shared), token.clone(), attempt);
         slot.token = Some(token);
+        let slot = &self.slots[index];
+        // Everything the attempt logs carries its path (nothing is built without a subscriber).
+        let span = tracing::info_span!(
+            "attempt",
+            path = %slot.path,
+            child = %self.child_spec(index).name,
+            attempt
+        );
+        if attempt == 1 {
+            tracing::debug!(path = %slot.path, "starting");
+        } else {
+            tracing::info!(path = %slot.path, attempt, "restarting");
+        }
         let task = match &self.child_spec(index).run {
             Run::Async(factory) => self
                 .tasks
-                .spawn(Attempt::new(index, ctx, Arc::clone(factory))),
-            Run::Blocking(factory) => {
-                self.tasks
-                    .spawn(blocking_attempt(index, attempt, Arc::clone(factory), ctx))
-            }
+                .spawn(Attempt::new(index, ctx, Arc::clone(factory)).instrument(span)),
+            Run::Blocking(factory) => self.tasks.spawn(blocking_attempt(
+                index,
+                attempt,
+                Arc::clone(factory),
+                ctx,
+                span,
+            )),
             Run::Supervisor(spec) => {
                 let spec = Arc::clone(spec);
                 let link = Arc::clone(
@@ -121,7 +138,7 @@ impl Node {
                     ctx,
                 );
                 self.tasks
-                    .spawn(Attempt::running(index, attempt, Box::pin(nested)))
+                    .spawn(Attempt::running(index, attempt, Box::pin(nested)).instrument(span))
             }
         };
         self.slots[index].task = Some(task);
