@@ -126,3 +126,64 @@ async fn health_names_what_is_wrong_and_readiness_ends_with_shutdown() {
     assert!(health.healthy && !health.ready, "{health:?}");
     drain.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_run_summary_counts_failures_escalations_and_shutdown_outcomes() {
+    let router = service_fn("router", |_| async {
+        Err::<(), _>(ServiceError::from("rejected"))
+    })
+    .with_backoff(plain_backoff(10, 10));
+    let execution = SupervisorSpec::builder("execution")
+        .intensity(2, Duration::from_secs(60))
+        .child(router);
+    let spec = SupervisorSpec::builder("bot")
+        .without_intensity_limit()
+        .child(service_fn("feed", |ctx: TaskContext| async move {
+            ctx.cancelled().await
+        }))
+        .nested(execution, |child| {
+            child.with_backoff(plain_backoff(1_000, 1_000))
+        })
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    // The router fails 3 times in 20 ms: `execution` gives up; restarted after 1 s, again.
+    run_for(1_500).await;
+    let summary = tree.run_summary().await;
+    assert!(!summary.ended);
+    let execution = summary
+        .children
+        .iter()
+        .find(|c| c.path == "bot/execution")
+        .unwrap();
+    assert_eq!(execution.escalations, 2);
+    assert_eq!(execution.stats.restarts, 1);
+    assert_eq!(summary.escalations.len(), 2);
+    assert_eq!(summary.escalations[0].child, "bot/execution/router");
+    let router = summary
+        .children
+        .iter()
+        .find(|c| c.path == "bot/execution/router")
+        .unwrap();
+    assert_eq!(router.last_failure.as_deref(), Some("rejected"));
+    tree.shutdown_tree("ops", "done").await;
+    let summary = tree.run_summary().await;
+    assert!(summary.ended);
+    let feed = summary
+        .children
+        .iter()
+        .find(|c| c.path == "bot/feed")
+        .unwrap();
+    assert_eq!(feed.shutdown, Some(StopOutcome::Graceful));
+    assert_eq!(feed.stats.uptime, Duration::from_millis(1_500));
+    let table = summary.to_string();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("bot/feed ") && l.ends_with("  -")),
+        "{table}"
+    );
+    assert!(table.contains("escalation: "), "{table}");
+}

@@ -206,9 +206,9 @@ pub use observe::{
     MetricsSnapshot, Missed, SupervisorMetrics,
 };
 pub use runtime::{
-    ChildCounts, ChildState, Command, CommandAudit, CommandReceipt, Health, HealthStatus,
-    ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome,
-    Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
+    ChildCounts, ChildState, ChildSummary, Command, CommandAudit, CommandReceipt, Health,
+    HealthStatus, RunSummary, ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport,
+    SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
 };
 pub use service::{ServiceFuture, TradingService};
 

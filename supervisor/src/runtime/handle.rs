@@ -6,6 +6,7 @@ use tokio::sync::broadcast;
 use super::command::{Action, ChildCounts, Command, CommandReceipt};
 use super::health::Health;
 use super::root::Root;
+use super::run_summary::RunSummary;
 use super::shutdown_report::ShutdownReport;
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::TreeState;
@@ -360,6 +361,16 @@ impl SupervisorHandle {
     pub async fn health(&self) -> Health {
         let shutting_down = self.is_shutting_down();
         Health::of(&self.current_state().await, shutting_down)
+    }
+
+    /// What the run amounted to so far, per child: restarts, failures by kind, the last
+    /// failure, escalations, breaker trips, time running and, once the tree has ended, how
+    /// each stopped. Built from the state and the journal (escalations older than the journal
+    /// holds are not counted).
+    pub async fn run_summary(&self) -> RunSummary {
+        let state = self.current_state().await;
+        let report = self.root.final_report();
+        RunSummary::build(&state, &self.root.tree.journal(), report.as_ref())
     }
 
     /// Every lifecycle change in the tree from now on.

@@ -338,6 +338,14 @@ impl Root {
         }
     }
 
+    /// The shutdown report, once the tree has ended.
+    pub(crate) fn final_report(&self) -> Option<ShutdownReport> {
+        if !self.finished.drained.is_cancelled() {
+            return None;
+        }
+        self.read_exit(|exit| exit.report.clone())
+    }
+
     /// The journal's events from `from` on, then live ones until the tree has ended.
     pub(crate) fn subscribe_from(&self, from: u64) -> EventStream {
         let (missed, replay, live) = self.tree.subscribe_from(from);

@@ -103,6 +103,11 @@ impl TreeShared {
         self.events.subscribe()
     }
 
+    /// A copy of the journal, oldest first.
+    pub(crate) fn journal(&self) -> Vec<LifecycleEvent> {
+        lock(&self.journal).since(1, 0).1.into()
+    }
+
     /// The journal's events from `from` on, how many of those it forgot, and the live ones
     /// after them.
     pub(crate) fn subscribe_from(

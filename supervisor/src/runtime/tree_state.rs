@@ -32,6 +32,8 @@ pub struct ChildState {
     pub last_exit: Option<String>,
     /// Its tags.
     pub tags: Vec<String>,
+    /// Its last failure's message, if it ever failed.
+    pub last_failure: Option<String>,
     /// Its counters: restarts, failures by kind, breaker trips, time running.
     pub stats: ChildStats,
     /// Its part in the tree's [`Health`](crate::Health).

@@ -125,6 +125,7 @@ impl Node {
                 .map(ToString::to_string)
                 .or_else(|| slot.describe_last_exit()),
             tags: spec.tags().map(str::to_owned).collect(),
+            last_failure: slot.last_failure.as_ref().map(|f| f.message()),
             stats: slot.shared.stats(Instant::now()),
             health: self.health_of(index),
             children: Vec::new(),
