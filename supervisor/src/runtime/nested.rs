@@ -20,6 +20,8 @@ pub(crate) struct NestedRun {
     pub(crate) rng_seed: Option<u64>,
     /// Cancelled by the parent to kill this node: it aborts its children, then reconciles.
     pub(crate) abort: CancellationToken,
+    /// The correlation of what started it (its children's first starts carry it).
+    pub(crate) cause: Option<u64>,
 }
 
 /// One attempt of a nested supervisor: its own control loop, stopped through its context's
@@ -34,6 +36,7 @@ pub(crate) async fn run_nested(run: NestedRun, ctx: TaskContext) -> Result<(), S
         link,
         rng_seed,
         abort,
+        cause,
     } = run;
     let (notify, inbox) = unbounded_channel();
     *lock(&link.inbox) = Some(notify.clone());
@@ -49,6 +52,7 @@ pub(crate) async fn run_nested(run: NestedRun, ctx: TaskContext) -> Result<(), S
         shutting_down: CancellationToken::new(),
         abort,
         names: Names::default(),
+        cause,
     });
     let _closed = CloseInbox(&link);
     let exit = node.run().await;

@@ -87,6 +87,7 @@ impl Root {
             shutting_down: shutting_down.clone(),
             abort: tree.abort_now.clone(),
             names: Arc::clone(&names),
+            cause: None,
         });
         Root {
             name,

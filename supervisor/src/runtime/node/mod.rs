@@ -67,6 +67,9 @@ pub(crate) struct NodeSetup {
     pub(crate) abort: CancellationToken,
     /// Its children's names (see `Node::names`).
     pub(crate) names: Names,
+    /// The correlation of what started this node (a nested one's restart), for its first
+    /// starts.
+    pub(crate) cause: Option<u64>,
 }
 
 /// Children waiting to restart together: started again once none of them has a live task and
@@ -144,6 +147,7 @@ impl Node {
             shutting_down,
             abort,
             names,
+            cause,
         } = setup;
         let mut node = Node {
             intensity: spec
@@ -172,7 +176,7 @@ impl Node {
             failure: None,
             start_queue: BinaryHeap::new(),
             draining_starts: false,
-            correlation: None,
+            correlation: cause,
         };
         for index in 0..node.spec.children.len() {
             let slot = node.new_slot(index);

@@ -133,6 +133,7 @@ impl Node {
                         tree: Arc::clone(&self.tree),
                         link,
                         rng_seed: self.rng_seed(),
+                        cause: self.correlation,
                         abort,
                     },
                     ctx,
