@@ -201,6 +201,8 @@ pub use model::{
     MAX_NESTING_DEPTH, OnOpen, Readiness, RestartPolicy, ServicePhase, ShutdownPolicy, Strategy,
     TerminationReason, TimeoutKind,
 };
+#[cfg(feature = "prometheus")]
+pub use observe::PrometheusCollector;
 pub use observe::{
     ChildMetrics, ChildStats, CompactDuration, EventKind, EventStream, FailureKind, LifecycleEvent,
     MetricsSnapshot, Missed, SupervisorMetrics,

@@ -5,6 +5,8 @@ mod compact_duration;
 mod event;
 mod journal;
 mod metrics;
+#[cfg(feature = "prometheus")]
+mod prometheus;
 
 pub(crate) use child_counters::ChildCounters;
 pub use child_counters::{ChildStats, FailureKind};
@@ -13,3 +15,5 @@ pub use event::{EventKind, LifecycleEvent};
 pub(crate) use journal::Journal;
 pub use journal::{EventStream, Missed};
 pub use metrics::{ChildMetrics, MetricsSnapshot, SupervisorMetrics};
+#[cfg(feature = "prometheus")]
+pub use prometheus::PrometheusCollector;

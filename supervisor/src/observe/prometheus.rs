@@ -1,0 +1,117 @@
+//! Feature `prometheus`: the tree's counters as a `prometheus-client` collector, registered in
+//! the host's own registry (this crate serves no HTTP). Labels stay low-cardinality: the
+//! child's `path` and name (`child`), and the failure `kind`; never error text.
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use super::{FailureKind, SupervisorMetrics};
+
+/// A collector of a tree's metrics, for
+/// [`Registry::register_collector`](prometheus_client::registry::Registry::register_collector).
+/// Every child's series exist, at zero, from its start.
+///
+/// | metric | type | labels |
+/// |---|---|---|
+/// | `supervisor_active_services` | gauge | |
+/// | `supervisor_restarts` | counter | `path`, `child` |
+/// | `supervisor_failures` | counter | `path`, `child`, `kind` (`error`, `panic`, `timeout`) |
+/// | `supervisor_breaker_trips` | counter | `path`, `child` |
+/// | `supervisor_uptime_seconds` | counter | `path`, `child` |
+///
+/// (The text encoding adds `_total` to counters.)
+///
+/// ```
+/// use prometheus_client::registry::Registry;
+/// use supervisor::{PrometheusCollector, Supervisor, SupervisorConfig};
+///
+/// let supervisor = Supervisor::new(SupervisorConfig::default().without_signal_handler());
+/// let mut registry = Registry::default();
+/// registry.register_collector(Box::new(PrometheusCollector::new(supervisor.metrics().clone())));
+/// let mut text = String::new();
+/// prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+/// assert!(text.contains("supervisor_active_services 0"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PrometheusCollector {
+    metrics: SupervisorMetrics,
+}
+
+impl PrometheusCollector {
+    /// A collector reading `metrics` (from `Supervisor::metrics` or `SupervisorHandle::metrics`).
+    pub fn new(metrics: SupervisorMetrics) -> Self {
+        PrometheusCollector { metrics }
+    }
+}
+
+const KINDS: [FailureKind; 3] = [FailureKind::Error, FailureKind::Panic, FailureKind::Timeout];
+
+impl Collector for PrometheusCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snapshot = self.metrics.snapshot();
+        let active = ConstGauge::new(i64::try_from(snapshot.active_services).unwrap_or(i64::MAX));
+        let family = encoder.encode_descriptor(
+            "supervisor_active_services",
+            "Services added and not yet terminated",
+            None,
+            active.metric_type(),
+        )?;
+        active.encode(family)?;
+        let children = &snapshot.children;
+        let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+        let labels = |path: &str| {
+            vec![
+                ("path".to_owned(), path.to_owned()),
+                ("child".to_owned(), name(path)),
+            ]
+        };
+
+        let mut family = encoder.encode_descriptor(
+            "supervisor_restarts",
+            "Attempts started after the first",
+            None,
+            ConstCounter::new(0u64).metric_type(),
+        )?;
+        for child in children {
+            ConstCounter::new(child.stats.restarts)
+                .encode(family.encode_family(&labels(&child.path))?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "supervisor_failures",
+            "Failed attempts, by kind",
+            None,
+            ConstCounter::new(0u64).metric_type(),
+        )?;
+        for child in children {
+            for kind in KINDS {
+                let mut set = labels(&child.path);
+                set.push(("kind".to_owned(), kind.as_str().to_owned()));
+                ConstCounter::new(child.stats.failures_of(kind))
+                    .encode(family.encode_family(&set)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "supervisor_breaker_trips",
+            "Times the child's circuit breaker opened",
+            None,
+            ConstCounter::new(0u64).metric_type(),
+        )?;
+        for child in children {
+            ConstCounter::new(child.stats.breaker_trips)
+                .encode(family.encode_family(&labels(&child.path))?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "supervisor_uptime_seconds",
+            "Time the child has spent running",
+            None,
+            ConstCounter::new(0f64).metric_type(),
+        )?;
+        for child in children {
+            ConstCounter::new(child.stats.uptime.as_secs_f64())
+                .encode(family.encode_family(&labels(&child.path))?)?;
+        }
+        Ok(())
+    }
+}
