@@ -315,3 +315,36 @@ async fn a_removed_child_that_was_waiting_ends_at_once() {
     );
     assert_eq!(tree.count_children("bot").await.unwrap().specs, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn commands_inside_a_removed_subtree_are_unknown_paths() {
+    let spec = SupervisorSpec::builder("bot")
+        .max_dynamic_children(1)
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    let venue = SupervisorSpec::builder("venue")
+        .child(idle("feed"))
+        .build()
+        .unwrap();
+    tree.add_child("bot", ChildSpec::supervisor(venue), "ops", "new venue")
+        .await
+        .unwrap();
+    tree.restart_child("bot/venue/feed", "ops", "reachable")
+        .await
+        .unwrap();
+    tree.remove_child("bot/venue", "ops", "closed")
+        .await
+        .unwrap();
+    run_for(10).await;
+    assert_eq!(
+        tree.pause_child("bot/venue/feed", "ops", "gone")
+            .await
+            .unwrap_err(),
+        CommandError::UnknownPath {
+            path: "bot/venue/feed".into(),
+            suggestion: None
+        }
+    );
+    assert!(tree.current_state().await.find("bot/venue/feed").is_none());
+}

@@ -34,8 +34,6 @@ pub(crate) struct Root {
     shutting_down: CancellationToken,
     finished: Arc<Finished>,
     state: Mutex<RootState>,
-    /// Children added at run time, in order (for the report if the loop dies).
-    added: Arc<Mutex<Vec<Arc<str>>>>,
     /// The root node's children by name (shared with it), to refuse duplicates at once.
     names: Names,
 }
@@ -105,7 +103,6 @@ impl Root {
                 task: None,
             }),
             names,
-            added: Arc::default(),
         }
     }
 
@@ -119,14 +116,22 @@ impl Root {
         if let Some(node) = state.unstarted.take() {
             let finished = Arc::clone(&self.finished);
             let (path, spec) = (Arc::clone(&self.name), Arc::clone(&self.spec));
-            let added = Arc::clone(&self.added);
+            let names = Arc::clone(&self.names);
             state.task = Some(runtime.spawn(async move {
                 let publish = PublishOnDrop(finished);
                 let ended = match CatchPanic::new(node.run()).await {
                     Ok(exit) => Ended::from_exit(exit),
                     Err(message) => {
                         tracing::error!(%message, "internal error: the root's control loop panicked; every task of the tree was aborted");
-                        Ended::lost(&path, &spec, &lock(&added), message)
+                        // The children added at run time that are there, in slot order.
+                        let mut added: Vec<(usize, Arc<str>)> = lock(&names)
+                            .iter()
+                            .filter(|(_, index)| **index >= spec.children.len())
+                            .map(|(name, &index)| (index, Arc::clone(name)))
+                            .collect();
+                        added.sort();
+                        let added: Vec<Arc<str>> = added.into_iter().map(|(_, n)| n).collect();
+                        Ended::lost(&path, &spec, &added, message)
                     }
                 };
                 *lock(&publish.0.exit) = Some(ended);
@@ -158,7 +163,6 @@ impl Root {
             // Reserved until the loop has the child (it then records its index).
             names.insert(Arc::clone(&spec.name), usize::MAX);
         }
-        lock(&self.added).push(Arc::clone(&spec.name));
         self.notify
             .send(NodeMessage::Spawn(Box::new(spec)))
             .map_err(|_| SpawnError::ShuttingDown)
