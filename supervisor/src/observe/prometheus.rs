@@ -7,7 +7,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::{FailureKind, SupervisorMetrics};
+use super::{ChildMetrics, FailureKind, SupervisorMetrics};
 
 /// A collector of a tree's metrics, for
 /// [`Registry::register_collector`](prometheus_client::registry::Registry::register_collector).
@@ -60,58 +60,70 @@ impl Collector for PrometheusCollector {
         )?;
         active.encode(family)?;
         let children = &snapshot.children;
-        let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
-        let labels = |path: &str| {
+        let per_child = |child: &ChildMetrics| {
+            let name = child.path.rsplit('/').next().unwrap_or(&child.path);
             vec![
-                ("path".to_owned(), path.to_owned()),
-                ("child".to_owned(), name(path)),
+                ("path".to_owned(), child.path.clone()),
+                ("child".to_owned(), name.to_owned()),
             ]
         };
-
-        let mut family = encoder.encode_descriptor(
-            "supervisor_restarts",
-            "Attempts started after the first",
-            None,
-            ConstCounter::new(0u64).metric_type(),
+        counter_family(
+            &mut encoder,
+            ("supervisor_restarts", "Attempts started after the first"),
+            children.iter().map(|c| (per_child(c), c.stats.restarts)),
         )?;
-        for child in children {
-            ConstCounter::new(child.stats.restarts)
-                .encode(family.encode_family(&labels(&child.path))?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "supervisor_failures",
-            "Failed attempts, by kind",
-            None,
-            ConstCounter::new(0u64).metric_type(),
+        counter_family(
+            &mut encoder,
+            ("supervisor_failures", "Failed attempts, by kind"),
+            children.iter().flat_map(|c| {
+                KINDS.into_iter().map(move |kind| {
+                    let mut labels = per_child(c);
+                    labels.push(("kind".to_owned(), kind.as_str().to_owned()));
+                    (labels, c.stats.failures_of(kind))
+                })
+            }),
         )?;
-        for child in children {
-            for kind in KINDS {
-                let mut set = labels(&child.path);
-                set.push(("kind".to_owned(), kind.as_str().to_owned()));
-                ConstCounter::new(child.stats.failures_of(kind))
-                    .encode(family.encode_family(&set)?)?;
-            }
-        }
-        let mut family = encoder.encode_descriptor(
-            "supervisor_breaker_trips",
-            "Times the child's circuit breaker opened",
-            None,
-            ConstCounter::new(0u64).metric_type(),
+        counter_family(
+            &mut encoder,
+            (
+                "supervisor_breaker_trips",
+                "Times the child's circuit breaker opened",
+            ),
+            children
+                .iter()
+                .map(|c| (per_child(c), c.stats.breaker_trips)),
         )?;
-        for child in children {
-            ConstCounter::new(child.stats.breaker_trips)
-                .encode(family.encode_family(&labels(&child.path))?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "supervisor_uptime_seconds",
-            "Time the child has spent running",
-            None,
-            ConstCounter::new(0f64).metric_type(),
+        counter_family(
+            &mut encoder,
+            (
+                "supervisor_uptime_seconds",
+                "Time the child has spent running",
+            ),
+            children
+                .iter()
+                .map(|c| (per_child(c), c.stats.uptime.as_secs_f64())),
         )?;
-        for child in children {
-            ConstCounter::new(child.stats.uptime.as_secs_f64())
-                .encode(family.encode_family(&labels(&child.path))?)?;
-        }
         Ok(())
     }
+}
+
+/// One counter family: its descriptor, then a sample per label set.
+fn counter_family<V>(
+    encoder: &mut DescriptorEncoder,
+    (name, help): (&str, &str),
+    samples: impl Iterator<Item = (Vec<(String, String)>, V)>,
+) -> Result<(), std::fmt::Error>
+where
+    V: prometheus_client::encoding::EncodeCounterValue + Default + std::fmt::Debug,
+{
+    let mut family = encoder.encode_descriptor(
+        name,
+        help,
+        None,
+        ConstCounter::new(V::default()).metric_type(),
+    )?;
+    for (labels, value) in samples {
+        ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
