@@ -6,8 +6,8 @@
 //! error; "fails to (re)start" = an attempt that fails at once; `{MaxR, MaxT}` =
 //! `intensity(MaxR, MaxT)`; `brutal_kill` / a timeout / `infinity` = [`ShutdownPolicy`]; a
 //! process that is gone = a terminated child (we keep it visible instead of removing it).
-//! Cases about dynamic children (`start_child`, `simple_one_for_one`, `count_children`),
-//! code change and Erlang links come with the operator-plane work or do not apply. Where we
+//! Of the cases about dynamic children, `count_children` and temporary dynamic children are
+//! ported (at the end); code change and Erlang links do not apply. Where we
 //! differ on purpose, the test stays with `#[ignore = "documented difference: .."]`.
 
 mod common;
@@ -911,4 +911,80 @@ async fn children_start_one_at_a_time() {
     let _tree = start(spec).await;
     run_for(200).await;
     assert_eq!(journal.lines(), ["100 child1 ready", "100 start child2#1"]);
+}
+
+/// OTP `count_children`: a simple_one_for_one pool of temporary workers, 1,000 then 2,000
+/// started, all killed. OTP counts the pool's one template as its `specs`; here `specs` counts
+/// the children there are (a pool has no spec of its own among them).
+#[tokio::test(start_paused = true)]
+async fn count_children() {
+    let kill = tokio_util::sync::CancellationToken::new();
+    let signal = kill.clone();
+    let pool = ChildSpec::pool("sup_test", 2_000, move |(): ()| {
+        let kill = signal.clone();
+        service_fn("child", move |ctx: TaskContext| {
+            let kill = kill.clone();
+            async move {
+                tokio::select! {
+                    _ = ctx.cancelled() => Ok(()),
+                    _ = kill.cancelled() => Err(ServiceError::from("killed")),
+                }
+            }
+        })
+        .with_restart(RestartPolicy::Never)
+    });
+    let tree = start(SupervisorSpec::builder("root").child(pool).build().unwrap()).await;
+    let counts = |specs, active, supervisors, workers| supervisor::ChildCounts {
+        specs,
+        active,
+        supervisors,
+        workers,
+    };
+    for _ in 0..1_000 {
+        tree.start_child("root/sup_test", (), "test", "start")
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        tree.count_children("root/sup_test").await.unwrap(),
+        counts(1_000, 1_000, 0, 1_000)
+    );
+    for _ in 0..1_000 {
+        tree.start_child("root/sup_test", (), "test", "start")
+            .await
+            .unwrap();
+    }
+    let twice = tree.count_children("root/sup_test").await.unwrap();
+    assert_eq!(twice, counts(2_000, 2_000, 0, 2_000));
+    assert_eq!(tree.count_children("root/sup_test").await.unwrap(), twice);
+    kill.cancel();
+    run_for(10).await;
+    assert_eq!(
+        tree.count_children("root/sup_test").await.unwrap(),
+        counts(0, 0, 0, 0)
+    );
+    assert_eq!(
+        tree.count_children("root").await.unwrap(),
+        counts(1, 1, 1, 0)
+    );
+}
+
+/// OTP `temporary_normal` / `temporary_abnormal` for dynamic children: a temporary child
+/// that ends is gone (OTP deletes it; here its slot is released), and may be started again.
+#[tokio::test(start_paused = true)]
+async fn temporary_dynamic_child_is_deleted_when_it_ends() {
+    let spec = SupervisorSpec::builder("root")
+        .max_dynamic_children(1)
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    let once = || service_fn("child1", |_| async {}).with_restart(RestartPolicy::Never);
+    tree.add_child("root", once(), "test", "start")
+        .await
+        .unwrap();
+    run_for(10).await;
+    assert!(tree.current_state().await.find("root/child1").is_none());
+    tree.add_child("root", once(), "test", "again")
+        .await
+        .unwrap();
 }
