@@ -1,19 +1,19 @@
 //! Operator commands, applied by the node that owns the target child (or forwarded down to
-//! it): restart, pause / resume, quarantine / release.
+//! it): routing, then restart, pause / resume, quarantine / release (additions and removals
+//! are in `dynamic`).
 
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::error::SendError;
 
 use super::{Node, Stop, StopPurpose};
-use crate::error::{CommandError, ConfigError, SpecError, closest};
-use crate::model::{ChildKind, MAX_NESTING_DEPTH, ServicePhase, TerminationReason};
+use crate::error::{CommandError, closest};
+use crate::model::{ChildKind, ServicePhase, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::{BackoffProgress, restart_scope};
 use crate::runtime::NodeMessage;
-use crate::runtime::command::{Action, ChildCounts, Command, CommandAudit, CommandRequest, Reply};
+use crate::runtime::command::{Action, Command, CommandAudit, CommandRequest, Reply};
 use crate::runtime::tree::lock;
-use crate::spec::{ChildSpec, check_added_child};
 
 /// Why a command stops a child, and where the child ends up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,143 +189,13 @@ impl Node {
         Ok(request.receipt(request.target.clone(), self.slots[index].phase, changes))
     }
 
-    /// `add_child` (and a pool's `start_child`): checked as a declared child is, within the
-    /// supervisor's limit, then started.
-    fn add_by_command(
-        &mut self,
-        spec: ChildSpec,
+    pub(super) fn audit(
+        &self,
+        index: usize,
         command: Command,
         request: &CommandRequest,
-    ) -> Result<Reply, CommandError> {
-        let supervisor = self.path.to_string();
-        let max = self.spec.max_dynamic_children;
-        if max == 0 {
-            return Err(CommandError::DynamicChildrenNotAllowed { supervisor });
-        }
-        if self.dynamic_count() >= max {
-            return Err(CommandError::TooManyChildren { supervisor, max });
-        }
-        let path = format!("{supervisor}/{}", spec.name);
-        check_added_child(&supervisor, self.spec.auto_shutdown, &spec)
-            .map_err(CommandError::InvalidChild)?;
-        if spec
-            .dependencies
-            .iter()
-            .chain(&spec.requirements)
-            .next()
-            .is_some()
-        {
-            return Err(CommandError::InvalidChild(SpecError::Invalid {
-                path,
-                error: ConfigError::new(
-                    "after / requires",
-                    spec.dependencies
-                        .iter()
-                        .chain(&spec.requirements)
-                        .map(|d| &**d)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    "no dependencies: a child added at run time cannot depend on its siblings",
-                ),
-            }));
-        }
-        let level = self.path.split('/').count();
-        let depth = level + spec.nested().map_or(0, |nested| nested.depth);
-        if depth > MAX_NESTING_DEPTH {
-            return Err(CommandError::InvalidChild(SpecError::TooDeep {
-                supervisor,
-                depth,
-                max: MAX_NESTING_DEPTH,
-            }));
-        }
-        if lock(&self.names).contains_key(&spec.name) {
-            return Err(CommandError::DuplicateName { path });
-        }
-        let index = self.add_dynamic(spec);
-        self.audit(index, command, request, path.clone());
-        self.try_start(index);
-        Ok(request.receipt(path, self.slots[index].phase, true))
-    }
-
-    /// A pool's `start_child`: its template makes the child, named by the next number.
-    fn start_pool_child(
-        &mut self,
-        args: Box<dyn std::any::Any + Send>,
-        request: &CommandRequest,
-    ) -> Result<Reply, CommandError> {
-        let Some(template) = self.spec.pool.clone() else {
-            return Err(CommandError::NotAPool {
-                supervisor: self.path.to_string(),
-            });
-        };
-        let spec = template
-            .make(args)
-            .map_err(|_| CommandError::WrongArguments {
-                pool: self.path.to_string(),
-                expected: template.arguments,
-            })?;
-        // The next number no child has: a pool's own numbers never repeat, and a declared
-        // child may not hold one either. Taken only if the child is added.
-        let mut number = self.pool_serial;
-        let name = loop {
-            number = number.saturating_add(1);
-            let name = number.to_string();
-            if !lock(&self.names).contains_key(name.as_str()) {
-                break name;
-            }
-        };
-        let added = self.add_by_command(spec.with_name(name), Command::StartChild, request)?;
-        self.pool_serial = number;
-        Ok(added)
-    }
-
-    fn counts(&self) -> ChildCounts {
-        let mut counts = ChildCounts::default();
-        for index in self.live() {
-            counts.specs += 1;
-            counts.active += usize::from(self.slots[index].phase.is_alive());
-            match self.child_spec(index).kind() {
-                ChildKind::Supervisor => counts.supervisors += 1,
-                _ => counts.workers += 1,
-            }
-        }
-        counts
-    }
-
-    /// `remove_child`: stopped if alive, then terminated and released.
-    fn remove(&mut self, index: usize) {
-        if let Some(group) = self.slots[index].group {
-            self.leave_group(index, group);
-        }
-        match self.slots[index].phase {
-            ServicePhase::Starting | ServicePhase::Running => {
-                self.slots[index].stop = Some(Stop {
-                    purpose: StopPurpose::Remove,
-                    issued: false,
-                    killed: false,
-                });
-                self.slots[index].cause = self.correlation;
-                self.issue_free_stops(std::iter::once(index));
-            }
-            ServicePhase::Stopping => {
-                if let Some(stop) = &mut self.slots[index].stop {
-                    stop.purpose = StopPurpose::Remove;
-                }
-                self.slots[index].cause = self.correlation;
-            }
-            ServicePhase::Terminated => {
-                self.slots[index].termination = Some(TerminationReason::Removed);
-                self.release_if_done(index);
-            }
-            _ => {
-                self.clear_timer(index);
-                self.terminate_quietly(index, TerminationReason::Removed);
-                self.release_if_done(index);
-            }
-        }
-    }
-
-    fn audit(&self, index: usize, command: Command, request: &CommandRequest, target: String) {
+        target: String,
+    ) {
         tracing::info!(
             path = %target,
             %command,

@@ -10,6 +10,7 @@
 //! a queue drained in startup order.
 
 mod command;
+mod dynamic;
 mod exit;
 mod slot;
 mod start;
