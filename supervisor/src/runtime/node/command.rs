@@ -10,7 +10,7 @@ use super::{Node, Stop, StopPurpose};
 use crate::error::{CommandError, closest};
 use crate::model::{ChildKind, ServicePhase, TerminationReason};
 use crate::observe::EventKind;
-use crate::policy::{BackoffProgress, restart_scope};
+use crate::policy::BackoffProgress;
 use crate::runtime::NodeMessage;
 use crate::runtime::command::{Action, Command, CommandAudit, CommandRequest, Reply};
 use crate::runtime::tree::lock;
@@ -253,38 +253,9 @@ impl Node {
     /// Stops the running child and its restart scope in one wave, to start again together
     /// as soon as all have exited.
     fn restart_scope_now(&mut self, index: usize, command: u64) {
-        let scope = restart_scope(
-            self.spec.strategy,
-            index,
-            self.slots.len(),
-            |i| self.rank(i),
-            |i| self.spec.layout.bound_dependents(i),
-        );
         let group = self.new_group(Duration::ZERO);
-        let mut to_stop = Vec::new();
-        for &member in &scope {
-            match self.slots[member].phase {
-                ServicePhase::Starting | ServicePhase::Running => to_stop.push(member),
-                ServicePhase::Stopping | ServicePhase::BackingOff | ServicePhase::Waiting => {
-                    self.join_group(member, group);
-                }
-                _ => {}
-            }
-        }
-        let others: Vec<_> = to_stop.iter().copied().filter(|&m| m != index).collect();
-        if !others.is_empty() {
-            let failed = self.child_path(index);
-            self.emit(None, |node| EventKind::RestartScope {
-                failed,
-                restarting: others.iter().map(|&m| node.child_path(m)).collect(),
-                command: Some(command),
-            });
-        }
-        for &member in &to_stop {
-            self.join_group(member, group);
-        }
-        self.stop_wave(&to_stop, StopPurpose::Restart(group));
-        self.maybe_release(group);
+        let to_stop = self.gather_scope(index, group, true);
+        self.restart_wave(index, to_stop, group, Some(command));
     }
 
     /// The group's delay is over now.

@@ -159,28 +159,9 @@ impl Node {
                 return;
             }
         }
-        let scope = restart_scope(
-            self.spec.strategy,
-            index,
-            self.slots.len(),
-            |i| self.rank(i),
-            |i| self.spec.layout.bound_dependents(i),
-        );
         let group = self.new_group(delay);
-        let mut to_stop = Vec::new();
-        for &member in &scope {
-            if member == index {
-                continue;
-            }
-            match self.slots[member].phase {
-                ServicePhase::Starting | ServicePhase::Running => to_stop.push(member),
-                ServicePhase::Stopping | ServicePhase::BackingOff | ServicePhase::Waiting => {
-                    self.join_group(member, group);
-                }
-                // Ended, or held by an operator: they stay as they are.
-                ServicePhase::Terminated | ServicePhase::Paused | ServicePhase::Quarantined => {}
-            }
-        }
+        // The failed child has exited already: only the others may need stopping.
+        let to_stop = self.gather_scope(index, group, false);
         self.join_group(index, group);
         self.set_phase(index, ServicePhase::BackingOff);
         let next_attempt = self.slots[index].attempt.saturating_add(1);
@@ -195,12 +176,61 @@ impl Node {
                     .map(Failure::shared_message),
             },
         });
-        if !to_stop.is_empty() {
-            let failed = self.child_path(index);
+        self.restart_wave(index, to_stop, group, None);
+    }
+
+    /// The restart scope of `index` (its strategy's, and the children bound to it): members
+    /// waiting or stopping join `group` now; the live ones (`index` itself only if
+    /// `with_itself`) are returned, to be stopped.
+    pub(super) fn gather_scope(
+        &mut self,
+        index: usize,
+        group: usize,
+        with_itself: bool,
+    ) -> Vec<usize> {
+        let scope = restart_scope(
+            self.spec.strategy,
+            index,
+            self.slots.len(),
+            |i| self.rank(i),
+            |i| self.spec.layout.bound_dependents(i),
+        );
+        let mut to_stop = Vec::new();
+        for member in scope {
+            if member == index && !with_itself {
+                continue;
+            }
+            match self.slots[member].phase {
+                ServicePhase::Starting | ServicePhase::Running => to_stop.push(member),
+                ServicePhase::Stopping | ServicePhase::BackingOff | ServicePhase::Waiting => {
+                    self.join_group(member, group);
+                }
+                // Ended, or held by an operator: they stay as they are.
+                ServicePhase::Terminated | ServicePhase::Paused | ServicePhase::Quarantined => {}
+            }
+        }
+        to_stop
+    }
+
+    /// Stops `to_stop` in one wave into `group` (announced as the scope of `cause`, a failure
+    /// or a `restart_child` command), to start again together once all have exited.
+    pub(super) fn restart_wave(
+        &mut self,
+        cause: usize,
+        to_stop: Vec<usize>,
+        group: usize,
+        command: Option<u64>,
+    ) {
+        if to_stop.iter().any(|&m| m != cause) {
+            let failed = self.child_path(cause);
             self.emit(None, |node| EventKind::RestartScope {
                 failed,
-                restarting: to_stop.iter().map(|&m| node.child_path(m)).collect(),
-                command: None,
+                restarting: to_stop
+                    .iter()
+                    .filter(|&&m| m != cause)
+                    .map(|&m| node.child_path(m))
+                    .collect(),
+                command,
             });
         }
         for &member in &to_stop {
