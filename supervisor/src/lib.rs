@@ -204,8 +204,8 @@ pub use model::{
 #[cfg(feature = "prometheus")]
 pub use observe::PrometheusCollector;
 pub use observe::{
-    ChildMetrics, ChildStats, CompactDuration, EventKind, EventStream, FailureKind, LifecycleEvent,
-    MetricsSnapshot, Missed, SupervisorMetrics,
+    ChildMetrics, ChildStats, CompactDuration, EventKind, EventStream, FailureKind, FailureMessage,
+    LifecycleEvent, MetricsSnapshot, Missed, SupervisorMetrics,
 };
 pub use runtime::{
     ChildCounts, ChildState, ChildSummary, Command, CommandAudit, CommandReceipt, Health,

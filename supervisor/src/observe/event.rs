@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::CompactDuration;
+use super::{CompactDuration, FailureMessage};
 use crate::error::Escalation;
 use crate::model::{ServicePhase, TerminationReason};
 use crate::runtime::CommandAudit;
@@ -61,9 +61,9 @@ pub enum EventKind {
         next_attempt: u32,
         /// The jittered delay.
         delay: Duration,
-        /// The error or panic message (shared with the child's state, not copied), or `None`
-        /// after a clean exit.
-        cause: Option<Arc<str>>,
+        /// The error or panic message (formatted when first read, shared with the child's
+        /// state), or `None` after a clean exit.
+        cause: Option<FailureMessage>,
     },
     /// The service stopped for good.
     Terminated(TerminationReason),

@@ -3,6 +3,7 @@
 mod child_counters;
 mod compact_duration;
 mod event;
+mod failure_message;
 mod journal;
 mod metrics;
 #[cfg(feature = "prometheus")]
@@ -12,6 +13,8 @@ pub(crate) use child_counters::ChildCounters;
 pub use child_counters::{ChildStats, FailureKind};
 pub use compact_duration::CompactDuration;
 pub use event::{EventKind, LifecycleEvent};
+pub use failure_message::FailureMessage;
+pub(crate) use failure_message::{Failure, FailureCause};
 pub(crate) use journal::Journal;
 pub use journal::{EventStream, Missed};
 pub use metrics::{ChildMetrics, MetricsSnapshot, SupervisorMetrics};

@@ -6,13 +6,13 @@ use std::time::Duration;
 use tokio::task::{Id, JoinError};
 use tokio::time::Instant;
 
-use super::slot::FailureCause;
 use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
 use crate::error::{Escalation, EscalationReason};
 use crate::model::{
     AutoShutdown, ChildKind, OnOpen, RestartPolicy, ServicePhase, TerminationReason,
 };
 use crate::observe::{EventKind, FailureKind};
+use crate::observe::{FailureCause, FailureMessage};
 use crate::policy::{BackoffParts, Decision, ExitKind, StopReason, decide, restart_scope};
 use crate::runtime::attempt::{AttemptExit, Outcome, consume_panic};
 use crate::runtime::shutdown_report::StopOutcome;
@@ -173,7 +173,7 @@ impl Node {
                 _ => node.slots[index]
                     .last_failure
                     .as_ref()
-                    .map(Failure::shared_message),
+                    .map(FailureMessage::of),
             },
         });
         self.restart_wave(index, to_stop, group, None);
@@ -394,7 +394,7 @@ impl Node {
             cause: slot
                 .last_failure
                 .as_ref()
-                .map_or_else(|| "exited".to_owned(), Failure::message),
+                .map_or_else(|| "exited".to_owned(), |f| f.message().to_owned()),
             reason,
         };
         tracing::error!(%escalation, "supervisor gives up");
@@ -424,7 +424,9 @@ impl Node {
                 match &self.slots[index].last_failure {
                     Some(failure) => match &failure.cause {
                         FailureCause::Error(error) => TerminationReason::Failed(error.summary()),
-                        FailureCause::Panic => TerminationReason::Panicked(failure.message()),
+                        FailureCause::Panic => {
+                            TerminationReason::Panicked(failure.message().to_owned())
+                        }
                         FailureCause::Timeout(kind) => TerminationReason::TimedOut(*kind),
                     },
                     // A failed exit always records its failure before deciding.

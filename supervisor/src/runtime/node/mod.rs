@@ -38,10 +38,11 @@ use crate::context::TaskContext;
 use crate::error::Escalation;
 use crate::model::{MAX_DURATION, ServicePhase, ShutdownPolicy};
 use crate::observe::EventKind;
+pub(crate) use crate::observe::Failure;
 use crate::policy::{FailureWindow, seed_from_os};
 use crate::spec::{ChildSpec, SupervisorSpec};
 use slot::ChildSlot;
-pub(crate) use slot::{Failure, LastExit, Stop, StopPurpose};
+pub(crate) use slot::{LastExit, Stop, StopPurpose};
 
 /// What a vacant slot reports as its spec (never used for a decision: vacant slots are
 /// skipped), shared by every node.

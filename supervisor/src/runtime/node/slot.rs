@@ -8,8 +8,8 @@ use tokio_util::time::delay_queue;
 
 use super::command::Hold;
 use crate::context::ChildShared;
-use crate::error::ServiceError;
 use crate::model::{ServicePhase, TerminationReason, TimeoutKind};
+use crate::observe::Failure;
 use crate::policy::BackoffProgress;
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::tree::NestedLink;
@@ -39,7 +39,7 @@ pub(crate) struct ChildSlot {
     pub(crate) stop: Option<Stop>,
     pub(crate) missed_deadline: Option<TimeoutKind>,
     pub(crate) total_failures: u64,
-    pub(crate) last_failure: Option<Failure>,
+    pub(crate) last_failure: Option<Arc<Failure>>,
     pub(crate) last_exit: Option<LastExit>,
     pub(crate) termination: Option<TerminationReason>,
     /// Set when shutdown reaches this child.
@@ -70,20 +70,6 @@ pub(crate) enum StopPurpose {
     Remove,
 }
 
-/// The last failed attempt: what failed, and its message, made once when first shown and
-/// then shared by the events, states and logs that show it.
-pub(crate) struct Failure {
-    pub(crate) cause: FailureCause,
-    message: std::cell::OnceCell<Arc<str>>,
-}
-
-pub(crate) enum FailureCause {
-    Error(ServiceError),
-    /// A panic (its message is the failure's; the payload is dropped where it was caught).
-    Panic,
-    Timeout(TimeoutKind),
-}
-
 /// How the last attempt ended, for state queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LastExit {
@@ -92,53 +78,6 @@ pub(crate) enum LastExit {
     Stopped,
     Aborted,
     Detached,
-}
-
-impl Failure {
-    pub(crate) fn error(error: ServiceError) -> Self {
-        Failure {
-            message: std::cell::OnceCell::new(),
-            cause: FailureCause::Error(error),
-        }
-    }
-
-    pub(crate) fn panic(message: String) -> Self {
-        Failure {
-            message: std::cell::OnceCell::from(Arc::from(message)),
-            cause: FailureCause::Panic,
-        }
-    }
-
-    pub(crate) fn timeout(kind: TimeoutKind) -> Self {
-        Failure {
-            message: std::cell::OnceCell::new(),
-            cause: FailureCause::Timeout(kind),
-        }
-    }
-
-    pub(crate) fn message(&self) -> String {
-        self.shared_message().to_string()
-    }
-
-    /// The message itself, made on first use and shared after.
-    pub(crate) fn shared_message(&self) -> Arc<str> {
-        let message = self.message.get_or_init(|| match &self.cause {
-            FailureCause::Error(error) => error.to_string().into(),
-            FailureCause::Timeout(kind) => kind.to_string().into(),
-            // Set when made.
-            FailureCause::Panic => Arc::from(""),
-        });
-        Arc::clone(message)
-    }
-
-    pub(crate) fn describe(&self) -> String {
-        let what = match self.cause {
-            FailureCause::Error(_) => "failed",
-            FailureCause::Panic => "panicked",
-            FailureCause::Timeout(_) => "timed out",
-        };
-        format!("{what}: {}", self.shared_message())
-    }
 }
 
 impl ChildSlot {

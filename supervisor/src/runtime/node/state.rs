@@ -26,7 +26,7 @@ impl Node {
                     restart_policy: spec.restart,
                     start_count: slot.attempt,
                     total_failures: slot.total_failures,
-                    last_error: slot.last_failure.as_ref().map(|f| f.message()),
+                    last_error: slot.last_failure.as_ref().map(|f| f.message().to_owned()),
                     termination_reason: slot.termination.clone(),
                     running_time: slot.running_time_at(now),
                     last_heartbeat_age: slot
@@ -125,7 +125,7 @@ impl Node {
                 .map(ToString::to_string)
                 .or_else(|| slot.describe_last_exit()),
             tags: spec.tags().map(str::to_owned).collect(),
-            last_failure: slot.last_failure.as_ref().map(|f| f.message()),
+            last_failure: slot.last_failure.as_ref().map(|f| f.message().to_owned()),
             stats: slot.shared.stats(Instant::now()),
             health: self.health_of(index),
             children: Vec::new(),
