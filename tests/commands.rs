@@ -151,6 +151,44 @@ async fn restart_child_follows_the_strategy() {
     );
 }
 
+/// The operator asked for this child: it restarts even if temporary. A temporary sibling
+/// stopped with its scope ends, as a temporary child does in any group restart (OTP).
+#[tokio::test(start_paused = true)]
+async fn restart_child_restarts_a_temporary_target_but_not_a_temporary_bystander() {
+    let journal = Journal::new();
+    let spec = SupervisorSpec::builder("bot")
+        .strategy(Strategy::OneForAll)
+        .child(logged("feed", &journal, None, 0).with_restart(RestartPolicy::Never))
+        .child(logged("job", &journal, None, 0).with_restart(RestartPolicy::Never))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    run_for(10).await;
+    let receipt = tree
+        .restart_child("bot/feed", "ops", "reload")
+        .await
+        .unwrap();
+    assert!(receipt.changed);
+    run_for(10).await;
+    assert_eq!(
+        phases(&tree).await,
+        [
+            row("bot/feed", ServicePhase::Running, 2),
+            row("bot/job", ServicePhase::Terminated, 1)
+        ]
+    );
+    assert_eq!(
+        journal.lines(),
+        [
+            "0 start feed#1",
+            "0 start job#1",
+            "10 stop job",
+            "10 stop feed",
+            "10 start feed#2"
+        ]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn restart_child_skips_a_pending_backoff() {
     let journal = Journal::new();

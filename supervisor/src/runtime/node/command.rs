@@ -224,6 +224,7 @@ impl Node {
                 self.restart_scope_now(index, command)
             }
             ServicePhase::Stopping => {
+                self.slots[index].restart_requested = true;
                 let group = match self.slots[index].stop.as_ref().map(|s| s.purpose) {
                     Some(StopPurpose::Restart(group)) => group,
                     _ => {
@@ -254,6 +255,7 @@ impl Node {
     /// as soon as all have exited.
     fn restart_scope_now(&mut self, index: usize, command: u64) {
         let group = self.new_group(Duration::ZERO);
+        self.slots[index].restart_requested = true;
         let to_stop = self.gather_scope(index, group, true);
         self.restart_wave(index, to_stop, group, Some(command));
     }

@@ -342,8 +342,8 @@ impl Node {
     }
 
     /// A member of a restart group stopped.
-    pub(super) fn stopped_for_restart(&mut self, index: usize, group: usize) {
-        if self.child_spec(index).restart == RestartPolicy::Never {
+    pub(super) fn stopped_for_restart(&mut self, index: usize, group: usize, requested: bool) {
+        if self.child_spec(index).restart == RestartPolicy::Never && !requested {
             // OTP: a temporary child is not restarted, not even with its siblings; being
             // stopped by its supervisor is not its own exit, so it never triggers auto-shutdown.
             self.leave_group(index, group);

@@ -38,6 +38,9 @@ pub(crate) struct ChildSlot {
     /// Why it is being stopped, from the moment it joins a stop wave.
     pub(crate) stop: Option<Stop>,
     pub(crate) missed_deadline: Option<TimeoutKind>,
+    /// Stopped by `restart_child` itself: it starts again even if temporary (a temporary
+    /// child stopped with another's scope ends, as in OTP).
+    pub(crate) restart_requested: bool,
     pub(crate) total_failures: u64,
     pub(crate) last_failure: Option<Arc<Failure>>,
     pub(crate) last_exit: Option<LastExit>,
@@ -112,6 +115,7 @@ impl ChildSlot {
             group: None,
             stop: None,
             missed_deadline: None,
+            restart_requested: false,
             total_failures: 0,
             last_failure: None,
             last_exit: None,

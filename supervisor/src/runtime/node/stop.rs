@@ -210,6 +210,7 @@ impl Node {
             Some(_) => StopOutcome::Graceful,
         };
         let slot = &mut self.slots[index];
+        let restart_requested = std::mem::take(&mut slot.restart_requested);
         slot.last_exit = Some(match outcome {
             StopOutcome::Graceful => LastExit::Stopped,
             StopOutcome::Detached => LastExit::Detached,
@@ -232,7 +233,9 @@ impl Node {
                 };
                 self.terminate(index, reason, false);
             }
-            StopPurpose::Restart(group) => self.stopped_for_restart(index, group),
+            StopPurpose::Restart(group) => {
+                self.stopped_for_restart(index, group, restart_requested)
+            }
             StopPurpose::Unbind(dependency) => {
                 let reason = self.dependency_terminated(dependency);
                 self.terminate(index, reason, false);
