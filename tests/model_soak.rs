@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use supervisor::error::SupervisorError;
 use supervisor::prelude::*;
-use supervisor::{CircuitBreakerConfig, OnOpen, ShutdownReport, TreeState};
+use supervisor::{CircuitBreakerConfig, CommandError, OnOpen, ShutdownReport, TreeState};
 use tokio::sync::Notify;
 
 const STEP_MS: u64 = 2_000;
@@ -363,6 +363,8 @@ enum Phase {
     Waiting,
     Running,
     Terminated,
+    Paused,
+    Quarantined,
 }
 
 impl Phase {
@@ -371,6 +373,8 @@ impl Phase {
             ServicePhase::Waiting => Some(Phase::Waiting),
             ServicePhase::Running => Some(Phase::Running),
             ServicePhase::Terminated => Some(Phase::Terminated),
+            ServicePhase::Paused => Some(Phase::Paused),
+            ServicePhase::Quarantined => Some(Phase::Quarantined),
             _ => None,
         }
     }
@@ -381,6 +385,8 @@ struct MChild {
     phase: Phase,
     attempt: u32,
     breaker: Vec<u64>,
+    /// Terminated because a child it `requires` terminated.
+    unbound: bool,
     /// A nested supervisor's current (or last) run.
     run: Option<MNode>,
 }
@@ -424,6 +430,7 @@ fn fresh(sup: &GenSup) -> MNode {
                 phase: Phase::Waiting,
                 attempt: 0,
                 breaker: Vec::new(),
+                unbound: false,
                 run: c.nested.as_ref().map(fresh),
             })
             .collect(),
@@ -471,10 +478,93 @@ impl<'a> Model<'a> {
         self.counters = counters;
     }
 
+    /// An operator command on the child at `path`, at a settled point: whether it changed
+    /// anything, or why it is refused.
+    fn command(&mut self, path: &[usize], op: Op) -> Result<bool, Refusal> {
+        let mut counters = std::mem::take(&mut self.counters);
+        let result = command_at(self.root, &mut self.node, path, op, &mut counters);
+        self.counters = counters;
+        result
+    }
+
     /// Outcomes of a shutdown requested now, at a settled point.
     fn shutdown_report(&self) -> Vec<(String, StopOutcome)> {
         report_of_run(self.root, &self.node, true)
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Restart,
+    Pause,
+    Resume,
+    Quarantine,
+    Release,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Refusal {
+    /// A supervisor on the way is not running.
+    NotRunning,
+    /// Not in this phase.
+    NotAllowed,
+}
+
+fn command_at(
+    sup: &GenSup,
+    node: &mut MNode,
+    path: &[usize],
+    op: Op,
+    counters: &mut Counters,
+) -> Result<bool, Refusal> {
+    let i = path[0];
+    if path.len() > 1 {
+        let nested = sup.children[i].nested.as_ref().expect("a supervisor");
+        return match (node.children[i].phase, &mut node.children[i].run) {
+            (Phase::Running, Some(run)) => command_at(nested, run, &path[1..], op, counters),
+            _ => Err(Refusal::NotRunning),
+        };
+    }
+    let phase = node.children[i].phase;
+    match (op, phase) {
+        (Op::Restart, Phase::Quarantined) | (Op::Pause, Phase::Terminated | Phase::Quarantined) => {
+            return Err(Refusal::NotAllowed);
+        }
+        (Op::Restart, Phase::Waiting)
+        | (Op::Pause, Phase::Paused)
+        | (Op::Quarantine, Phase::Quarantined) => return Ok(false),
+        (Op::Resume, other) if other != Phase::Paused => return Ok(false),
+        (Op::Release, other) if other != Phase::Quarantined => return Ok(false),
+        _ => {}
+    }
+    match op {
+        // Not counted toward the intensity or the breaker.
+        Op::Restart if phase == Phase::Running => restart_scope(sup, node, i, counters),
+        Op::Restart if phase == Phase::Terminated => revive(node, i),
+        Op::Restart | Op::Resume | Op::Release => node.children[i].phase = Phase::Waiting,
+        Op::Pause => hold(sup, node, i, Phase::Paused),
+        Op::Quarantine => hold(sup, node, i, Phase::Quarantined),
+    }
+    settle(sup, node, counters);
+    Ok(true)
+}
+
+/// Pause or quarantine: the child stops and stays put; the running children that require
+/// it, directly or not, stop and wait.
+fn hold(sup: &GenSup, node: &mut MNode, i: usize, to: Phase) {
+    let mut bound = vec![false; sup.children.len()];
+    bound[i] = true;
+    for d in (i + 1)..sup.children.len() {
+        if sup.children[d].requires.iter().any(|&r| bound[r]) {
+            bound[d] = true;
+            if node.children[d].phase == Phase::Running {
+                stop_child(node, d);
+                node.children[d].phase = Phase::Waiting;
+            }
+        }
+    }
+    stop_child(node, i);
+    node.children[i].phase = to;
 }
 
 fn collect_states(sup: &GenSup, node: &MNode, out: &mut Vec<(String, Phase, u32)>) {
@@ -516,12 +606,15 @@ fn start_node(sup: &GenSup, node: &mut MNode, counters: &mut Counters) {
 /// is left (a child that starts may release later siblings).
 fn settle(sup: &GenSup, node: &mut MNode, counters: &mut Counters) {
     for i in 0..sup.children.len() {
-        if node.children[i].phase == Phase::Waiting
-            && sup.children[i]
-                .deps
-                .iter()
-                .all(|&d| node.children[d].phase == Phase::Running)
-        {
+        let spec = &sup.children[i];
+        // A quarantined dependency no longer holds back a child ordered `after` it; one that
+        // `requires` it still waits.
+        let ready = |d: &usize| match node.children[*d].phase {
+            Phase::Running => true,
+            Phase::Quarantined => !spec.requires.contains(d),
+            _ => false,
+        };
+        if node.children[i].phase == Phase::Waiting && spec.deps.iter().all(ready) {
             start_child(sup, node, i, counters);
         }
     }
@@ -540,6 +633,28 @@ fn start_child(sup: &GenSup, node: &mut MNode, i: usize, counters: &mut Counters
         start_node(nested, &mut run, counters);
         child.run = Some(run);
     }
+    // Children stopped for good because a requirement terminated come back once none of
+    // their requirements is terminated.
+    for d in (i + 1)..sup.children.len() {
+        let requires = &sup.children[d].requires;
+        if requires.contains(&i)
+            && node.children[d].phase == Phase::Terminated
+            && node.children[d].unbound
+            && requires
+                .iter()
+                .all(|&r| node.children[r].phase != Phase::Terminated)
+        {
+            revive(node, d);
+        }
+    }
+}
+
+/// A terminated child is due again, with a fresh breaker.
+fn revive(node: &mut MNode, i: usize) {
+    let child = &mut node.children[i];
+    child.phase = Phase::Waiting;
+    child.unbound = false;
+    child.breaker.clear();
 }
 
 /// Stops a running child (with its restart scope, or at its supervisor's shutdown): a nested
@@ -626,6 +741,13 @@ fn child_exited(
             return Some(NodeEnd::Escalated);
         }
     }
+    restart_scope(sup, node, i, counters);
+    None
+}
+
+/// Child `i` (exited, or to be stopped by a `restart_child`) restarts with its strategy's
+/// scope and the children bound to it.
+fn restart_scope(sup: &GenSup, node: &mut MNode, i: usize, counters: &mut Counters) {
     let n = sup.children.len();
     let mut in_scope: Vec<bool> = match sup.strategy {
         Strategy::OneForOne => (0..n).map(|j| j == i).collect(),
@@ -649,12 +771,15 @@ fn child_exited(
             node.children[j].phase = match sup.children[j].restart {
                 RestartPolicy::Never => {
                     bystanders.push(j);
+                    node.children[j].unbound = false;
                     Phase::Terminated
                 }
                 _ => Phase::Waiting,
             };
         }
     }
+    // The child itself (stopped, if a command restarts it) starts again, even if temporary.
+    stop_child(node, i);
     node.children[i].phase = Phase::Waiting;
     // A terminated bystander ends the children bound to it (the failed one included).
     for j in bystanders {
@@ -662,12 +787,12 @@ fn child_exited(
         finish_unbind(node, &stopping);
     }
     settle(sup, node, counters);
-    None
 }
 
 /// Child `i` ended for good on its own; significant children may end the node.
 fn terminate(sup: &GenSup, node: &mut MNode, i: usize, normal: bool) -> Option<NodeEnd> {
     node.children[i].phase = Phase::Terminated;
+    node.children[i].unbound = false;
     // Children bound to it end too: waiting ones at once, running ones once stopped, which is
     // after the auto-shutdown check (they are still stopping then).
     let stopping = unbind(sup, node, i);
@@ -709,6 +834,7 @@ fn unbind(sup: &GenSup, node: &mut MNode, i: usize) -> Vec<usize> {
                 }
                 Phase::Waiting => {
                     node.children[d].phase = Phase::Terminated;
+                    node.children[d].unbound = true;
                     pending.push(d);
                 }
                 _ => {}
@@ -722,6 +848,7 @@ fn finish_unbind(node: &mut MNode, stopping: &[usize]) {
     for &d in stopping {
         stop_child(node, d);
         node.children[d].phase = Phase::Terminated;
+        node.children[d].unbound = true;
     }
 }
 
@@ -745,8 +872,44 @@ fn running_workers(sup: &GenSup, node: &MNode) -> Vec<(Vec<usize>, String, bool)
     out
 }
 
+/// Every child, by index path from the root, with its tree path.
+fn all_children(sup: &GenSup, prefix: &[usize], out: &mut Vec<(Vec<usize>, String)>) {
+    for (i, spec) in sup.children.iter().enumerate() {
+        let mut path = prefix.to_vec();
+        path.push(i);
+        out.push((path.clone(), spec.path.clone()));
+        if let Some(nested) = &spec.nested {
+            all_children(nested, &path, out);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The driver.
+
+/// Sends `op` for `path` to the tree and checks the answer against the model's.
+async fn send_command(
+    tree: &SupervisorHandle,
+    path: &str,
+    op: Op,
+    expected: Result<bool, Refusal>,
+    seed: u64,
+) {
+    let (by, why) = ("soak", "random command");
+    let result = match op {
+        Op::Restart => tree.restart_child(path, by, why).await,
+        Op::Pause => tree.pause_child(path, by, why).await,
+        Op::Resume => tree.resume_child(path, by, why).await,
+        Op::Quarantine => tree.quarantine_child(path, by, why).await,
+        Op::Release => tree.release_child(path, by, why).await,
+    };
+    match (expected, &result) {
+        (Ok(changed), Ok(receipt)) if receipt.changed == changed => {}
+        (Err(Refusal::NotAllowed), Err(CommandError::NotAllowed { .. }))
+        | (Err(Refusal::NotRunning), Err(CommandError::SupervisorNotRunning { .. })) => {}
+        _ => panic!("seed {seed}: {op:?} {path}: expected {expected:?}, got {result:?}"),
+    }
+}
 
 fn real_states(state: &TreeState) -> Vec<(String, Option<Phase>, u32)> {
     state
@@ -784,7 +947,9 @@ fn silence_injected_panics() {
     });
 }
 
-async fn run_case(seed: u64) {
+/// One case: a random tree, then a random fault or (`commands_percent` of the steps) operator
+/// command per step.
+async fn run_case(seed: u64, commands_percent: u64) {
     let mut rng = Rng::new(seed);
     let limits = GenLimits {
         max_depth: 3,
@@ -801,28 +966,48 @@ async fn run_case(seed: u64) {
     let steps = 4 + rng.below(12);
     let mut step = 0;
     let mut shut_early = None;
+    let mut children = Vec::new();
+    all_children(&root, &[], &mut children);
     while step < steps && model.ended.is_none() {
         step += 1;
         let workers = running_workers(&root, &model.node);
-        if workers.is_empty() {
+        if workers.is_empty() && commands_percent == 0 {
             break;
         }
-        let (path, tree_path, heartbeat) =
-            workers[rng.below(workers.len() as u64) as usize].clone();
-        let mut fault = rng.pick(&[
-            Fault::Fail,
-            Fault::Fail,
-            Fault::Panic,
-            Fault::Exit,
-            Fault::Hang,
-        ]);
-        if fault == Fault::Hang && !heartbeat {
-            fault = Fault::Fail;
-        }
-        registry[&tree_path].push(fault);
-        model.inject(&path, fault, step);
+        let what = if workers.is_empty() || (commands_percent > 0 && rng.chance(commands_percent)) {
+            // An operator command on any child, reachable or not.
+            let (path, tree_path) = children[rng.below(children.len() as u64) as usize].clone();
+            let op = rng.pick(&[
+                Op::Restart,
+                Op::Restart,
+                Op::Pause,
+                Op::Pause,
+                Op::Resume,
+                Op::Quarantine,
+                Op::Release,
+            ]);
+            let expected = model.command(&path, op);
+            send_command(&tree, &tree_path, op, expected, seed).await;
+            format!("{op:?} at {tree_path}")
+        } else {
+            let (path, tree_path, heartbeat) =
+                workers[rng.below(workers.len() as u64) as usize].clone();
+            let mut fault = rng.pick(&[
+                Fault::Fail,
+                Fault::Fail,
+                Fault::Panic,
+                Fault::Exit,
+                Fault::Hang,
+            ]);
+            if fault == Fault::Hang && !heartbeat {
+                fault = Fault::Fail;
+            }
+            registry[&tree_path].push(fault);
+            model.inject(&path, fault, step);
+            format!("{fault:?} at {tree_path}")
+        };
         if rng.chance(8) {
-            // Shut down in the middle of whatever the fault set off.
+            // Shut down in the middle of whatever the fault or command set off.
             shut_early = Some(rng.below(150));
             break;
         }
@@ -843,7 +1028,7 @@ async fn run_case(seed: u64) {
                     a
                 ))
                 .collect::<Vec<_>>(),
-            "seed {seed}: step {step}, {fault:?} at {tree_path}\nspec: {root:#?}"
+            "seed {seed}: step {step}, {what}\nspec: {root:#?}"
         );
         let metrics = tree.metrics().snapshot();
         assert_eq!(
@@ -942,7 +1127,27 @@ fn random_trees_and_faults_match_the_model() {
             .start_paused(true)
             .build()
             .unwrap();
-        runtime.block_on(run_case(seed));
+        runtime.block_on(run_case(seed, 0));
+    }
+}
+
+/// The same, with operator commands (restart, pause, resume, quarantine, release) between
+/// the faults: each answer (changed or not, refused) and every state after it must match the
+/// model. `SOAK_CASES` and `SOAK_SEED` apply here too.
+#[test]
+fn random_trees_faults_and_commands_match_the_model() {
+    silence_injected_panics();
+    let seeds: Vec<u64> = match env_u64("SOAK_SEED") {
+        Some(seed) => vec![seed],
+        None => (0..env_u64("SOAK_CASES").unwrap_or(300)).collect(),
+    };
+    for seed in seeds {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(run_case(seed, 40));
     }
 }
 

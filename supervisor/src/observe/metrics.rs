@@ -145,8 +145,12 @@ impl SupervisorMetrics {
         }
     }
 
-    pub(crate) fn service_terminated(&self, breaker_opened: bool) {
+    /// A service entered `Terminated` (it may leave it again, revived by a command).
+    pub(crate) fn service_left(&self) {
         self.inner.active_services.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn service_terminated(&self, breaker_opened: bool) {
         self.inner.terminated_total.fetch_add(1, Ordering::Relaxed);
         if breaker_opened {
             self.inner

@@ -366,20 +366,27 @@ impl Node {
         slot.termination = None;
         slot.stop_outcome = None;
         slot.backoff = BackoffProgress::default();
-        self.tree.metrics.service_added();
         self.set_phase(index, ServicePhase::Waiting);
     }
 
-    /// `index` runs: children that were stopped for good because they require it come back.
+    /// `index` runs: children that were stopped for good because a requirement terminated
+    /// come back, once none of their requirements is still terminated (derived from the
+    /// phases, not from which requirement happened to stop them).
     pub(super) fn revive_bound_dependents(&mut self, index: usize) {
-        let name = std::sync::Arc::clone(&self.child_spec(index).name);
         let layout = std::sync::Arc::clone(&self.spec.layout);
         for &dependent in layout.bound_dependents(index) {
-            let stopped_for_it = matches!(
-                &self.slots[dependent].termination,
-                Some(TerminationReason::DependencyTerminated { dependency }) if dependency.as_str() == &*name
-            );
-            if stopped_for_it && self.slots[dependent].phase == ServicePhase::Terminated {
+            let slot = &self.slots[dependent];
+            let unbound = slot.phase == ServicePhase::Terminated
+                && matches!(
+                    slot.termination,
+                    Some(TerminationReason::DependencyTerminated { .. })
+                );
+            let requirements_back = layout
+                .dependencies(dependent)
+                .iter()
+                .filter(|&&r| layout.bound_dependents(r).contains(&dependent))
+                .all(|&r| self.slots[r].phase != ServicePhase::Terminated);
+            if unbound && requirements_back {
                 self.revive(dependent);
             }
         }

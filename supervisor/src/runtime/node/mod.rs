@@ -464,6 +464,15 @@ impl Node {
                 self.slots[index].phase = to;
             }
         }
+        // The active count follows the phase, whatever leads into or out of Terminated.
+        match (
+            from == ServicePhase::Terminated,
+            to == ServicePhase::Terminated,
+        ) {
+            (false, true) => self.tree.metrics.service_left(),
+            (true, false) => self.tree.metrics.service_added(),
+            _ => {}
+        }
         self.emit(Some(index), |_| EventKind::PhaseChanged { from, to });
     }
 

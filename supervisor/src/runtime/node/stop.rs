@@ -3,7 +3,7 @@
 use tokio::time::Instant;
 
 use super::{ChildDue, LastExit, Node, Stop, StopPurpose};
-use crate::model::{ServicePhase, ShutdownPolicy, TerminationReason};
+use crate::model::{RestartPolicy, ServicePhase, ShutdownPolicy, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::ExitKind;
 use crate::runtime::shutdown_report::StopOutcome;
@@ -263,12 +263,23 @@ impl Node {
         while let Some(dependency) = pending.pop() {
             let layout = std::sync::Arc::clone(&self.spec.layout);
             for &dependent in layout.bound_dependents(dependency) {
+                let temporary = self.child_spec(dependent).restart == RestartPolicy::Never;
                 let slot = &mut self.slots[dependent];
                 match slot.phase {
                     ServicePhase::Starting | ServicePhase::Running | ServicePhase::Stopping => {
                         match &mut slot.stop {
                             // Reached already, through another dependency.
                             Some(stop) if matches!(stop.purpose, StopPurpose::Unbind(_)) => {
+                                continue;
+                            }
+                            // A temporary child stopped with a restart scope ends anyway, as
+                            // cancelled, however its stop and this one interleave; its own end
+                            // then reaches its dependents.
+                            Some(stop)
+                                if matches!(stop.purpose, StopPurpose::Restart(_))
+                                    && temporary
+                                    && !slot.restart_requested =>
+                            {
                                 continue;
                             }
                             Some(stop) => stop.purpose = StopPurpose::Unbind(dependency),
