@@ -23,17 +23,16 @@ async fn risk_engine(ctx: TaskContext) {
     ctx.cancelled().await;
 }
 
-/// One order to fill, the argument of the pool's template.
+/// One order to fill.
+#[derive(Clone)]
 struct Order(u64);
 
-fn fill_workers() -> ChildSpec {
-    ChildSpec::pool("fills", 8, |order: Order| {
-        service_fn("fill", move |_ctx: TaskContext| async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            println!("  filled order {}", order.0);
-        })
-        .with_restart(RestartPolicy::Never)
-    })
+/// One fill worker of the pool: `start_child` passes `fill_order::Service(order)`.
+#[service(restart = "never")]
+async fn fill_order(ctx: TaskContext, order: Order) {
+    let _ = ctx;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    println!("  filled order {}", order.0);
 }
 
 async fn pause(ms: u64) {
@@ -42,14 +41,16 @@ async fn pause(ms: u64) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let spec = SupervisorSpec::builder("bot")
-        .max_dynamic_children(4)
-        .child(market_feed::spec())
-        .child(order_router::spec().requires([market_feed::NAME]))
-        .child(risk_engine::spec().after([market_feed::NAME]))
-        .child(fill_workers())
-        .build()?;
-    let tree = Supervisor::start(spec).await?;
+    let tree = supervisor! {
+        name = "bot",
+        max_dynamic_children = 4,
+        market_feed(),
+        order_router() requires(market_feed),
+        risk_engine() after(market_feed),
+        pool fills(max = 8) = fill_order,
+    }
+    .start()
+    .await?;
     let mut audit = tree.subscribe();
     pause(100).await;
 
@@ -86,7 +87,12 @@ async fn main() -> anyhow::Result<()> {
 
     for id in 1..=3 {
         let worker = tree
-            .start_child("bot/fills", Order(id), "router", "new order")
+            .start_child(
+                "bot/fills",
+                fill_order::Service(Order(id)),
+                "router",
+                "new order",
+            )
             .await?;
         println!("order {id} -> {}", worker.path);
     }

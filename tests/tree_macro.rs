@@ -210,3 +210,96 @@ fn values_known_only_at_run_time_go_through_a_child_expression() {
     assert_eq!(spec.children()[0].name(), "feed");
     assert_eq!(spec.children()[0].backoff(), &backoff);
 }
+
+/// One order for the pool below.
+#[derive(Clone, Debug, PartialEq)]
+struct Order(u64);
+
+#[service(restart = "never")]
+async fn fill_order(ctx: TaskContext, order: Order, venue: Venue) {
+    let _ = (order, venue);
+    ctx.cancelled().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_declared_in_the_tree_starts_children_from_its_service_or_closure() {
+    let tree = supervisor! {
+        name = "bot",
+        max_dynamic_children = 3,
+        market_feed(Venue::Coinbase),
+        pool fills(max = 2) = fill_order,
+        pool audits(max = 1) = |order: Order| {
+            service_fn("audit", move |ctx: TaskContext| {
+                let order = order.clone();
+                async move {
+                    let _ = order;
+                    ctx.cancelled().await;
+                }
+            })
+        },
+    };
+    let spec = tree.spec().unwrap().clone();
+    assert_eq!(spec.max_dynamic_children(), 3);
+    let fills = spec.children()[1].nested().unwrap();
+    assert!(fills.is_pool());
+    assert_eq!(fills.max_dynamic_children(), 2);
+    let handle = tree.start_with_config(test_config()).await.unwrap();
+    let first = handle
+        .start_child(
+            "bot/fills",
+            fill_order::Service(Order(7), Venue::Binance),
+            "test",
+            "order 7",
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.path, "bot/fills/1");
+    handle
+        .start_child(
+            "bot/fills",
+            fill_order::Service(Order(8), Venue::Binance),
+            "test",
+            "order 8",
+        )
+        .await
+        .unwrap();
+    let full = handle
+        .start_child(
+            "bot/fills",
+            fill_order::Service(Order(9), Venue::Binance),
+            "test",
+            "order 9",
+        )
+        .await;
+    assert!(
+        matches!(
+            full,
+            Err(supervisor::CommandError::TooManyChildren { max: 2, .. })
+        ),
+        "{full:?}"
+    );
+    // The pool takes its service's value, nothing else.
+    let wrong = handle
+        .start_child("bot/fills", Order(1), "test", "bare")
+        .await;
+    assert!(
+        matches!(wrong, Err(supervisor::CommandError::WrongArguments { .. })),
+        "{wrong:?}"
+    );
+    let audit = handle
+        .start_child("bot/audits", Order(7), "test", "audit 7")
+        .await
+        .unwrap();
+    run_for(10).await;
+    let state = handle.current_state().await;
+    for path in ["bot/fills/1", "bot/fills/2", audit.path.as_str()] {
+        assert_eq!(
+            state.find(path).unwrap().phase,
+            ServicePhase::Running,
+            "{path}"
+        );
+    }
+    // Each pool child carries the service's declared policies.
+    assert_eq!(handle.count_children("bot/fills").await.unwrap().active, 2);
+    handle.shutdown_tree("test", "done").await;
+}

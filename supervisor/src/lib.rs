@@ -293,6 +293,7 @@ pub use spec::{
 /// | `intensity(max_restarts = N, within = "..")` | at least 1; a duration | 10 within 60s | header |
 /// | `shutdown_timeout = ".."` | each child's default time to stop | 5s | header |
 /// | `auto_shutdown = ".."` | `never`, `any_significant`, `all_significant` | `never` | header |
+/// | `max_dynamic_children = N` | how many children `add_child` may add at once, up to 1,000,000 | 0 | header |
 ///
 /// Durations are string literals with a unit, `ms`, `s`, `m` or `h`, decimals allowed
 /// (`"1.5s"`), at most 365 days; a malformed, negative or zero duration, an unknown option or
@@ -362,7 +363,7 @@ pub use supervisor_macros::service;
 /// # Syntax
 ///
 /// Options of the supervisor come first (`name`, `strategy`, `intensity(..)`,
-/// `shutdown_timeout`, `auto_shutdown`, `crate`: the *header* rows of
+/// `shutdown_timeout`, `auto_shutdown`, `max_dynamic_children`, `crate`: the *header* rows of
 /// [the options table](macro@service#options)), then its children, all separated by commas.
 ///
 /// Enumerated values are string literals, as in `#[service]` (a bare identifier is an error
@@ -377,7 +378,14 @@ pub use supervisor_macros::service;
 /// - `key = |ctx| async move { .. }`: a closure service named `key`;
 /// - `key = expr`: any [`ChildSpec`] expression, renamed `key`: the way to use values known
 ///   only at run time, e.g. `feed = market_feed::spec(venue).with_backoff(from_config)`;
-/// - `supervisor key(options..) { children.. }`: a nested supervisor.
+/// - `supervisor key(options..) { children.. }`: a nested supervisor;
+/// - `pool key(max = N) = fill_order`: a pool of a `#[service]` (OTP's simple_one_for_one,
+///   see [`ChildSpec::pool`]), empty at start, holding up to `N` children at once; each
+///   [`start_child`](SupervisorHandle::start_child) takes the service's value with its
+///   arguments, `fill_order::Service(order, venue)`, and starts `bot/key/1`, `bot/key/2`, ..
+///   with the policies `#[service]` declares. `pool key(max = N) = |args: T| child_spec`
+///   makes each child with a closure instead. For a pool's own strategy or intensity, build
+///   it with [`SupervisorSpecBuilder::pool`] and use `key = ChildSpec::supervisor(..)`.
 ///
 /// Each may be followed by `with(..)` (any policy option of `#[service]`, in the same spelling:
 /// `with(restart = "always", backoff(base = "1s", max = "1m"), shutdown = "brutal_kill")`),

@@ -40,6 +40,7 @@ fn main() {
         intensity(max_restarts = 3, within = "1m"),
         shutdown_timeout = "1.5s",
         auto_shutdown = "any_significant",
+        max_dynamic_children = 8,
         market_feed(Venue::Binance),
         coinbase: market_feed(Venue::Coinbase) after(market_feed),
         job() with(significant, shutdown = "brutal_kill"),
@@ -50,6 +51,8 @@ fn main() {
             a = |ctx: TaskContext| async move { ctx.cancelled().await },
             supervisor deeper { b = |ctx: TaskContext| async move { ctx.cancelled().await } },
         } after(coinbase, ticker),
+        pool venues(max = 4) = market_feed with(shutdown(timeout = "10s")),
+        pool jobs(max = 2) = |n: u32| job::spec().with_name(n.to_string()),
     };
     let _ = (tree.startup_order(), Duration::ZERO);
 }

@@ -61,6 +61,7 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
         model.policy.significant,
     );
     let service = (!model.blocking).then(|| trading_service(model, &p, ident, shape));
+    let pattern = (!idents.is_empty()).then(|| quote!((#(#idents),*)));
     let items = quote! {
         #[allow(non_local_definitions)]
         impl #ident {
@@ -69,6 +70,14 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
             pub fn spec(#(#idents: #types),*) -> #p::ChildSpec {
                 #(#captures)*
                 #child #chain
+            }
+
+            /// The `ChildSpec` of this value: [`spec`](Self::spec) with the arguments it
+            /// holds. A pool of this service (`pool key(max = ..) = service` in
+            /// `supervisor!`) makes each child this way from `start_child`'s value.
+            pub fn into_spec(self) -> #p::ChildSpec {
+                let #ident::Service #pattern = self;
+                Self::spec(#(#idents),*)
             }
 
             /// The service's name.
@@ -228,6 +237,11 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
 
             #[doc(hidden)]
             pub const NAME: &'static str = #fallback_name;
+
+            #[doc(hidden)]
+            pub fn into_spec(self) -> ::supervisor::__private::ChildSpec {
+                ::core::unimplemented!()
+            }
 
             #consts
         }

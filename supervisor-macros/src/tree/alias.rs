@@ -10,7 +10,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use super::parse::{ChildKind, Tree};
+use super::parse::{ChildKind, PoolTemplate, Tree};
 
 /// A service child's original path, before it was replaced by its local name.
 pub(crate) struct Alias {
@@ -36,8 +36,21 @@ pub(crate) fn localize(tree: &mut Tree) -> Vec<Alias> {
                         arguments: args.len(),
                     });
                 }
+                ChildKind::Pool {
+                    template: PoolTemplate::Service(path),
+                    ..
+                } => {
+                    let span = last_span(path);
+                    let local = format_ident!("__sv{}", aliases.len(), span = span);
+                    let original = std::mem::replace(path, local.clone().into());
+                    aliases.push(Alias {
+                        local,
+                        path: original,
+                        arguments: 0,
+                    });
+                }
                 ChildKind::Nested(nested) => pending.push(nested),
-                ChildKind::Closure(_) | ChildKind::Spec(_) => {}
+                ChildKind::Closure(_) | ChildKind::Spec(_) | ChildKind::Pool { .. } => {}
             }
         }
     }
@@ -105,6 +118,9 @@ fn fallback(alias: &Alias, p: &TokenStream) -> TokenStream {
             pub const SIGNIFICANT: bool = false;
             pub fn spec<#(#generics),*>(#(_: #generics),*) -> #p::ChildSpec {
                 ::core::unreachable!()
+            }
+            pub fn into_spec(self) -> #p::ChildSpec {
+                match self {}
             }
         }
     }

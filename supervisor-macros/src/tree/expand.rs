@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
 use super::alias::{self, Alias};
-use super::parse::{Child, ChildKind};
+use super::parse::{Child, ChildKind, PoolTemplate};
 use super::resolve::{Node, Resolved};
 use crate::policy;
 
@@ -82,6 +82,10 @@ fn builder(node: &Node, p: &TokenStream) -> TokenStream {
         let variant = syn::Ident::new(&camel(auto), proc_macro2::Span::call_site());
         chain.extend(quote!(.auto_shutdown(#p::AutoShutdown::#variant)));
     }
+    if let Some(max) = node.max_dynamic_children {
+        let max = max as usize;
+        chain.extend(quote!(.max_dynamic_children(#max)));
+    }
     let names: Vec<TokenStream> = node
         .children
         .iter()
@@ -119,6 +123,16 @@ fn child_expr(child: &Child, p: &TokenStream) -> TokenStream {
         }
         ChildKind::Closure(closure) => quote!(#p::service_fn(#key, #closure)),
         ChildKind::Spec(expr) => quote!(#p::ChildSpec::with_name(#expr, #key)),
+        ChildKind::Pool { max, template, .. } => {
+            let max = max.as_ref().map_or_else(|| quote!(0), |max| quote!(#max));
+            let template = match template {
+                PoolTemplate::Service(path) => {
+                    quote!(|service: #path| #path::into_spec(service))
+                }
+                PoolTemplate::Closure(closure) => quote!(#closure),
+            };
+            quote!(#p::ChildSpec::pool(#key, #max, #template))
+        }
         ChildKind::Nested(_) => TokenStream::new(),
     }
 }

@@ -4,6 +4,7 @@
 //! tree     := header* child*                      (comma separated)
 //! header   := name = "bot" | strategy = "one_for_all" | intensity(max_restarts = 10, within = "60s")
 //!           | shutdown_timeout = "5s" | auto_shutdown = "any_significant"
+//!           | max_dynamic_children = 16
 //!           | crate = "::renamed::supervisor"        (root only)
 //!
 //! A header key (and any `key = literal`) is always an option, wherever it stands, so that a
@@ -13,6 +14,9 @@
 //!           | key = |ctx| async move { .. }       a closure service
 //!           | key = expr                          any ChildSpec, renamed to key
 //!           | supervisor key(header*) { child* }  a nested supervisor
+//!           | pool key(max = N) = path            a pool of a #[service], started with
+//!                                                 `start_child(key, path::Service(args..))`
+//!           | pool key(max = N) = |args: T| spec  a pool made by a closure
 //!           followed by any of: with(policy options, as in #[service]), after(sibling, ..)
 //!           and requires(sibling, ..)
 //! ```
@@ -33,6 +37,7 @@ pub(crate) const HEADER_KEYS: &[&str] = &[
     "intensity",
     "shutdown_timeout",
     "auto_shutdown",
+    "max_dynamic_children",
     "crate",
 ];
 
@@ -74,6 +79,20 @@ pub(crate) enum ChildKind {
     Closure(Expr),
     Spec(Expr),
     Nested(Tree),
+    /// `pool key(max = N) = template`.
+    Pool {
+        max: Option<Expr>,
+        /// Options other than `max`, reported as unknown.
+        unknown: Vec<Ident>,
+        template: PoolTemplate,
+    },
+}
+
+pub(crate) enum PoolTemplate {
+    /// A #[service]: each child is `path::into_spec` of the value `start_child` gets.
+    Service(Path),
+    /// `|args: T| spec`.
+    Closure(Expr),
 }
 
 impl Parse for Tree {
@@ -197,7 +216,59 @@ fn parse_intensity(key: Ident, input: ParseStream) -> syn::Result<HeaderItem> {
 
 impl Parse for Child {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let (key, kind) = if is_keyword(input, "supervisor", false) {
+        let (key, kind) = if is_keyword(input, "pool", false) {
+            input.parse::<Ident>()?;
+            let key: Ident = input.parse()?;
+            let (mut max, mut unknown) = (None, Vec::new());
+            if input.peek(syn::token::Paren) {
+                let content;
+                syn::parenthesized!(content in input);
+                while !content.is_empty() {
+                    let option: Ident = content.parse()?;
+                    content.parse::<Token![=]>()?;
+                    let value: Expr = content.parse()?;
+                    if option == "max" {
+                        max = Some(value);
+                    } else {
+                        unknown.push(option);
+                    }
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+            }
+            if !input.peek(Token![=]) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "a pool needs its template: `pool key(max = 8) = service_fn_name` for a #[service], or `= |args: T| child_spec` for a closure",
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            let template = match input.parse::<Expr>()? {
+                closure @ Expr::Closure(_) => PoolTemplate::Closure(closure),
+                Expr::Path(path) if path.qself.is_none() => PoolTemplate::Service(path.path),
+                Expr::Call(call) => {
+                    return Err(syn::Error::new_spanned(
+                        &call.args,
+                        "a pool's children get their arguments from `start_child`: name the #[service] without arguments (`= order_fill`), then `start_child(\"bot/fills\", order_fill::Service(args..), ..)`",
+                    ));
+                }
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        "a pool's template is a #[service] fn's name (`= order_fill`) or a closure (`= |args: T| child_spec`)",
+                    ));
+                }
+            };
+            (
+                key,
+                ChildKind::Pool {
+                    max,
+                    unknown,
+                    template,
+                },
+            )
+        } else if is_keyword(input, "supervisor", false) {
             input.parse::<Ident>()?;
             let key: Ident = input.parse()?;
             let mut header = Header::default();
@@ -301,7 +372,7 @@ fn service_call(input: ParseStream) -> syn::Result<(Path, Punctuated<Expr, Token
     if !input.peek(syn::token::Paren) {
         return Err(syn::Error::new_spanned(
             &path,
-            "expected a child: `service_fn_name(args..)` for a #[service], `key = |ctx| async move { .. }` for a closure, or `supervisor key(..) { .. }` for a nested supervisor",
+            "expected a child: `service_fn_name(args..)` for a #[service], `key = |ctx| async move { .. }` for a closure, `supervisor key(..) { .. }` for a nested supervisor, or `pool key(max = N) = service_fn_name` for a pool",
         ));
     }
     let content;

@@ -30,6 +30,7 @@ pub(crate) struct Node<'a> {
     pub(crate) intensity: Option<(u32, u64)>,
     pub(crate) shutdown_timeout_ns: Option<u64>,
     pub(crate) auto_shutdown: Option<&'static str>,
+    pub(crate) max_dynamic_children: Option<u64>,
     /// The runtime's path, if not `::supervisor` (root only).
     pub(crate) krate: Option<String>,
     pub(crate) children: Vec<Resolved<'a>>,
@@ -96,6 +97,7 @@ fn resolve_node<'a>(
         intensity: None,
         shutdown_timeout_ns: None,
         auto_shutdown: None,
+        max_dynamic_children: None,
         krate: None,
         children: Vec::new(),
         startup_order: Vec::new(),
@@ -142,6 +144,9 @@ fn resolve_node<'a>(
             )),
             _ => None,
         };
+        if let ChildKind::Pool { max, unknown, .. } = &child.kind {
+            check_pool(&child.key, max.as_ref(), unknown, errors);
+        }
         let (overrides, checks) = overrides(child, node.auto_shutdown, errors);
         node.children.push(Resolved {
             child,
@@ -258,6 +263,16 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
                     node.auto_shutdown =
                         enumerated(key, value, AUTO_SHUTDOWNS, "auto_shutdown", errors);
                 }
+                "max_dynamic_children" => match value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(lit),
+                        ..
+                    }) => match lit.base10_parse::<u64>() {
+                        Ok(n) if n <= 1_000_000 => node.max_dynamic_children = Some(n),
+                        _ => errors.push_at(lit, "`max_dynamic_children` is from 0 to 1,000,000 (`MAX_DYNAMIC_CHILDREN`)"),
+                    },
+                    _ => errors.push_at(value, "`max_dynamic_children` is a whole number, `max_dynamic_children = 16`: how many children `add_child` may add at once"),
+                },
                 _ => match string_literal(value) {
                     Some(lit) => node.shutdown_timeout_ns = nanos(lit, errors),
                     None => errors.push_at(value, format!("`{key}` is a duration, a string literal with a unit: `{key} = \"5s\"`")),
@@ -395,6 +410,7 @@ fn overrides(
         ChildKind::Closure(_) => "a closure child",
         ChildKind::Spec(_) => "a `key = expr` child",
         ChildKind::Nested(_) => "a supervisor child",
+        ChildKind::Pool { .. } => "a pool",
     };
     if let (None, Some(lit)) = (&options.readiness, &options.startup_timeout) {
         match service {
@@ -417,7 +433,7 @@ fn overrides(
                 quote!(!#path::RESTARTS_ALWAYS),
                 "this service is `restart = \"always\"`, so it can never be significant (it never terminates normally): override `restart = \"on_failure\"` or `\"never\"` too",
             )),
-            (None, ChildKind::Nested(_)) => errors.push_at(key, "a supervisor child is restarted always unless told otherwise, so it can never be significant: add `restart = \"on_failure\"` or `\"never\"`"),
+            (None, ChildKind::Nested(_) | ChildKind::Pool { .. }) => errors.push_at(key, "a supervisor child is restarted always unless told otherwise, so it can never be significant: add `restart = \"on_failure\"` or `\"never\"`"),
             _ => {}
         }
     }
@@ -443,6 +459,38 @@ fn overrides(
         }
     }
     (model, checks)
+}
+
+/// A pool's options: `max`, the most children it holds at once (1 to 1,000,000).
+fn check_pool(
+    key: &syn::Ident,
+    max: Option<&syn::Expr>,
+    unknown: &[syn::Ident],
+    errors: &mut Errors,
+) {
+    for option in unknown {
+        errors.push_at(
+            option,
+            suggest::unknown("pool option", &option.to_string(), "pool options", &["max"]),
+        );
+    }
+    match max {
+        None if unknown.is_empty() => errors.push_at(
+            key,
+            "a pool needs `max`, the most children it holds at once: `pool workers(max = 8) = ..`",
+        ),
+        Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(lit),
+            ..
+        })) => match lit.base10_parse::<u64>() {
+            Ok(1..=1_000_000) => {}
+            _ => errors.push_at(
+                lit,
+                "a pool's `max` is from 1 to 1,000,000 (`MAX_DYNAMIC_CHILDREN`)",
+            ),
+        },
+        _ => {}
+    }
 }
 
 /// `const _: () = assert!(condition, message)`, spanned on the user's token.
