@@ -108,7 +108,8 @@ impl SupervisorHandle {
     /// without counting toward the restart intensity or its circuit breaker. A child that is
     /// waiting out a backoff starts now; a terminated one (its breaker opened, say) starts
     /// afresh with its breaker reset, and the children stopped because they require it start
-    /// again once it runs; a paused one is resumed. A quarantined child must be released
+    /// again once it runs (and none of their other requirements is terminated); a paused one
+    /// is resumed. A quarantined child must be released
     /// first. The target restarts even if it is temporary (`RestartPolicy::Never`: the
     /// operator asked for it); a temporary sibling stopped with its scope ends, as in any
     /// group restart.
