@@ -348,3 +348,34 @@ async fn commands_inside_a_removed_subtree_are_unknown_paths() {
     );
     assert!(tree.current_state().await.find("bot/venue/feed").is_none());
 }
+
+/// A child added into a slot another one left keeps its place after the children added
+/// before it: in the state's order, and in rest_for_one's "those started after it".
+#[tokio::test(start_paused = true)]
+async fn a_reused_slot_keeps_the_order_children_were_added_in() {
+    let spec = SupervisorSpec::builder("bot")
+        .strategy(Strategy::RestForOne)
+        .max_dynamic_children(3)
+        .child(idle("feed"))
+        .build()
+        .unwrap();
+    let tree = start(spec).await;
+    for name in ["a", "b", "c"] {
+        tree.add_child("bot", idle(name), "ops", "add")
+            .await
+            .unwrap();
+    }
+    tree.remove_child("bot/a", "ops", "gone").await.unwrap();
+    run_for(10).await;
+    tree.add_child("bot", idle("d"), "ops", "add")
+        .await
+        .unwrap();
+    tree.restart_child("bot/b", "ops", "reload").await.unwrap();
+    run_for(10).await;
+    let state = tree.current_state().await;
+    let rows: Vec<(&str, u32)> = state.iter().map(|c| (c.path.as_str(), c.attempt)).collect();
+    assert_eq!(
+        rows,
+        [("bot/feed", 1), ("bot/b", 2), ("bot/c", 2), ("bot/d", 2)]
+    );
+}

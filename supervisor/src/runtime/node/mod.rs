@@ -334,9 +334,16 @@ impl Node {
             .is_some_and(|extra| self.extra.get(extra).is_none_or(Option::is_none))
     }
 
-    /// The indices of the children there are (vacant slots left out).
+    /// The indices of the children there are (vacant slots left out): the declared ones in
+    /// declaration order, then those added at run time in the order they were added (a
+    /// reused slot does not move a new child ahead of older ones).
     fn live(&self) -> impl Iterator<Item = usize> + use<'_> {
-        (0..self.slots.len()).filter(|&index| !self.is_vacant(index))
+        let base = self.spec.children.len();
+        let mut added: Vec<usize> = (base..self.slots.len())
+            .filter(|&index| !self.is_vacant(index))
+            .collect();
+        added.sort_by_key(|&index| self.slots[index].generation);
+        (0..base).chain(added)
     }
 
     /// Children added at run time that are there now.
@@ -401,9 +408,17 @@ impl Node {
         self.spec.layout.dependents(index)
     }
 
-    /// Position in the startup order; children added at run time come last, in order.
+    /// Position in the startup order; children added at run time come last, in the order
+    /// they were added (their generations increase), whichever slot they took.
     fn rank(&self, index: usize) -> usize {
-        self.spec.layout.rank.get(index).copied().unwrap_or(index)
+        match self.spec.layout.rank.get(index) {
+            Some(&rank) => rank,
+            None => {
+                let generation = self.slots.get(index).map_or(0, |slot| slot.generation);
+                let added = usize::try_from(generation).unwrap_or(usize::MAX);
+                self.spec.children.len().saturating_add(added)
+            }
+        }
     }
 
     fn startup_order(&self) -> impl Iterator<Item = usize> + use<> {
