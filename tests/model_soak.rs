@@ -1,5 +1,7 @@
-//! Model-based randomized test of the core: random trees and random faults on the paused
-//! clock, compared after every step with a pure reference model of the semantics.
+//! Model-based randomized test of the core: random trees, random faults and (in the second
+//! test) random operator commands (restart, pause, resume, quarantine, release, remove, and
+//! children added at run time) on the paused clock, compared after every step with a pure
+//! reference model of the semantics: every state, counter and command answer.
 //!
 //! Each case is generated from a seed (printed on failure; rerun one with `SOAK_SEED=n`).
 //! `SOAK_CASES=n` sets how many cases run (default 300, a few seconds); the long soak is e.g.
@@ -66,6 +68,8 @@ struct GenSup {
     /// Max restarts within `m` steps (plus half a step).
     intensity: Option<(u32, u64)>,
     auto_shutdown: AutoShutdown,
+    /// How many children `add_child` may add at once.
+    max_dynamic: usize,
     children: Vec<GenChild>,
 }
 
@@ -162,7 +166,33 @@ fn gen_sup(rng: &mut Rng, path: &str, depth: usize, limits: &GenLimits) -> GenSu
         strategy,
         intensity,
         auto_shutdown,
+        max_dynamic: rng.pick(&[0, 1, 2]),
         children,
+    }
+}
+
+/// A worker to add at run time: no dependencies, not significant, no readiness or heartbeat.
+fn gen_dynamic(rng: &mut Rng, parent: &str, name: String) -> GenChild {
+    GenChild {
+        path: format!("{parent}/{name}"),
+        name,
+        restart: rng.pick(&[
+            RestartPolicy::Always,
+            RestartPolicy::OnFailure,
+            RestartPolicy::Never,
+        ]),
+        breaker: rng
+            .chance(50)
+            .then(|| (1 + rng.below(4) as u32, 1 + rng.below(3), false)),
+        deps: Vec::new(),
+        requires: Vec::new(),
+        explicit_ready: false,
+        heartbeat: false,
+        blocking: false,
+        significant: false,
+        drain_ms: rng.pick(&[0, 10]),
+        timeout_ms: 40,
+        nested: None,
     }
 }
 
@@ -296,47 +326,7 @@ fn build_sup(name: &str, sup: &GenSup, registry: &mut Registry, step_ms: u64) ->
             Some(nested) => {
                 ChildSpec::supervisor(build_sup(&child.name, nested, registry, step_ms))
             }
-            None => {
-                let control = Arc::new(Control::default());
-                registry.insert(child.path.clone(), Arc::clone(&control));
-                let shared = Arc::new(child.clone());
-                let mut spec = if child.blocking {
-                    blocking_fn(child.name.clone(), move |ctx| {
-                        run_blocking_worker(ctx, Arc::clone(&control), Arc::clone(&shared))
-                    })
-                } else {
-                    service_fn(child.name.clone(), move |ctx| {
-                        run_async_worker(ctx, Arc::clone(&control), Arc::clone(&shared))
-                    })
-                };
-                if child.explicit_ready {
-                    spec = spec.with_readiness(Readiness::Explicit {
-                        timeout: Duration::from_millis(50),
-                    });
-                }
-                if child.heartbeat {
-                    spec = spec.with_heartbeat_timeout(Duration::from_millis(60));
-                }
-                spec.with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(
-                    child.timeout_ms,
-                )))
-            }
-        };
-        let mut backoff = BackoffConfig::new(Duration::from_millis(5), Duration::from_millis(40))
-            .with_jitter([Jitter::None, Jitter::Full, Jitter::Equal][position % 3]);
-        backoff = match child.breaker {
-            Some((failures, steps, escalate)) => {
-                let on_open = if escalate {
-                    OnOpen::Escalate
-                } else {
-                    OnOpen::Terminate
-                };
-                backoff.with_circuit_breaker_config(
-                    CircuitBreakerConfig::new(failures, window(steps, step_ms))
-                        .with_on_open(on_open),
-                )
-            }
-            None => backoff.without_circuit_breaker(),
+            None => build_worker(child, registry),
         };
         let names = |indices: &[usize]| -> Vec<String> {
             indices
@@ -345,14 +335,64 @@ fn build_sup(name: &str, sup: &GenSup, registry: &mut Registry, step_ms: u64) ->
                 .collect()
         };
         builder = builder.child(
-            spec.with_restart(child.restart)
-                .with_backoff(backoff)
-                .significant(child.significant)
+            with_policies(spec, child, position, step_ms)
                 .after(names(&child.deps))
                 .requires(names(&child.requires)),
         );
     }
-    builder.build().expect("generated specs are valid")
+    builder
+        .max_dynamic_children(sup.max_dynamic)
+        .build()
+        .expect("generated specs are valid")
+}
+
+/// A worker's spec, its control registered under its path.
+fn build_worker(child: &GenChild, registry: &mut Registry) -> ChildSpec {
+    let control = Arc::new(Control::default());
+    registry.insert(child.path.clone(), Arc::clone(&control));
+    let shared = Arc::new(child.clone());
+    let mut spec = if child.blocking {
+        blocking_fn(child.name.clone(), move |ctx| {
+            run_blocking_worker(ctx, Arc::clone(&control), Arc::clone(&shared))
+        })
+    } else {
+        service_fn(child.name.clone(), move |ctx| {
+            run_async_worker(ctx, Arc::clone(&control), Arc::clone(&shared))
+        })
+    };
+    if child.explicit_ready {
+        spec = spec.with_readiness(Readiness::Explicit {
+            timeout: Duration::from_millis(50),
+        });
+    }
+    if child.heartbeat {
+        spec = spec.with_heartbeat_timeout(Duration::from_millis(60));
+    }
+    spec.with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(
+        child.timeout_ms,
+    )))
+}
+
+/// Restart, backoff, breaker and significance, as generated.
+fn with_policies(spec: ChildSpec, child: &GenChild, position: usize, step_ms: u64) -> ChildSpec {
+    let mut backoff = BackoffConfig::new(Duration::from_millis(5), Duration::from_millis(40))
+        .with_jitter([Jitter::None, Jitter::Full, Jitter::Equal][position % 3]);
+    backoff = match child.breaker {
+        Some((failures, steps, escalate)) => {
+            let on_open = if escalate {
+                OnOpen::Escalate
+            } else {
+                OnOpen::Terminate
+            };
+            backoff.with_circuit_breaker_config(
+                CircuitBreakerConfig::new(failures, window(steps, step_ms)).with_on_open(on_open),
+            )
+        }
+        None => backoff.without_circuit_breaker(),
+    };
+    spec.with_restart(child.restart)
+        .with_backoff(backoff)
+        .significant(child.significant)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,14 +427,41 @@ struct MChild {
     breaker: Vec<u64>,
     /// Terminated because a child it `requires` terminated.
     unbound: bool,
+    /// Removed by `remove_child` (then released).
+    removed: bool,
     /// A nested supervisor's current (or last) run.
     run: Option<MNode>,
 }
 
 #[derive(Clone, Debug)]
 struct MNode {
+    /// The declared children, then those added at run time, in the order they were added.
     children: Vec<MChild>,
+    /// The specs of those added at run time.
+    extra: Vec<GenChild>,
     intensity: Vec<u64>,
+}
+
+/// The node's spec with the children added at run time, as the functions below index it.
+fn with_added(sup: &GenSup, node: &MNode) -> GenSup {
+    let mut full = sup.clone();
+    // Given the declared spec, or one that has them already.
+    if full.children.len() < node.children.len() {
+        full.children.extend(node.extra.iter().cloned());
+    }
+    assert_eq!(full.children.len(), node.children.len());
+    full
+}
+
+fn new_child(run: Option<MNode>) -> MChild {
+    MChild {
+        phase: Phase::Waiting,
+        attempt: 0,
+        breaker: Vec::new(),
+        unbound: false,
+        removed: false,
+        run,
+    }
 }
 
 /// How a node's run ended, for its parent.
@@ -426,14 +493,9 @@ fn fresh(sup: &GenSup) -> MNode {
         children: sup
             .children
             .iter()
-            .map(|c| MChild {
-                phase: Phase::Waiting,
-                attempt: 0,
-                breaker: Vec::new(),
-                unbound: false,
-                run: c.nested.as_ref().map(fresh),
-            })
+            .map(|c| new_child(c.nested.as_ref().map(fresh)))
             .collect(),
+        extra: Vec::new(),
         intensity: Vec::new(),
     }
 }
@@ -476,6 +538,7 @@ impl<'a> Model<'a> {
             self.ended = Some(end);
         }
         self.counters = counters;
+        self.release();
     }
 
     /// An operator command on the child at `path`, at a settled point: whether it changed
@@ -484,7 +547,32 @@ impl<'a> Model<'a> {
         let mut counters = std::mem::take(&mut self.counters);
         let result = command_at(self.root, &mut self.node, path, op, &mut counters);
         self.counters = counters;
+        self.release();
         result
+    }
+
+    /// `add_child` of `child` to the supervisor at `path` (empty: the root).
+    fn add(&mut self, path: &[usize], child: GenChild) -> Result<(), Refusal> {
+        let mut counters = std::mem::take(&mut self.counters);
+        let result = add_at(self.root, &mut self.node, path, child, &mut counters);
+        self.counters = counters;
+        self.release();
+        result
+    }
+
+    /// What the tree releases after an event, while the root runs.
+    fn release(&mut self) {
+        if self.ended.is_none() {
+            release_ended(self.root, &mut self.node);
+        }
+    }
+
+    /// Every supervisor (the root as `[]`) and child, by index path, with its tree path and
+    /// whether it is a supervisor; children added at run time included.
+    fn members(&self) -> Vec<(Vec<usize>, String, bool)> {
+        let mut out = vec![(Vec::new(), "root".to_owned(), true)];
+        collect_members(self.root, &self.node, &[], &mut out);
+        out
     }
 
     /// Outcomes of a shutdown requested now, at a settled point.
@@ -500,14 +588,19 @@ enum Op {
     Resume,
     Quarantine,
     Release,
+    Remove,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Refusal {
     /// A supervisor on the way is not running.
     NotRunning,
-    /// Not in this phase.
+    /// Not in this phase (or, for `remove_child`, a declared child).
     NotAllowed,
+    /// `add_child` to a supervisor without `max_dynamic_children`.
+    NoDynamicChildren,
+    /// `add_child` past `max_dynamic_children`.
+    TooMany,
 }
 
 fn command_at(
@@ -517,6 +610,8 @@ fn command_at(
     op: Op,
     counters: &mut Counters,
 ) -> Result<bool, Refusal> {
+    let full = with_added(sup, node);
+    let sup = &full;
     let i = path[0];
     if path.len() > 1 {
         let nested = sup.children[i].nested.as_ref().expect("a supervisor");
@@ -526,6 +621,16 @@ fn command_at(
         };
     }
     let phase = node.children[i].phase;
+    if op == Op::Remove {
+        // Only a child added at run time; stopped, terminated, then released.
+        if i < node.children.len() - node.extra.len() {
+            return Err(Refusal::NotAllowed);
+        }
+        stop_child(node, i);
+        node.children[i].phase = Phase::Terminated;
+        node.children[i].removed = true;
+        return Ok(true);
+    }
     match (op, phase) {
         (Op::Restart, Phase::Quarantined) | (Op::Pause, Phase::Terminated | Phase::Quarantined) => {
             return Err(Refusal::NotAllowed);
@@ -544,6 +649,7 @@ fn command_at(
         Op::Restart | Op::Resume | Op::Release => node.children[i].phase = Phase::Waiting,
         Op::Pause => hold(sup, node, i, Phase::Paused),
         Op::Quarantine => hold(sup, node, i, Phase::Quarantined),
+        Op::Remove => unreachable!("handled above"),
     }
     settle(sup, node, counters);
     Ok(true)
@@ -552,6 +658,8 @@ fn command_at(
 /// Pause or quarantine: the child stops and stays put; the running children that require
 /// it, directly or not, stop and wait.
 fn hold(sup: &GenSup, node: &mut MNode, i: usize, to: Phase) {
+    let full = with_added(sup, node);
+    let sup = &full;
     let mut bound = vec![false; sup.children.len()];
     bound[i] = true;
     for d in (i + 1)..sup.children.len() {
@@ -567,7 +675,79 @@ fn hold(sup: &GenSup, node: &mut MNode, i: usize, to: Phase) {
     node.children[i].phase = to;
 }
 
+/// `add_child` to the supervisor at `path` (empty: this node): the child starts at once.
+fn add_at(
+    sup: &GenSup,
+    node: &mut MNode,
+    path: &[usize],
+    child: GenChild,
+    counters: &mut Counters,
+) -> Result<(), Refusal> {
+    if let Some((&i, rest)) = path.split_first() {
+        let full = with_added(sup, node);
+        let nested = full.children[i].nested.as_ref().expect("a supervisor");
+        return match (node.children[i].phase, &mut node.children[i].run) {
+            (Phase::Running, Some(run)) => add_at(nested, run, rest, child, counters),
+            _ => Err(Refusal::NotRunning),
+        };
+    }
+    if sup.max_dynamic == 0 {
+        return Err(Refusal::NoDynamicChildren);
+    }
+    if node.extra.len() >= sup.max_dynamic {
+        return Err(Refusal::TooMany);
+    }
+    node.extra.push(child);
+    node.children.push(new_child(None));
+    settle(sup, node, counters);
+    Ok(())
+}
+
+/// Children added at run time that ended for good (temporary ones that terminated, removed
+/// ones) are released, in every running node.
+fn release_ended(sup: &GenSup, node: &mut MNode) {
+    let declared = sup.children.len();
+    let mut j = declared;
+    while j < node.children.len() {
+        let ended = node.children[j].phase == Phase::Terminated
+            && (node.extra[j - declared].restart == RestartPolicy::Never
+                || node.children[j].removed);
+        if ended {
+            node.children.remove(j);
+            node.extra.remove(j - declared);
+        } else {
+            j += 1;
+        }
+    }
+    for (spec, child) in sup.children.iter().zip(&mut node.children) {
+        if let (Some(nested), Phase::Running, Some(run)) =
+            (&spec.nested, child.phase, &mut child.run)
+        {
+            release_ended(nested, run);
+        }
+    }
+}
+
+fn collect_members(
+    sup: &GenSup,
+    node: &MNode,
+    prefix: &[usize],
+    out: &mut Vec<(Vec<usize>, String, bool)>,
+) {
+    let full = with_added(sup, node);
+    for (i, (spec, child)) in full.children.iter().zip(&node.children).enumerate() {
+        let mut path = prefix.to_vec();
+        path.push(i);
+        out.push((path.clone(), spec.path.clone(), spec.nested.is_some()));
+        if let (Some(nested), Some(run)) = (&spec.nested, &child.run) {
+            collect_members(nested, run, &path, out);
+        }
+    }
+}
+
 fn collect_states(sup: &GenSup, node: &MNode, out: &mut Vec<(String, Phase, u32)>) {
+    let full = with_added(sup, node);
+    let sup = &full;
     for (spec, child) in sup.children.iter().zip(&node.children) {
         out.push((spec.path.clone(), child.phase, child.attempt));
         if let (Some(nested), Some(run)) = (&spec.nested, &child.run) {
@@ -579,6 +759,8 @@ fn collect_states(sup: &GenSup, node: &MNode, out: &mut Vec<(String, Phase, u32)
 /// Outcomes for a node's children if its run were shut down now; `running` is false for a
 /// node that is not running (every outcome is then `NotRunning`).
 fn report_of_run(sup: &GenSup, node: &MNode, running: bool) -> Vec<(String, StopOutcome)> {
+    let full = with_added(sup, node);
+    let sup = &full;
     let mut out = Vec::new();
     for (spec, child) in sup.children.iter().zip(&node.children) {
         let live = running && child.phase == Phase::Running;
@@ -605,6 +787,8 @@ fn start_node(sup: &GenSup, node: &mut MNode, counters: &mut Counters) {
 /// Starts every waiting child whose dependencies are running, lowest rank first, until none
 /// is left (a child that starts may release later siblings).
 fn settle(sup: &GenSup, node: &mut MNode, counters: &mut Counters) {
+    let full = with_added(sup, node);
+    let sup = &full;
     for i in 0..sup.children.len() {
         let spec = &sup.children[i];
         // A quarantined dependency no longer holds back a child ordered `after` it; one that
@@ -621,6 +805,8 @@ fn settle(sup: &GenSup, node: &mut MNode, counters: &mut Counters) {
 }
 
 fn start_child(sup: &GenSup, node: &mut MNode, i: usize, counters: &mut Counters) {
+    let full = with_added(sup, node);
+    let sup = &full;
     let child = &mut node.children[i];
     child.attempt += 1;
     child.phase = Phase::Running;
@@ -686,6 +872,8 @@ fn exit_at(
     now: u64,
     counters: &mut Counters,
 ) -> Option<NodeEnd> {
+    let full = with_added(sup, node);
+    let sup = &full;
     let i = path[0];
     if path.len() > 1 {
         let nested = sup.children[i]
@@ -713,6 +901,8 @@ fn child_exited(
     now: u64,
     counters: &mut Counters,
 ) -> Option<NodeEnd> {
+    let full = with_added(sup, node);
+    let sup = &full;
     let spec = &sup.children[i];
     let restarts = match spec.restart {
         RestartPolicy::Always => true,
@@ -748,6 +938,8 @@ fn child_exited(
 /// Child `i` (exited, or to be stopped by a `restart_child`) restarts with its strategy's
 /// scope and the children bound to it.
 fn restart_scope(sup: &GenSup, node: &mut MNode, i: usize, counters: &mut Counters) {
+    let full = with_added(sup, node);
+    let sup = &full;
     let n = sup.children.len();
     let mut in_scope: Vec<bool> = match sup.strategy {
         Strategy::OneForOne => (0..n).map(|j| j == i).collect(),
@@ -791,6 +983,8 @@ fn restart_scope(sup: &GenSup, node: &mut MNode, i: usize, counters: &mut Counte
 
 /// Child `i` ended for good on its own; significant children may end the node.
 fn terminate(sup: &GenSup, node: &mut MNode, i: usize, normal: bool) -> Option<NodeEnd> {
+    let full = with_added(sup, node);
+    let sup = &full;
     node.children[i].phase = Phase::Terminated;
     node.children[i].unbound = false;
     // Children bound to it end too: waiting ones at once, running ones once stopped, which is
@@ -823,6 +1017,8 @@ fn terminate(sup: &GenSup, node: &mut MNode, i: usize, normal: bool) -> Option<N
 /// Children bound to `i` through `requires`, transitively: waiting ones terminate at once;
 /// the running ones are returned, to be stopped.
 fn unbind(sup: &GenSup, node: &mut MNode, i: usize) -> Vec<usize> {
+    let full = with_added(sup, node);
+    let sup = &full;
     let mut pending = vec![i];
     let mut stopping = Vec::new();
     while let Some(x) = pending.pop() {
@@ -854,6 +1050,8 @@ fn finish_unbind(node: &mut MNode, stopping: &[usize]) {
 
 /// Running workers, by index path from the root, with their tree path.
 fn running_workers(sup: &GenSup, node: &MNode) -> Vec<(Vec<usize>, String, bool)> {
+    let full = with_added(sup, node);
+    let sup = &full;
     let mut out = Vec::new();
     for (i, (spec, child)) in sup.children.iter().zip(&node.children).enumerate() {
         if child.phase != Phase::Running {
@@ -870,18 +1068,6 @@ fn running_workers(sup: &GenSup, node: &MNode) -> Vec<(Vec<usize>, String, bool)
         }
     }
     out
-}
-
-/// Every child, by index path from the root, with its tree path.
-fn all_children(sup: &GenSup, prefix: &[usize], out: &mut Vec<(Vec<usize>, String)>) {
-    for (i, spec) in sup.children.iter().enumerate() {
-        let mut path = prefix.to_vec();
-        path.push(i);
-        out.push((path.clone(), spec.path.clone()));
-        if let Some(nested) = &spec.nested {
-            all_children(nested, &path, out);
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -902,6 +1088,7 @@ async fn send_command(
         Op::Resume => tree.resume_child(path, by, why).await,
         Op::Quarantine => tree.quarantine_child(path, by, why).await,
         Op::Release => tree.release_child(path, by, why).await,
+        Op::Remove => tree.remove_child(path, by, why).await,
     };
     match (expected, &result) {
         (Ok(changed), Ok(receipt)) if receipt.changed == changed => {}
@@ -966,17 +1153,47 @@ async fn run_case(seed: u64, commands_percent: u64) {
     let steps = 4 + rng.below(12);
     let mut step = 0;
     let mut shut_early = None;
-    let mut children = Vec::new();
-    all_children(&root, &[], &mut children);
+    let mut added = Vec::new();
     while step < steps && model.ended.is_none() {
         step += 1;
         let workers = running_workers(&root, &model.node);
         if workers.is_empty() && commands_percent == 0 {
             break;
         }
-        let what = if workers.is_empty() || (commands_percent > 0 && rng.chance(commands_percent)) {
+        let command = workers.is_empty() || (commands_percent > 0 && rng.chance(commands_percent));
+        let what = if command && rng.chance(25) {
+            // A worker added to any supervisor, running or not, within its limit or not.
+            let supervisors: Vec<_> = model.members().into_iter().filter(|m| m.2).collect();
+            let (path, tree_path, _) =
+                supervisors[rng.below(supervisors.len() as u64) as usize].clone();
+            let child = gen_dynamic(&mut rng, &tree_path, format!("d{}", added.len()));
+            let spec = with_policies(
+                build_worker(&child, &mut registry),
+                &child,
+                added.len(),
+                STEP_MS,
+            );
+            added.push(child.path.clone());
+            let expected = model.add(&path, child.clone());
+            let result = tree.add_child(&tree_path, spec, "soak", "random add").await;
+            match (expected, &result) {
+                (Ok(()), Ok(receipt)) if receipt.changed && receipt.path == child.path => {}
+                (Err(Refusal::NotRunning), Err(CommandError::SupervisorNotRunning { .. }))
+                | (
+                    Err(Refusal::NoDynamicChildren),
+                    Err(CommandError::DynamicChildrenNotAllowed { .. }),
+                )
+                | (Err(Refusal::TooMany), Err(CommandError::TooManyChildren { .. })) => {}
+                _ => panic!(
+                    "seed {seed}: add {} to {tree_path}: expected {expected:?}, got {result:?}",
+                    child.name
+                ),
+            }
+            format!("add {} to {tree_path}", child.name)
+        } else if command {
             // An operator command on any child, reachable or not.
-            let (path, tree_path) = children[rng.below(children.len() as u64) as usize].clone();
+            let children: Vec<_> = model.members().into_iter().skip(1).collect();
+            let (path, tree_path, _) = children[rng.below(children.len() as u64) as usize].clone();
             let op = rng.pick(&[
                 Op::Restart,
                 Op::Restart,
@@ -985,6 +1202,7 @@ async fn run_case(seed: u64, commands_percent: u64) {
                 Op::Resume,
                 Op::Quarantine,
                 Op::Release,
+                Op::Remove,
             ]);
             let expected = model.command(&path, op);
             send_command(&tree, &tree_path, op, expected, seed).await;
@@ -1081,10 +1299,20 @@ async fn run_case(seed: u64, commands_percent: u64) {
             report
         }
     };
-    let paths: Vec<String> = report.services.iter().map(|s| s.path.clone()).collect();
+    // Every declared child is listed, in order; the others are children added at run time
+    // (which of those a shutdown at a random moment finds depends on that moment).
+    let (declared, others): (Vec<String>, Vec<String>) = report
+        .services
+        .iter()
+        .map(|s| s.path.clone())
+        .partition(|p| expected_paths.contains(p));
     assert_eq!(
-        paths, expected_paths,
+        declared, expected_paths,
         "seed {seed}: the report lists every child"
+    );
+    assert!(
+        others.iter().all(|p| added.contains(p)),
+        "seed {seed}: {others:?} were never added"
     );
     let state = tree.current_state().await;
     assert!(
