@@ -1342,8 +1342,8 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-#[test]
-fn random_trees_and_faults_match_the_model() {
+/// Runs the seeds `SOAK_SEED` / `SOAK_CASES` choose, each on a fresh paused runtime.
+fn soak(commands_percent: u64) {
     silence_injected_panics();
     let seeds: Vec<u64> = match env_u64("SOAK_SEED") {
         Some(seed) => vec![seed],
@@ -1355,28 +1355,22 @@ fn random_trees_and_faults_match_the_model() {
             .start_paused(true)
             .build()
             .unwrap();
-        runtime.block_on(run_case(seed, 0));
+        runtime.block_on(run_case(seed, commands_percent));
     }
 }
 
-/// The same, with operator commands (restart, pause, resume, quarantine, release) between
-/// the faults: each answer (changed or not, refused) and every state after it must match the
-/// model. `SOAK_CASES` and `SOAK_SEED` apply here too.
+#[test]
+fn random_trees_and_faults_match_the_model() {
+    soak(0);
+}
+
+/// The same, with operator commands (restart, pause, resume, quarantine, release, remove)
+/// and children added at run time between the faults: each answer (changed or not, refused)
+/// and every state after it must match the model. `SOAK_CASES` and `SOAK_SEED` apply here
+/// too.
 #[test]
 fn random_trees_faults_and_commands_match_the_model() {
-    silence_injected_panics();
-    let seeds: Vec<u64> = match env_u64("SOAK_SEED") {
-        Some(seed) => vec![seed],
-        None => (0..env_u64("SOAK_CASES").unwrap_or(300)).collect(),
-    };
-    for seed in seeds {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(run_case(seed, 40));
-    }
+    soak(40);
 }
 
 /// The same random trees with blocking workers, on a multi-thread runtime and the real clock:

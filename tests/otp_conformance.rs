@@ -514,15 +514,20 @@ async fn escalation(strategy: Strategy, failing_first: bool) {
             .child(fails_to_restart("child2", 1_000_000))
     };
     let tree = start(builder.build().unwrap()).await;
+    exits_with_every_child(&tree, &strategy.to_string()).await;
+}
+
+/// The supervisor gives up, and every child of it is gone.
+async fn exits_with_every_child(tree: &SupervisorHandle, case: &str) {
     let result = tree.run_until_shutdown().await;
     assert!(
         matches!(result, Err(SupervisorError::Escalated(_))),
-        "{strategy}: {result:?}"
+        "{case}: {result:?}"
     );
     let state = tree.current_state().await;
     assert!(
         state.iter().all(|c| c.phase == ServicePhase::Terminated),
-        "{strategy}: both children are gone: {state}"
+        "{case}: every child is gone: {state}"
     );
 }
 
@@ -1295,16 +1300,7 @@ async fn simple_one_for_one_escalation() {
     tree.start_child("sup_test", false, "test", "start")
         .await
         .unwrap();
-    let result = tree.run_until_shutdown().await;
-    assert!(
-        matches!(result, Err(SupervisorError::Escalated(_))),
-        "{result:?}"
-    );
-    let state = tree.current_state().await;
-    assert!(
-        state.iter().all(|c| c.phase == ServicePhase::Terminated),
-        "both children are gone: {state}"
-    );
+    exits_with_every_child(&tree, "simple_one_for_one_escalation").await;
 }
 
 /// OTP `hanging_restart_loop_simple`: a pool child that keeps failing to start can still be

@@ -27,34 +27,30 @@ pub(crate) fn localize(tree: &mut Tree) -> Vec<Alias> {
         for child in &mut tree.children {
             match &mut child.kind {
                 ChildKind::Service { path, args, .. } => {
-                    let span = last_span(path);
-                    let local = format_ident!("__sv{}", aliases.len(), span = span);
-                    let original = std::mem::replace(path, local.clone().into());
-                    aliases.push(Alias {
-                        local,
-                        path: original,
-                        arguments: args.len(),
-                    });
+                    let arguments = args.len();
+                    aliases.push(localize_one(path, aliases.len(), arguments));
                 }
                 ChildKind::Pool {
                     template: PoolTemplate::Service(path),
                     ..
-                } => {
-                    let span = last_span(path);
-                    let local = format_ident!("__sv{}", aliases.len(), span = span);
-                    let original = std::mem::replace(path, local.clone().into());
-                    aliases.push(Alias {
-                        local,
-                        path: original,
-                        arguments: 0,
-                    });
-                }
+                } => aliases.push(localize_one(path, aliases.len(), 0)),
                 ChildKind::Nested(nested) => pending.push(nested),
                 ChildKind::Closure(_) | ChildKind::Spec(_) | ChildKind::Pool { .. } => {}
             }
         }
     }
     aliases
+}
+
+/// Replaces `path` by the local name `__sv{number}`, remembering the original.
+fn localize_one(path: &mut syn::Path, number: usize, arguments: usize) -> Alias {
+    let local = format_ident!("__sv{}", number, span = last_span(path));
+    let original = std::mem::replace(path, local.clone().into());
+    Alias {
+        local,
+        path: original,
+        arguments,
+    }
 }
 
 /// The imports, the fallbacks and the checks, for the top of the tree's block.
