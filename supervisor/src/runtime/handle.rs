@@ -109,10 +109,9 @@ impl SupervisorHandle {
     /// waiting out a backoff starts now; a terminated one (its breaker opened, say) starts
     /// afresh with its breaker reset, and the children stopped because they require it start
     /// again once it runs (and none of their other requirements is terminated); a paused one
-    /// is resumed. A quarantined child must be released
-    /// first. The target restarts even if it is temporary (`RestartPolicy::Never`: the
-    /// operator asked for it); a temporary sibling stopped with its scope ends, as in any
-    /// group restart.
+    /// is resumed. A quarantined child must be released first. The target restarts even if
+    /// it is temporary (`RestartPolicy::Never`: the operator asked for it); a temporary
+    /// sibling stopped with its scope ends, as in any group restart.
     ///
     /// `requested_by` and `reason` go into the audit event
     /// ([`EventKind::Command`](crate::EventKind::Command)) with the receipt's `command_id`.
