@@ -216,7 +216,8 @@ fn fleet_floor(n: usize) -> Fleet {
 }
 
 /// The declared path: one spec with `n` children, started in bulk.
-fn fleet_ours(n: usize) -> Fleet {
+/// `brutal`: every child has `ShutdownPolicy::BrutalKill` (the abort path).
+fn fleet_ours(n: usize, brutal: bool) -> Fleet {
     runtime().block_on(async {
         let started = Arc::new(AtomicU64::new(0));
         let names: Vec<String> = (0..n).map(|i| format!("idle-{i}")).collect();
@@ -225,10 +226,14 @@ fn fleet_ours(n: usize) -> Fleet {
         let t0 = Instant::now();
         let children = names.into_iter().map(|name| {
             let started = Arc::clone(&started);
-            service_fn(name, move |ctx: TaskContext| {
+            let child = service_fn(name, move |ctx: TaskContext| {
                 started.fetch_add(1, Ordering::Relaxed);
                 async move { ctx.cancelled().await }
-            })
+            });
+            match brutal {
+                true => child.with_shutdown(ShutdownPolicy::BrutalKill),
+                false => child,
+            }
         });
         let spec = SupervisorSpec::builder("fleet")
             .children(children)
@@ -327,6 +332,7 @@ fn main() {
     let mut error = (Vec::new(), Vec::new());
     let mut panic = (Vec::new(), Vec::new());
     let mut fleet = (Vec::new(), Vec::new());
+    let mut brutal = Vec::new();
     let mut allocations = (Vec::new(), Vec::new());
     for _ in 0..runs {
         allocations.0.push(restart_allocations(restarts, 0));
@@ -336,7 +342,8 @@ fn main() {
         panic.0.push(us(restart_floor(restarts, true)));
         panic.1.push(us(restart_ours(restarts, true)));
         fleet.0.push(fleet_floor(children));
-        fleet.1.push(fleet_ours(children));
+        fleet.1.push(fleet_ours(children, false));
+        brutal.push(fleet_ours(children, true));
     }
     let depths = [200, 400, 800];
     let mut nesting: Vec<Vec<[Duration; 3]>> = vec![Vec::new(); depths.len()];
@@ -384,6 +391,13 @@ fn main() {
         &title("shut down"),
         pick(&fleet.0, |f| ms(f.shutdown)),
         pick(&fleet.1, |f| ms(f.shutdown)),
+        "ms",
+        3.0,
+    );
+    row(
+        &format!("shut down {children}, brutal_kill"),
+        pick(&fleet.0, |f| ms(f.shutdown)),
+        pick(&brutal, |f| ms(f.shutdown)),
         "ms",
         3.0,
     );

@@ -20,6 +20,12 @@ use crate::runtime::tree::{ShutdownCause, lock};
 
 impl Node {
     pub(super) fn on_exit(&mut self, joined: Result<(Id, AttemptExit), JoinError>) {
+        if let Ok((id, _)) = &joined
+            && !self.aborted.is_empty()
+        {
+            // It finished before its abort took effect.
+            self.aborted.remove(id);
+        }
         let (index, outcome) = match joined {
             Ok((id, exit)) => match self.slots.get(exit.index) {
                 Some(slot)
@@ -501,10 +507,14 @@ impl Node {
         self.terminate(index, TerminationReason::Cancelled, false);
     }
 
-    fn slot_of_task(&self, id: Id) -> Option<usize> {
-        self.slots
-            .iter()
-            .position(|slot| slot.task.as_ref().is_some_and(|task| task.id() == id))
+    /// The child of a task this loop aborted (no scan: a mass abort stays linear).
+    fn slot_of_task(&mut self, id: Id) -> Option<usize> {
+        let index = self.aborted.remove(&id)?;
+        let slot = self.slots.get(index)?;
+        slot.task
+            .as_ref()
+            .is_some_and(|task| task.id() == id)
+            .then_some(index)
     }
 
     pub(super) fn is_blocking(&self, index: usize) -> bool {

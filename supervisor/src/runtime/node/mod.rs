@@ -108,6 +108,9 @@ pub(crate) struct Node {
     /// is vacant, listed in `free`, and reused by the next addition).
     extra: Vec<Option<ChildSpec>>,
     free: Vec<usize>,
+    /// The child of each task this loop aborted: an aborted task's exit carries only its id.
+    /// Empty unless something is being aborted.
+    aborted: std::collections::HashMap<tokio::task::Id, usize>,
     /// Each live child's index by name (the root's is shared with its front door, which
     /// reserves names for `spawn_service`).
     names: Names,
@@ -160,6 +163,7 @@ impl Node {
             spec,
             extra: Vec::new(),
             free: Vec::new(),
+            aborted: std::collections::HashMap::new(),
             names,
             pool_serial: 0,
             tree,

@@ -170,6 +170,7 @@ impl Node {
             return;
         }
         if let Some(task) = &self.slots[index].task {
+            self.aborted.insert(task.id(), index);
             task.abort();
         }
     }
