@@ -243,3 +243,44 @@ async fn a_child_added_again_is_a_new_generation() {
         .collect();
     assert_eq!(generations.len(), 2);
 }
+
+/// With no journal, events are built only while someone subscribes; a subscriber that comes
+/// after every earlier one left gets the events from then on.
+#[tokio::test(start_paused = true)]
+async fn a_new_subscriber_after_all_others_left_gets_the_events() {
+    let spec = SupervisorSpec::builder("bot")
+        .max_dynamic_children(2)
+        .child(service_fn("feed", |ctx: TaskContext| async move {
+            ctx.cancelled().await
+        }))
+        .build()
+        .unwrap();
+    let tree = start(spec, test_config().with_journal_capacity(0)).await;
+    let first = tree.subscribe();
+    drop(first);
+    // Nobody listens: these are not even built.
+    tree.restart_child("bot/feed", "ops", "unseen")
+        .await
+        .unwrap();
+    run_for(10).await;
+    let mut second = tree.subscribe();
+    tree.restart_child("bot/feed", "ops", "seen").await.unwrap();
+    run_for(10).await;
+    let mut seen = Vec::new();
+    while let Ok(event) = second.try_recv() {
+        seen.push(event);
+    }
+    let audits: Vec<String> = seen
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Command(audit) => Some(audit.reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(audits, ["seen"]);
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e.kind, EventKind::Started { attempt: 3 })),
+        "{seen:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! What the nodes of one tree share, and how they talk to each other and to handles.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -28,6 +28,9 @@ pub(crate) struct TreeShared {
     journal_capacity: usize,
     /// The next event's sequence number (written under the journal's lock).
     next_seq: AtomicU64,
+    /// Whether a subscriber may be there: set by each subscription, cleared by an emit that
+    /// finds none, so that a tree nobody subscribes to never takes the broadcast's lock.
+    listening: AtomicBool,
     /// The last id handed out, for commands and correlations alike.
     ids: AtomicU64,
     pub(crate) epoch: Instant,
@@ -56,6 +59,7 @@ impl TreeShared {
             journal: Mutex::new(Journal::new(journal_capacity.min(MAX_EVENT_CAPACITY))),
             journal_capacity: journal_capacity.min(MAX_EVENT_CAPACITY),
             next_seq: AtomicU64::new(1),
+            listening: AtomicBool::new(false),
             ids: AtomicU64::new(0),
             epoch: Instant::now(),
             epoch_wall: SystemTime::now(),
@@ -71,7 +75,23 @@ impl TreeShared {
     /// Whether an event would reach anyone (a subscriber, or the journal): if not, nothing is
     /// built.
     pub(crate) fn recording(&self) -> bool {
-        self.journal_capacity > 0 || self.events.receiver_count() > 0
+        self.journal_capacity > 0 || self.has_subscribers()
+    }
+
+    /// Whether anyone subscribes now (the broadcast's lock only after a subscription).
+    fn has_subscribers(&self) -> bool {
+        if !self.listening.load(Ordering::Acquire) {
+            return false;
+        }
+        let any = self.events.receiver_count() > 0;
+        if !any {
+            // Under the journal's lock, so that a subscription in between is not undone.
+            let _journal = lock(&self.journal);
+            if self.events.receiver_count() == 0 {
+                self.listening.store(false, Ordering::Release);
+            }
+        }
+        any
     }
 
     /// Records an event in the journal and sends it to subscribers. Building it allocates
@@ -90,9 +110,13 @@ impl TreeShared {
             correlation: source.correlation,
             kind,
         };
-        if self.events.receiver_count() > 0 {
-            // Fails only when the last receiver left since the check; then nobody misses it.
-            let _ = self.events.send(event.clone());
+        if self.listening.load(Ordering::Acquire) {
+            match self.events.receiver_count() {
+                0 => self.listening.store(false, Ordering::Release),
+                // Fails only when the last receiver left since the check; then nobody
+                // misses it.
+                _ => drop(self.events.send(event.clone())),
+            }
         }
         journal.record(event);
     }
@@ -100,6 +124,7 @@ impl TreeShared {
     /// Live events from now on.
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<LifecycleEvent> {
         let _journal = lock(&self.journal);
+        self.listening.store(true, Ordering::Release);
         self.events.subscribe()
     }
 
@@ -120,6 +145,7 @@ impl TreeShared {
     ) {
         let journal = lock(&self.journal);
         let (missed, replay) = journal.since(from, self.next_seq.load(Ordering::Relaxed));
+        self.listening.store(true, Ordering::Release);
         (missed, replay, self.events.subscribe())
     }
 }
