@@ -240,6 +240,15 @@ impl Root {
         }
     }
 
+    /// Returns once the root's loop has handled everything sent before (or has ended).
+    pub(crate) async fn sync(&self) {
+        let (reply, answer) = oneshot::channel();
+        if self.notify.send(NodeMessage::Sync(reply)).is_ok() && answer.await.is_ok() {
+            return;
+        }
+        self.finished.drained.cancelled().await;
+    }
+
     pub(crate) async fn lifecycle_snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
         if lock(&self.state).unstarted.is_some() {
             return Vec::new();

@@ -160,9 +160,9 @@ impl Supervisor {
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
         let root = Arc::new(root);
         root.start().map_err(|_| SupervisorError::NoRuntime)?;
-        // The loop runs its first start pass before it reads any message: once this state
-        // query is answered, the first children have been started.
-        root.lifecycle_snapshots().await;
+        // The loop runs its first start pass before it reads any message: once this one is
+        // answered, the first children have been started (nothing is built for the answer).
+        root.sync().await;
         Ok((SupervisorHandle::new(root), events))
     }
 

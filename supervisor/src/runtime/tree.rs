@@ -165,6 +165,9 @@ pub(crate) enum NodeMessage {
         child: Arc<crate::context::ChildShared>,
     },
     Snapshots(oneshot::Sender<Vec<ServiceLifecycleSnapshot>>),
+    /// Answered as soon as the loop reads it: everything before it has been handled (the
+    /// first start pass, say).
+    Sync(oneshot::Sender<()>),
     State(oneshot::Sender<Vec<(ChildState, Option<Arc<NestedLink>>)>>),
     Shutdown(ShutdownCause),
     /// An operator command for a child of this node, or of a node below it.

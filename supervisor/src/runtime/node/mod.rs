@@ -262,6 +262,9 @@ impl Node {
                 // The asker may have given up; then there is nobody to tell.
                 let _ = reply.send(self.snapshots());
             }
+            NodeMessage::Sync(reply) => {
+                let _ = reply.send(());
+            }
             NodeMessage::State(reply) => {
                 let _ = reply.send(self.child_states());
             }
