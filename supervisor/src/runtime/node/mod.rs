@@ -565,7 +565,12 @@ impl Node {
             None => (String::new(), String::new(), now),
         };
         self.emit(None, |_| EventKind::ShutdownCompleted);
-        let snapshots = self.snapshots();
+        // Only the root's are read after its end (`lifecycle_snapshots`); a nested node's
+        // parent keeps its records.
+        let snapshots = match self.context {
+            None => self.snapshots(),
+            Some(_) => Vec::new(),
+        };
         let children: Vec<ChildRecord> =
             self.live().map(|index| self.final_record(index)).collect();
         if self.context.is_some() {
