@@ -89,10 +89,8 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: ServiceOutput,
 {
-    let factory: AsyncFactory = Arc::new(move |ctx| {
-        let attempt = run(ctx);
-        Box::pin(async move { attempt.await.into_service_result() })
-    });
+    let factory: AsyncFactory =
+        Arc::new(move |ctx| Box::pin(super::service_output::Classified::new(run(ctx))));
     ChildSpec::new(name.into(), Run::Async(factory), RestartPolicy::OnFailure)
 }
 
