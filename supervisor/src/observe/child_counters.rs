@@ -93,6 +93,13 @@ impl ChildCounters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Failures of every kind so far.
+    pub(crate) fn failures(&self) -> u64 {
+        [&self.errors, &self.panics, &self.timeouts]
+            .iter()
+            .fold(0, |sum, c| sum.saturating_add(c.load(Ordering::Relaxed)))
+    }
+
     pub(crate) fn breaker_tripped(&self) {
         self.breaker_trips.fetch_add(1, Ordering::Relaxed);
     }

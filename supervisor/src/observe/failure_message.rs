@@ -4,6 +4,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
+use super::FailureKind;
 use crate::error::ServiceError;
 use crate::model::TimeoutKind;
 
@@ -145,6 +146,15 @@ impl Failure {
             // Set when made.
             FailureCause::Panic => String::new(),
         })
+    }
+
+    /// Its kind, for the per-kind counters.
+    pub(crate) fn kind(&self) -> FailureKind {
+        match self.cause {
+            FailureCause::Error(_) => FailureKind::Error,
+            FailureCause::Panic => FailureKind::Panic,
+            FailureCause::Timeout(_) => FailureKind::Timeout,
+        }
     }
 
     pub(crate) fn describe(&self) -> String {

@@ -11,7 +11,7 @@ use crate::error::{Escalation, EscalationReason};
 use crate::model::{
     AutoShutdown, ChildKind, OnOpen, RestartPolicy, ServicePhase, TerminationReason,
 };
-use crate::observe::{EventKind, FailureKind};
+use crate::observe::EventKind;
 use crate::observe::{FailureCause, FailureMessage};
 use crate::policy::{BackoffParts, Decision, ExitKind, StopReason, decide, restart_scope};
 use crate::runtime::attempt::{AttemptExit, Outcome, consume_panic};
@@ -137,12 +137,7 @@ impl Node {
             _ => LastExit::Failed,
         });
         if let Some(failure) = failure {
-            slot.total_failures = slot.total_failures.saturating_add(1);
-            slot.shared.counters.failed(match failure.cause {
-                FailureCause::Error(_) => FailureKind::Error,
-                FailureCause::Panic => FailureKind::Panic,
-                FailureCause::Timeout(_) => FailureKind::Timeout,
-            });
+            slot.shared.counters.failed(failure.kind());
             tracing::warn!(
                 path = %self.child_path(index),
                 attempt = self.slots[index].attempt,
@@ -394,7 +389,7 @@ impl Node {
         let escalation = Escalation {
             supervisor: self.path.to_string(),
             child: self.child_path(index).to_string(),
-            child_failures: slot.total_failures,
+            child_failures: slot.shared.counters.failures(),
             max_restarts,
             within,
             cause: slot

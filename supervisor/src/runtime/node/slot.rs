@@ -41,7 +41,6 @@ pub(crate) struct ChildSlot {
     /// Stopped by `restart_child` itself: it starts again even if temporary (a temporary
     /// child stopped with another's scope ends, as in OTP).
     pub(crate) restart_requested: bool,
-    pub(crate) total_failures: u64,
     pub(crate) last_failure: Option<Arc<Failure>>,
     pub(crate) last_exit: Option<LastExit>,
     pub(crate) termination: Option<TerminationReason>,
@@ -116,7 +115,6 @@ impl ChildSlot {
             stop: None,
             missed_deadline: None,
             restart_requested: false,
-            total_failures: 0,
             last_failure: None,
             last_exit: None,
             termination: None,

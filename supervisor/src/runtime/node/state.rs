@@ -25,7 +25,7 @@ impl Node {
                     phase: slot.phase,
                     restart_policy: spec.restart,
                     start_count: slot.attempt,
-                    total_failures: slot.total_failures,
+                    total_failures: slot.shared.counters.failures(),
                     last_error: slot.last_failure.as_ref().map(|f| f.message().to_owned()),
                     termination_reason: slot.termination.clone(),
                     running_time: slot.running_time_at(now),
