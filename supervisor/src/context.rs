@@ -94,6 +94,13 @@ impl ChildShared {
         self.counters.running_since().map(|at| self.epoch + at)
     }
 
+    /// How long it has been silent at `now`: since its last heartbeat, or since the current
+    /// attempt began running if that was later; `None` before either.
+    pub(crate) fn silence(&self, now: Instant) -> Option<Duration> {
+        let last = self.last_heartbeat().max(self.running_since())?;
+        Some(now.saturating_duration_since(last))
+    }
+
     /// When the last heartbeat was, if any.
     pub(crate) fn last_heartbeat(&self) -> Option<Instant> {
         match self.heartbeat.load(Ordering::Relaxed) {

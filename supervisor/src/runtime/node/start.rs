@@ -208,11 +208,7 @@ impl Node {
             return;
         }
         let now = Instant::now();
-        let last = slot
-            .shared
-            .last_heartbeat()
-            .max(slot.shared.running_since());
-        let silent = last.map_or(limit, |at| now.saturating_duration_since(at));
+        let silent = slot.shared.silence(now).unwrap_or(limit);
         if silent >= limit {
             self.fail_hung(index, TimeoutKind::Heartbeat(limit));
         } else {

@@ -147,16 +147,9 @@ impl Node {
                 _ => HealthStatus::Healthy,
             },
             ServicePhase::Running => {
-                let now = Instant::now();
-                let last = slot
-                    .shared
-                    .last_heartbeat()
-                    .max(slot.shared.running_since());
-                match (spec.heartbeat_timeout, last) {
-                    (Some(limit), Some(at)) if now.saturating_duration_since(at) >= limit => {
-                        HealthStatus::Stale {
-                            silent: now.saturating_duration_since(at),
-                        }
+                match (spec.heartbeat_timeout, slot.shared.silence(Instant::now())) {
+                    (Some(limit), Some(silent)) if silent >= limit => {
+                        HealthStatus::Stale { silent }
                     }
                     _ => HealthStatus::Healthy,
                 }
