@@ -101,7 +101,7 @@ impl Node {
 
     pub(super) fn counts(&self) -> ChildCounts {
         let mut counts = ChildCounts::default();
-        for index in self.live() {
+        for index in self.present() {
             counts.specs += 1;
             counts.active += usize::from(self.slots[index].phase.is_alive());
             match self.child_spec(index).kind() {

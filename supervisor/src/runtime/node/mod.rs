@@ -288,7 +288,7 @@ impl Node {
         if path == *self.path {
             panic!("injected fault in the control loop of `{path}`");
         }
-        let next = self.live().find(|&i| {
+        let next = self.present().find(|&i| {
             let child = self.child_path(i);
             path == *child || path.starts_with(&format!("{child}/"))
         });
@@ -346,11 +346,14 @@ impl Node {
     /// reused slot does not move a new child ahead of older ones).
     fn live(&self) -> impl Iterator<Item = usize> + use<'_> {
         let base = self.spec.children.len();
-        let mut added: Vec<usize> = (base..self.slots.len())
-            .filter(|&index| !self.is_vacant(index))
-            .collect();
+        let mut added: Vec<usize> = self.present().filter(|&index| index >= base).collect();
         added.sort_by_key(|&index| self.slots[index].generation);
         (0..base).chain(added)
+    }
+
+    /// The same children in slot order, for what needs no order (counts, lookups).
+    fn present(&self) -> impl Iterator<Item = usize> + use<'_> {
+        (0..self.slots.len()).filter(|&index| !self.is_vacant(index))
     }
 
     /// Children added at run time that are there now.
