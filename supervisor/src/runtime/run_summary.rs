@@ -1,6 +1,7 @@
 //! What a run amounted to, per child: built from the tree's state (counters, last failure),
 //! the journal (escalations) and, once the tree has ended, its shutdown report.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use super::shutdown_report::{ShutdownReport, StopOutcome};
@@ -52,6 +53,16 @@ impl RunSummary {
                 _ => None,
             })
             .collect();
+        // Looked up by path once each, not searched per child.
+        let mut escalations_of: HashMap<&str, usize> = HashMap::new();
+        for (path, _) in &escalations {
+            *escalations_of.entry(path).or_default() += 1;
+        }
+        let outcomes: HashMap<&str, StopOutcome> = report
+            .iter()
+            .flat_map(|report| &report.services)
+            .map(|s| (s.path.as_str(), s.outcome))
+            .collect();
         let children = state
             .iter()
             .map(|child| ChildSummary {
@@ -59,14 +70,11 @@ impl RunSummary {
                 phase: child.phase,
                 stats: child.stats,
                 last_failure: child.last_failure.clone(),
-                escalations: escalations.iter().filter(|(p, _)| *p == child.path).count(),
-                shutdown: report.and_then(|report| {
-                    report
-                        .services
-                        .iter()
-                        .find(|s| s.path == child.path)
-                        .map(|s| s.outcome)
-                }),
+                escalations: escalations_of
+                    .get(child.path.as_str())
+                    .copied()
+                    .unwrap_or(0),
+                shutdown: outcomes.get(child.path.as_str()).copied(),
             })
             .collect();
         RunSummary {
