@@ -113,10 +113,28 @@ fn restart_floor(n: usize, panic: bool) -> Duration {
 }
 
 fn restart_ours(n: usize, panic: bool) -> Duration {
+    failing_child(n, panic, SupervisorConfig::default()).0
+}
+
+/// Allocations per restart after an error, with no subscriber, with a journal of
+/// `journal` events (0: none, so no event is even built). The difference between the two is
+/// what recording events costs in allocations.
+fn restart_allocations(n: usize, journal: usize) -> f64 {
+    failing_child(
+        n,
+        false,
+        SupervisorConfig::default().with_journal_capacity(journal),
+    )
+    .1
+}
+
+/// One child restarted at once after each of its `n` attempts fails (or panics): the p50 gap
+/// between attempts, and the allocations per restart while it runs.
+fn failing_child(n: usize, panic: bool, config: SupervisorConfig) -> (Duration, f64) {
     runtime().block_on(async {
         let stamps = Stamps::with_capacity(n);
         let done = Arc::new(Notify::new());
-        let sup = Supervisor::new(SupervisorConfig::default().without_signal_handler());
+        let sup = Supervisor::new(config.without_signal_handler());
         let immediate = BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
             .with_jitter(Jitter::None)
             .without_circuit_breaker();
@@ -125,38 +143,6 @@ fn restart_ours(n: usize, panic: bool) -> Duration {
             limit: n,
             done: Arc::clone(&done),
             panic,
-        };
-        sup.spawn_service_with_options(
-            Box::new(service),
-            SpawnOptions::new().with_backoff(immediate),
-        )
-        .unwrap();
-        done.notified().await;
-        sup.trigger_shutdown();
-        sup.wait_for_drain().await;
-        stamps.p50_gap()
-    })
-}
-
-/// Allocations per restart after an error, with no subscriber, with a journal of
-/// `journal` events (0: none, so no event is even built). The difference between the two is
-/// what recording events costs in allocations.
-fn restart_allocations(n: usize, journal: usize) -> f64 {
-    runtime().block_on(async {
-        let stamps = Stamps::with_capacity(n);
-        let done = Arc::new(Notify::new());
-        let config = SupervisorConfig::default()
-            .without_signal_handler()
-            .with_journal_capacity(journal);
-        let sup = Supervisor::new(config);
-        let immediate = BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
-            .with_jitter(Jitter::None)
-            .without_circuit_breaker();
-        let service = Failing {
-            stamps: stamps.clone(),
-            limit: n,
-            done: Arc::clone(&done),
-            panic: false,
         };
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         sup.spawn_service_with_options(
@@ -168,7 +154,7 @@ fn restart_allocations(n: usize, journal: usize) -> f64 {
         let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
         sup.trigger_shutdown();
         sup.wait_for_drain().await;
-        allocations as f64 / n as f64
+        (stamps.p50_gap(), allocations as f64 / n as f64)
     })
 }
 
