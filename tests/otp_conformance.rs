@@ -1002,6 +1002,17 @@ async fn temporary_dynamic_child_is_deleted_when_it_ends() {
 
 // ---- child administration (children added at run time) -------------------------------------
 
+/// `result` is the `CommandError` variant named (the whole result is shown otherwise).
+macro_rules! refused {
+    ($result:expr, $variant:ident) => {{
+        let result = $result;
+        assert!(
+            matches!(result, Err(CommandError::$variant { .. })),
+            "{result:?}"
+        );
+    }};
+}
+
 fn counts(specs: usize, active: usize, supervisors: usize, workers: usize) -> ChildCounts {
     ChildCounts {
         specs,
@@ -1031,23 +1042,19 @@ async fn child_adm() {
         counts(1, 1, 0, 1)
     );
     // Start of an already running child: {error, {already_started, _}}.
-    let again = tree
-        .add_child("sup_test", worker("child1"), who.0, who.1)
-        .await;
-    assert!(
-        matches!(again, Err(CommandError::DuplicateName { .. })),
-        "{again:?}"
+    refused!(
+        tree.add_child("sup_test", worker("child1"), who.0, who.1)
+            .await,
+        DuplicateName
     );
     // Termination: {error, not_found}, then ok, then ok again.
-    let unknown = tree.pause_child("sup_test/hej", who.0, who.1).await;
-    assert!(
-        matches!(unknown, Err(CommandError::UnknownPath { .. })),
-        "{unknown:?}"
+    refused!(
+        tree.pause_child("sup_test/hej", who.0, who.1).await,
+        UnknownPath
     );
-    let noproc = tree.pause_child("foo/child1", who.0, who.1).await;
-    assert!(
-        matches!(noproc, Err(CommandError::UnknownPath { .. })),
-        "{noproc:?}"
+    refused!(
+        tree.pause_child("foo/child1", who.0, who.1).await,
+        UnknownPath
     );
     let paused = tree
         .pause_child("sup_test/child1", who.0, who.1)
@@ -1065,12 +1072,10 @@ async fn child_adm() {
         .unwrap();
     assert_eq!((twice.changed, twice.phase), (false, ServicePhase::Paused));
     // Start of an existing child that is not running: {error, already_present}.
-    let present = tree
-        .add_child("sup_test", worker("child1"), who.0, who.1)
-        .await;
-    assert!(
-        matches!(present, Err(CommandError::DuplicateName { .. })),
-        "{present:?}"
+    refused!(
+        tree.add_child("sup_test", worker("child1"), who.0, who.1)
+            .await,
+        DuplicateName
     );
     // Restart.
     tree.restart_child("sup_test/child1", who.0, who.1)
@@ -1086,21 +1091,18 @@ async fn child_adm() {
         phase_and_attempt(&state, "sup_test/child1"),
         (ServicePhase::Running, 2)
     );
-    let unknown = tree.restart_child("sup_test/child2", who.0, who.1).await;
-    assert!(
-        matches!(unknown, Err(CommandError::UnknownPath { .. })),
-        "{unknown:?}"
+    refused!(
+        tree.restart_child("sup_test/child2", who.0, who.1).await,
+        UnknownPath
     );
     // Deletion: a declared child stays (documented difference).
-    let declared = tree.remove_child("sup_test/child1", who.0, who.1).await;
-    assert!(
-        matches!(declared, Err(CommandError::NotAllowed { .. })),
-        "{declared:?}"
+    refused!(
+        tree.remove_child("sup_test/child1", who.0, who.1).await,
+        NotAllowed
     );
-    let unknown = tree.remove_child("sup_test/hej", who.0, who.1).await;
-    assert!(
-        matches!(unknown, Err(CommandError::UnknownPath { .. })),
-        "{unknown:?}"
+    refused!(
+        tree.remove_child("sup_test/hej", who.0, who.1).await,
+        UnknownPath
     );
     // A child added at run time: started, deleted, unknown after, and added again.
     tree.add_child("sup_test", worker("child3"), who.0, who.1)
@@ -1118,10 +1120,9 @@ async fn child_adm() {
         tree.count_children("sup_test").await.unwrap(),
         counts(1, 1, 0, 1)
     );
-    let gone = tree.restart_child("sup_test/child3", who.0, who.1).await;
-    assert!(
-        matches!(gone, Err(CommandError::UnknownPath { .. })),
-        "{gone:?}"
+    refused!(
+        tree.restart_child("sup_test/child3", who.0, who.1).await,
+        UnknownPath
     );
     assert!(tree.current_state().await.find("sup_test/child3").is_none());
     tree.add_child("sup_test", worker("child3"), who.0, who.1)
@@ -1131,11 +1132,7 @@ async fn child_adm() {
         tree.count_children("sup_test").await.unwrap(),
         counts(2, 2, 0, 2)
     );
-    let missing = tree.count_children("foo").await;
-    assert!(
-        matches!(missing, Err(CommandError::UnknownPath { .. })),
-        "{missing:?}"
-    );
+    refused!(tree.count_children("foo").await, UnknownPath);
 }
 
 /// A pool child that runs until cancelled and fails each time its trigger fires; the pool
@@ -1201,16 +1198,11 @@ async fn child_adm_simple() {
     let state = tree.current_state().await;
     let left: Vec<&str> = state.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(left, ["sup_test/2"]);
-    let gone = tree.remove_child(&first, who.0, who.1).await;
-    assert!(
-        matches!(gone, Err(CommandError::UnknownPath { .. })),
-        "{gone:?}"
-    );
+    refused!(tree.remove_child(&first, who.0, who.1).await, UnknownPath);
     // Arguments of another type than the template's: refused, nothing started.
-    let wrong = tree.start_child("sup_test", 7_u32, who.0, who.1).await;
-    assert!(
-        matches!(wrong, Err(CommandError::WrongArguments { .. })),
-        "{wrong:?}"
+    refused!(
+        tree.start_child("sup_test", 7_u32, who.0, who.1).await,
+        WrongArguments
     );
     assert_eq!(
         tree.count_children("sup_test").await.unwrap(),
