@@ -1,249 +1,555 @@
-//! Supervision against the raw-tokio floor, on a current-thread runtime.
+//! Supervision against the raw-tokio floor, by the method of `benches/README.md`.
 //!
-//! `cargo bench --bench supervision [-- --runs N --children N]`. Each scenario runs the floor
-//! and ours back to back, `runs` times; the table shows the medians and their ratio. Heap bytes
-//! come from a counting global allocator.
+//! `cargo bench --bench supervision [-- --runs N --children N --only PREFIX]`. Every cell
+//! runs `runs` times, each in a fresh process; the tables show medians and their ratio to the
+//! floor of the same run. `--cell NAME` runs one cell (what the parent process does).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+mod harness;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use harness::{Cell, Figures, Flavor, Table, against, allocations, live_bytes, ms, quantile, us};
 use supervisor::prelude::*;
 use tokio::sync::Notify;
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
-
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use tokio_util::task::TaskTracker;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: harness::Counting = harness::Counting;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
+/// Restarts measured after the warm-up (1% more).
+const RESTARTS: usize = 10_000;
+const WARMUP: usize = RESTARTS / 100;
+
+fn children() -> usize {
+    harness::arg_or("--children", 100_000)
 }
 
-/// Start times of successive attempts; the p50 of their gaps is the restart latency.
-#[derive(Clone, Default)]
-struct Stamps(Arc<Mutex<Vec<Instant>>>);
+// ---------------------------------------------------------------------------------------
+// S1 / S4: restart latency, from the child's last statement before it fails to the first
+// statement of its next attempt.
 
-impl Stamps {
-    fn with_capacity(n: usize) -> Self {
-        Stamps(Arc::new(Mutex::new(Vec::with_capacity(n))))
+/// When each attempt began and when it was about to fail.
+#[derive(Clone)]
+struct Marks(Arc<Mutex<(Vec<Instant>, Vec<Instant>)>>);
+
+impl Marks {
+    fn new() -> Self {
+        let n = RESTARTS + WARMUP + 1;
+        Marks(Arc::new(Mutex::new((
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        ))))
     }
 
-    fn stamp(&self) -> usize {
-        let mut stamps = self.0.lock().unwrap();
-        stamps.push(Instant::now());
-        stamps.len()
+    /// The attempt's first statement: returns how many attempts have begun.
+    fn first(&self) -> usize {
+        let mut marks = self.0.lock().unwrap();
+        marks.0.push(Instant::now());
+        marks.0.len()
     }
 
-    fn p50_gap(&self) -> Duration {
-        let stamps = self.0.lock().unwrap();
-        let mut gaps: Vec<Duration> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
-        gaps.sort();
-        gaps[gaps.len() / 2]
+    /// Its last statement before failing.
+    fn last(&self) {
+        self.0.lock().unwrap().1.push(Instant::now());
+    }
+
+    fn figures(&self) -> Figures {
+        let marks = self.0.lock().unwrap();
+        let (firsts, lasts) = &*marks;
+        let mut gaps: Vec<Duration> = lasts
+            .iter()
+            .zip(firsts.iter().skip(1))
+            .skip(WARMUP)
+            .map(|(last, next)| next.saturating_duration_since(*last))
+            .collect();
+        assert_eq!(gaps.len(), RESTARTS, "every restart measured");
+        BTreeMap::from([
+            ("p50_us".to_owned(), us(quantile(&mut gaps, 0.5))),
+            ("p99_us".to_owned(), us(quantile(&mut gaps, 0.99))),
+        ])
     }
 }
 
-struct Failing {
-    stamps: Stamps,
-    limit: usize,
-    done: Arc<Notify>,
+/// The attempts there are: the warm-up, the measured restarts, and the one that stays.
+const ATTEMPTS: usize = RESTARTS + WARMUP + 1;
+
+fn bench_error() -> std::io::Error {
+    // A simple kind: no allocation, for the floor and ours alike.
+    std::io::Error::from(std::io::ErrorKind::ConnectionReset)
+}
+
+/// One attempt of the failing child: fails (or panics) until the last attempt, which stays.
+async fn failing_attempt(
+    ctx: &TaskContext,
+    marks: &Marks,
+    done: &Notify,
     panic: bool,
+) -> Result<(), std::io::Error> {
+    if marks.first() == ATTEMPTS {
+        done.notify_one();
+        ctx.cancelled().await;
+        return Ok(());
+    }
+    marks.last();
+    if panic {
+        panic!("bench");
+    }
+    Err(bench_error())
 }
 
-impl TradingService for Failing {
+#[service(restart = "always")]
+async fn failing(ctx: TaskContext, marks: Marks, done: Arc<Notify>) -> Result<(), std::io::Error> {
+    failing_attempt(&ctx, &marks, &done, false).await
+}
+
+#[service(restart = "always")]
+async fn panicking(
+    ctx: TaskContext,
+    marks: Marks,
+    done: Arc<Notify>,
+) -> Result<(), std::io::Error> {
+    failing_attempt(&ctx, &marks, &done, true).await
+}
+
+fn restart_floor(flavor: Flavor, panic: bool) -> Figures {
+    flavor.block_on(async move {
+        let marks = Marks::new();
+        for _ in 0..ATTEMPTS - 1 {
+            let marks = marks.clone();
+            let task = tokio::spawn(async move {
+                marks.first();
+                marks.last();
+                if panic {
+                    panic!("bench");
+                }
+                Err::<(), _>(bench_error())
+            });
+            let _ = std::hint::black_box(task.await);
+        }
+        // The attempt that stays, so both sides record the same marks.
+        marks.first();
+        marks.figures()
+    })
+}
+
+/// The declarative front door: a one-child tree with a real intensity window that cannot
+/// trip.
+fn restart_tree(flavor: Flavor, panic: bool) -> Figures {
+    flavor.block_on(async move {
+        let (marks, done) = (Marks::new(), Arc::new(Notify::new()));
+        let child = match panic {
+            false => failing::spec(marks.clone(), Arc::clone(&done)),
+            true => panicking::spec(marks.clone(), Arc::clone(&done)),
+        }
+        .with_backoff(immediate());
+        let spec = SupervisorSpec::builder("bench")
+            .intensity(10_000, Duration::from_millis(1))
+            .child(child)
+            .build()
+            .unwrap();
+        let tree = Supervisor::start_with_config(spec, quiet()).await.unwrap();
+        done.notified().await;
+        tree.shutdown_tree("bench", "done").await;
+        marks.figures()
+    })
+}
+
+/// The imperative front door: `spawn_service` of the same service.
+fn restart_root(flavor: Flavor, panic: bool) -> Figures {
+    flavor.block_on(async move {
+        let (marks, done) = (Marks::new(), Arc::new(Notify::new()));
+        let sup = Supervisor::new(quiet());
+        let service = match panic {
+            false => Box::new(failing::Service(marks.clone(), Arc::clone(&done)))
+                as Box<dyn TradingService>,
+            true => Box::new(panicking::Service(marks.clone(), Arc::clone(&done))),
+        };
+        sup.spawn_service_with_options(service, SpawnOptions::new().with_backoff(immediate()))
+            .unwrap();
+        done.notified().await;
+        sup.trigger_shutdown();
+        sup.wait_for_drain().await;
+        marks.figures()
+    })
+}
+
+fn immediate() -> BackoffConfig {
+    BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
+        .with_jitter(Jitter::None)
+        .without_circuit_breaker()
+}
+
+/// No signal handler, no journal: nothing but supervision.
+fn quiet() -> SupervisorConfig {
+    SupervisorConfig::default()
+        .without_signal_handler()
+        .with_journal_capacity(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// S2 / S3: start n idle children, their heap, shut them down.
+
+/// Counts first statements and dropped futures of the idle children.
+#[derive(Clone, Default)]
+struct Fleet {
+    started: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Counts a dropped child future.
+struct OnDrop(Arc<AtomicU64>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Fleet {
+    async fn until(counter: &AtomicU64, n: usize) {
+        while counter.load(Ordering::Relaxed) < n as u64 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Measures one fleet: `start` makes the children (from nothing), `stop` shuts them down.
+    async fn measure<T, S, F>(
+        self,
+        n: usize,
+        start: impl FnOnce(Fleet) -> S,
+        stop: impl FnOnce(T) -> F,
+    ) -> Figures
+    where
+        S: Future<Output = T>,
+        F: Future<Output = ()>,
+    {
+        let before = live_bytes();
+        let t0 = Instant::now();
+        let running = start(self.clone()).await;
+        Self::until(&self.started, n).await;
+        let start = t0.elapsed();
+        // A short settle: whatever the starts left queued is done.
+        for _ in 0..64 {
+            tokio::task::yield_now().await;
+        }
+        let bytes = live_bytes() - before;
+        let t1 = Instant::now();
+        stop(running).await;
+        Self::until(&self.dropped, n).await;
+        let shutdown = t1.elapsed();
+        BTreeMap::from([
+            ("start_ms".to_owned(), ms(start)),
+            ("bytes".to_owned(), bytes as f64 / n as f64),
+            ("shutdown_ms".to_owned(), ms(shutdown)),
+        ])
+    }
+}
+
+#[service(restart = "always")]
+async fn idle(ctx: TaskContext, fleet: Fleet) {
+    fleet.started.fetch_add(1, Ordering::Relaxed);
+    let _dropped = OnDrop(Arc::clone(&fleet.dropped));
+    ctx.cancelled().await;
+}
+
+fn fleet_floor(flavor: Flavor) -> Figures {
+    let n = children();
+    flavor.block_on(Fleet::default().measure(
+        n,
+        move |fleet: Fleet| async move {
+            let (tracker, token) = (TaskTracker::new(), CancellationToken::new());
+            for _ in 0..n {
+                let (fleet, token) = (fleet.clone(), token.clone());
+                tracker.spawn(async move {
+                    fleet.started.fetch_add(1, Ordering::Relaxed);
+                    let _dropped = OnDrop(Arc::clone(&fleet.dropped));
+                    token.cancelled().await;
+                });
+            }
+            (tracker, token)
+        },
+        |(tracker, token)| async move {
+            token.cancel();
+            tracker.close();
+            tracker.wait().await;
+        },
+    ))
+}
+
+fn fleet_tree(flavor: Flavor, brutal: bool) -> Figures {
+    let n = children();
+    flavor.block_on(Fleet::default().measure(
+        n,
+        move |fleet: Fleet| async move {
+            let children = (0..n).map(|i| {
+                let child = idle::spec(fleet.clone()).with_name(format!("idle-{i}"));
+                match brutal {
+                    true => child.with_shutdown(ShutdownPolicy::BrutalKill),
+                    false => child,
+                }
+            });
+            let spec = SupervisorSpec::builder("fleet")
+                .children(children)
+                .build()
+                .unwrap();
+            Supervisor::start_with_config(spec, quiet()).await.unwrap()
+        },
+        |tree| async move {
+            tree.shutdown_tree("bench", "done").await;
+        },
+    ))
+}
+
+/// The imperative root's service: a name of its own per child.
+struct Idle {
+    name: String,
+    fleet: Fleet,
+}
+
+impl TradingService for Idle {
     fn name(&self) -> &str {
-        "failing"
+        &self.name
     }
 
     fn run(&self, ctx: TaskContext) -> ServiceFuture<'_> {
         Box::pin(async move {
-            if self.stamps.stamp() == self.limit {
-                self.done.notify_one();
-                ctx.cancelled().await;
-                return Ok(());
-            }
-            if self.panic {
-                panic!("bench");
-            }
-            Err(ServiceError::from(std::io::Error::other("bench")))
+            self.fleet.started.fetch_add(1, Ordering::Relaxed);
+            let _dropped = OnDrop(Arc::clone(&self.fleet.dropped));
+            ctx.cancelled().await;
+            Ok(())
         })
     }
 }
 
-fn restart_floor(n: usize, panic: bool) -> Duration {
-    runtime().block_on(async {
-        let stamps = Stamps::with_capacity(n);
-        for _ in 0..n {
-            let stamps = stamps.clone();
-            let task = tokio::spawn(async move {
-                stamps.stamp();
-                if panic {
-                    panic!("bench");
-                }
-                Err::<(), _>(std::io::Error::other("bench"))
-            });
-            let _ = std::hint::black_box(task.await);
-        }
-        stamps.p50_gap()
-    })
-}
-
-fn restart_ours(n: usize, panic: bool) -> Duration {
-    failing_child(n, panic, SupervisorConfig::default()).0
-}
-
-/// Allocations per restart after an error, with no subscriber, with a journal of
-/// `journal` events (0: none, so no event is even built). The difference between the two is
-/// what recording events costs in allocations.
-fn restart_allocations(n: usize, journal: usize) -> f64 {
-    failing_child(
+fn fleet_root(flavor: Flavor) -> Figures {
+    let n = children();
+    flavor.block_on(Fleet::default().measure(
         n,
-        false,
-        SupervisorConfig::default().with_journal_capacity(journal),
-    )
-    .1
+        move |fleet: Fleet| async move {
+            let sup = Supervisor::new(quiet());
+            for i in 0..n {
+                let service = Idle {
+                    name: format!("idle-{i}"),
+                    fleet: fleet.clone(),
+                };
+                sup.spawn_service(Box::new(service)).unwrap();
+            }
+            sup
+        },
+        |sup| async move {
+            sup.trigger_shutdown();
+            sup.wait_for_drain().await;
+        },
+    ))
 }
 
-/// One child restarted at once after each of its `n` attempts fails (or panics): the p50 gap
-/// between attempts, and the allocations per restart while it runs.
-fn failing_child(n: usize, panic: bool, config: SupervisorConfig) -> (Duration, f64) {
-    runtime().block_on(async {
-        let stamps = Stamps::with_capacity(n);
-        let done = Arc::new(Notify::new());
-        let sup = Supervisor::new(config.without_signal_handler());
-        let immediate = BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
-            .with_jitter(Jitter::None)
-            .without_circuit_breaker();
-        let service = Failing {
-            stamps: stamps.clone(),
-            limit: n,
-            done: Arc::clone(&done),
-            panic,
-        };
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        sup.spawn_service_with_options(
-            Box::new(service),
-            SpawnOptions::new().with_backoff(immediate),
-        )
-        .unwrap();
-        done.notified().await;
-        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-        sup.trigger_shutdown();
-        sup.wait_for_drain().await;
-        (stamps.p50_gap(), allocations as f64 / n as f64)
-    })
+// ---------------------------------------------------------------------------------------
+// S5: one_for_all restart of 1,000 siblings, from the failure until all run again.
+
+const SIBLINGS: usize = 1_000;
+
+/// Round `k` of the siblings: how many have begun it.
+#[derive(Clone, Default)]
+struct Rounds {
+    begun: Arc<AtomicU64>,
 }
 
-/// (time to start n idle children, heap bytes per child, time to shut them down)
-struct Fleet {
-    start: Duration,
-    bytes_per_child: f64,
-    shutdown: Duration,
+#[service(restart = "always")]
+async fn sibling(ctx: TaskContext, rounds: Rounds) {
+    rounds.begun.fetch_add(1, Ordering::Relaxed);
+    ctx.cancelled().await;
 }
 
-async fn until_started(started: &AtomicU64, n: u64) {
-    while started.load(Ordering::Relaxed) < n {
-        tokio::task::yield_now().await;
+/// The siblings' failing member: fails when told to.
+#[service(restart = "always")]
+async fn trigger(
+    ctx: TaskContext,
+    rounds: Rounds,
+    fail: Arc<Notify>,
+) -> Result<(), std::io::Error> {
+    rounds.begun.fetch_add(1, Ordering::Relaxed);
+    tokio::select! {
+        _ = fail.notified() => Err(bench_error()),
+        _ = ctx.cancelled() => Ok(()),
     }
 }
 
-fn fleet_floor(n: usize) -> Fleet {
-    runtime().block_on(async {
-        let started = Arc::new(AtomicU64::new(0));
-        let token = CancellationToken::new();
-        let before = LIVE_BYTES.load(Ordering::Relaxed);
+const ROUNDS: u64 = 20;
+
+fn one_for_all_floor(flavor: Flavor) -> Figures {
+    flavor.block_on(async move {
+        let rounds = Rounds::default();
+        let spawn_all = |token: &CancellationToken| {
+            let tracker = TaskTracker::new();
+            for _ in 0..SIBLINGS {
+                let (rounds, token) = (rounds.clone(), token.clone());
+                tracker.spawn(async move {
+                    rounds.begun.fetch_add(1, Ordering::Relaxed);
+                    token.cancelled().await;
+                });
+            }
+            tracker
+        };
+        let mut token = CancellationToken::new();
+        let mut tracker = spawn_all(&token);
+        Fleet::until(&rounds.begun, SIBLINGS).await;
         let t0 = Instant::now();
-        let mut tasks = Vec::with_capacity(n);
-        for _ in 0..n {
-            let (started, token) = (Arc::clone(&started), token.clone());
-            tasks.push(tokio::spawn(async move {
-                started.fetch_add(1, Ordering::Relaxed);
-                token.cancelled().await;
-            }));
+        for round in 2..=ROUNDS {
+            // One fails: all are stopped, then all start again.
+            token.cancel();
+            tracker.close();
+            tracker.wait().await;
+            token = CancellationToken::new();
+            tracker = spawn_all(&token);
+            Fleet::until(&rounds.begun, SIBLINGS * round as usize).await;
         }
-        until_started(&started, n as u64).await;
-        let start = t0.elapsed();
-        let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
-        let t1 = Instant::now();
+        let per = t0.elapsed() / (ROUNDS - 1) as u32;
         token.cancel();
-        for task in tasks {
-            task.await.unwrap();
-        }
-        Fleet {
-            start,
-            bytes_per_child: bytes as f64 / n as f64,
-            shutdown: t1.elapsed(),
-        }
+        BTreeMap::from([("restart_us".to_owned(), us(per))])
     })
 }
 
-/// The declared path: one spec with `n` children, started in bulk.
-/// `brutal`: every child has `ShutdownPolicy::BrutalKill` (the abort path).
-fn fleet_ours(n: usize, brutal: bool) -> Fleet {
-    runtime().block_on(async {
-        let started = Arc::new(AtomicU64::new(0));
-        let names: Vec<String> = (0..n).map(|i| format!("idle-{i}")).collect();
-        let config = SupervisorConfig::default().without_signal_handler();
-        let before = LIVE_BYTES.load(Ordering::Relaxed);
-        let t0 = Instant::now();
-        let children = names.into_iter().map(|name| {
-            let started = Arc::clone(&started);
-            let child = service_fn(name, move |ctx: TaskContext| {
-                started.fetch_add(1, Ordering::Relaxed);
-                async move { ctx.cancelled().await }
-            });
-            match brutal {
-                true => child.with_shutdown(ShutdownPolicy::BrutalKill),
-                false => child,
-            }
-        });
-        let spec = SupervisorSpec::builder("fleet")
-            .children(children)
+fn one_for_all_tree(flavor: Flavor) -> Figures {
+    flavor.block_on(async move {
+        let (rounds, fail) = (Rounds::default(), Arc::new(Notify::new()));
+        let spec = SupervisorSpec::builder("siblings")
+            .strategy(Strategy::OneForAll)
+            .intensity(10_000, Duration::from_millis(1))
+            .child(trigger::spec(rounds.clone(), Arc::clone(&fail)).with_backoff(immediate()))
+            .children((1..SIBLINGS).map(|i| {
+                sibling::spec(rounds.clone())
+                    .with_name(format!("s{i}"))
+                    .with_backoff(immediate())
+            }))
             .build()
             .unwrap();
-        let tree = Supervisor::start_with_config(spec, config).await.unwrap();
-        until_started(&started, n as u64).await;
-        let start = t0.elapsed();
-        let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
-        let t1 = Instant::now();
-        tree.shutdown_tree("bench", "done").await;
-        Fleet {
-            start,
-            bytes_per_child: bytes as f64 / n as f64,
-            shutdown: t1.elapsed(),
+        let tree = Supervisor::start_with_config(spec, quiet()).await.unwrap();
+        Fleet::until(&rounds.begun, SIBLINGS).await;
+        let t0 = Instant::now();
+        for round in 2..=ROUNDS {
+            fail.notify_one();
+            Fleet::until(&rounds.begun, SIBLINGS * round as usize).await;
         }
+        let per = t0.elapsed() / (ROUNDS - 1) as u32;
+        tree.shutdown_tree("bench", "done").await;
+        BTreeMap::from([("restart_us".to_owned(), us(per))])
     })
 }
 
-/// Start, state and shutdown of a chain of `depth` nested supervisors with one idle leaf.
-fn deep(depth: usize) -> [Duration; 3] {
-    let idle = || service_fn("leaf", |ctx| async move { ctx.cancelled().await });
+// ---------------------------------------------------------------------------------------
+// S6: restarts per second with nobody listening, one subscriber, the journal on.
+
+#[derive(Clone, Copy)]
+enum Listening {
+    Nobody,
+    Subscriber,
+    Journal,
+}
+
+fn restarts_per_second(flavor: Flavor, listening: Listening) -> Figures {
+    flavor.block_on(async move {
+        let (marks, done) = (Marks::new(), Arc::new(Notify::new()));
+        let spec = SupervisorSpec::builder("bench")
+            .intensity(10_000, Duration::from_millis(1))
+            .child(failing::spec(marks.clone(), Arc::clone(&done)).with_backoff(immediate()))
+            .build()
+            .unwrap();
+        let config = match listening {
+            Listening::Journal => SupervisorConfig::default().without_signal_handler(),
+            _ => quiet(),
+        };
+        let seen = Arc::new(AtomicU64::new(0));
+        let (tree, events) = match listening {
+            Listening::Subscriber => {
+                let (tree, mut events) = Supervisor::start_with_events(spec, config).await.unwrap();
+                // A subscriber that keeps up: it reads every event as it comes.
+                let seen = Arc::clone(&seen);
+                let reader = tokio::spawn(async move {
+                    loop {
+                        match events.recv().await {
+                            Ok(_) => seen.fetch_add(1, Ordering::Relaxed),
+                            Err(RecvError::Lagged(missed)) => {
+                                seen.fetch_add(missed, Ordering::Relaxed)
+                            }
+                            Err(RecvError::Closed) => break,
+                        };
+                    }
+                });
+                (tree, Some(reader))
+            }
+            _ => (
+                Supervisor::start_with_config(spec, config).await.unwrap(),
+                None,
+            ),
+        };
+        let before = allocations();
+        let t0 = Instant::now();
+        done.notified().await;
+        let elapsed = t0.elapsed();
+        let allocated = allocations() - before;
+        tree.shutdown_tree("bench", "done").await;
+        drop(tree);
+        if let Some(reader) = events {
+            reader.abort();
+        }
+        let restarts = (ATTEMPTS - 1) as f64;
+        let seen = seen.load(Ordering::Relaxed) as f64;
+        BTreeMap::from([
+            ("events_per_restart".to_owned(), seen / restarts), // read or missed
+            (
+                "restarts_per_s".to_owned(),
+                restarts / elapsed.as_secs_f64(),
+            ),
+            ("allocs_per_restart".to_owned(), allocated as f64 / restarts),
+        ])
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// S7: a state query and a command on a 100k-child tree.
+
+fn big_tree_queries(flavor: Flavor) -> Figures {
+    let n = children();
+    flavor.block_on(async move {
+        let fleet = Fleet::default();
+        let spec = SupervisorSpec::builder("fleet")
+            .children((0..n).map(|i| idle::spec(fleet.clone()).with_name(format!("idle-{i}"))))
+            .build()
+            .unwrap();
+        let tree = Supervisor::start_with_config(spec, quiet()).await.unwrap();
+        Fleet::until(&fleet.started, n).await;
+        let t0 = Instant::now();
+        let state = tree.current_state().await;
+        let query = t0.elapsed();
+        assert_eq!(state.iter().count(), n);
+        drop(state);
+        let target = format!("fleet/idle-{}", n / 2);
+        let t1 = Instant::now();
+        tree.restart_child(&target, "bench", "S7").await.unwrap();
+        let command = t1.elapsed();
+        Fleet::until(&fleet.started, n + 1).await;
+        let command_done = t1.elapsed();
+        tree.shutdown_tree("bench", "done").await;
+        BTreeMap::from([
+            ("state_ms".to_owned(), ms(query)),
+            ("command_us".to_owned(), us(command)),
+            ("command_done_us".to_owned(), us(command_done)),
+        ])
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Deep nesting: start, state and shutdown of a chain of nested supervisors.
+
+fn deep(flavor: Flavor, depth: usize) -> Figures {
+    let fleet = Fleet::default();
     let mut spec = SupervisorSpec::builder("level")
-        .child(idle())
+        .child(idle::spec(fleet.clone()))
         .build()
         .unwrap();
     for _ in 1..depth {
@@ -252,19 +558,10 @@ fn deep(depth: usize) -> [Duration; 3] {
             .build()
             .unwrap();
     }
-    runtime().block_on(async move {
-        let config = SupervisorConfig::default().without_signal_handler();
+    flavor.block_on(async move {
         let t0 = Instant::now();
-        let tree = Supervisor::start_with_config(spec, config).await.unwrap();
-        while tree.current_state().await.iter().count() < depth
-            || tree
-                .current_state()
-                .await
-                .iter()
-                .any(|c| c.phase != ServicePhase::Running)
-        {
-            tokio::task::yield_now().await;
-        }
+        let tree = Supervisor::start_with_config(spec, quiet()).await.unwrap();
+        Fleet::until(&fleet.started, 1).await;
         let start = t0.elapsed();
         let t1 = Instant::now();
         let state = tree.current_state().await;
@@ -274,135 +571,192 @@ fn deep(depth: usize) -> [Duration; 3] {
         let report = tree.shutdown_tree("bench", "done").await;
         let shutdown = t2.elapsed();
         assert_eq!(report.services.len(), depth);
-        [start, query, shutdown]
+        let per_level = |d: Duration| us(d) / depth as f64;
+        BTreeMap::from([
+            ("start_us_per_level".to_owned(), per_level(start)),
+            ("state_us_per_level".to_owned(), per_level(query)),
+            ("shutdown_us_per_level".to_owned(), per_level(shutdown)),
+        ])
     })
 }
 
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
+// ---------------------------------------------------------------------------------------
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn median<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    values[values.len() / 2]
-}
-
-fn row(name: &str, floor: f64, ours: f64, unit: &str, target: f64) {
-    let ratio = ours / floor;
-    let verdict = if ratio <= target { "ok" } else { "OVER" };
-    println!(
-        "{name:<34} {floor:>10.2} {unit:<3} {ours:>10.2} {unit:<3} {ratio:>6.2}x  (target <= {target}x) {verdict}"
-    );
-}
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+fn cells() -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for flavor in [Flavor::Current, Flavor::Multi] {
+        for (scenario, panic) in [("s1", false), ("s4", true)] {
+            cells.push(Cell::new(&format!("{scenario}/floor"), flavor, move |f| {
+                restart_floor(f, panic)
+            }));
+            cells.push(Cell::new(&format!("{scenario}/tree"), flavor, move |f| {
+                restart_tree(f, panic)
+            }));
+            cells.push(Cell::new(&format!("{scenario}/root"), flavor, move |f| {
+                restart_root(f, panic)
+            }));
+        }
+        cells.push(Cell::new("s2/floor", flavor, fleet_floor));
+        cells.push(Cell::new("s2/tree", flavor, |f| fleet_tree(f, false)));
+        cells.push(Cell::new("s2/root", flavor, fleet_root));
+        cells.push(Cell::new("s3k/tree", flavor, |f| fleet_tree(f, true)));
+        cells.push(Cell::new("s5/floor", flavor, one_for_all_floor));
+        cells.push(Cell::new("s5/tree", flavor, one_for_all_tree));
+        cells.push(Cell::new("s6/nobody", flavor, |f| {
+            restarts_per_second(f, Listening::Nobody)
+        }));
+        cells.push(Cell::new("s6/subscriber", flavor, |f| {
+            restarts_per_second(f, Listening::Subscriber)
+        }));
+        cells.push(Cell::new("s6/journal", flavor, |f| {
+            restarts_per_second(f, Listening::Journal)
+        }));
+        cells.push(Cell::new("s7/tree", flavor, big_tree_queries));
+        for depth in [200, 800] {
+            cells.push(Cell::new(&format!("deep{depth}/tree"), flavor, move |f| {
+                deep(f, depth)
+            }));
+        }
+    }
+    cells
 }
 
 fn main() {
-    // Panics are the scenario, not news.
-    std::panic::set_hook(Box::new(|_| {}));
-    let runs = arg("--runs", 5);
-    let children = arg("--children", 100_000);
-    let restarts = 20_000;
-
-    let mut error = (Vec::new(), Vec::new());
-    let mut panic = (Vec::new(), Vec::new());
-    let mut fleet = (Vec::new(), Vec::new());
-    let mut brutal = Vec::new();
-    let mut allocations = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        allocations.0.push(restart_allocations(restarts, 0));
-        allocations.1.push(restart_allocations(restarts, 1024));
-        error.0.push(us(restart_floor(restarts, false)));
-        error.1.push(us(restart_ours(restarts, false)));
-        panic.0.push(us(restart_floor(restarts, true)));
-        panic.1.push(us(restart_ours(restarts, true)));
-        fleet.0.push(fleet_floor(children));
-        fleet.1.push(fleet_ours(children, false));
-        brutal.push(fleet_ours(children, true));
-    }
-    let depths = [200, 400, 800];
-    let mut nesting: Vec<Vec<[Duration; 3]>> = vec![Vec::new(); depths.len()];
-    for _ in 0..runs {
-        for (i, &depth) in depths.iter().enumerate() {
-            nesting[i].push(deep(depth));
-        }
-    }
-    println!("median of {runs} runs, current-thread runtime\n");
-    println!(
-        "{:<34} {:>14} {:>14} {:>7}",
-        "scenario", "raw tokio", "supervisor", "ratio"
-    );
-    row(
-        "restart after an error, p50",
-        median(error.0),
-        median(error.1),
-        "us",
-        2.0,
-    );
-    row(
-        "restart after a panic, p50",
-        median(panic.0),
-        median(panic.1),
-        "us",
-        1.3,
-    );
-    let pick = |f: &Vec<Fleet>, get: fn(&Fleet) -> f64| median(f.iter().map(get).collect());
-    let title = |what: &str| format!("{what} {children} idle children");
-    row(
-        &title("start"),
-        pick(&fleet.0, |f| ms(f.start)),
-        pick(&fleet.1, |f| ms(f.start)),
-        "ms",
-        3.0,
-    );
-    row(
-        "heap bytes per idle child",
-        pick(&fleet.0, |f| f.bytes_per_child),
-        pick(&fleet.1, |f| f.bytes_per_child),
-        "B",
-        3.0,
-    );
-    row(
-        &title("shut down"),
-        pick(&fleet.0, |f| ms(f.shutdown)),
-        pick(&fleet.1, |f| ms(f.shutdown)),
-        "ms",
-        3.0,
-    );
-    row(
-        &format!("shut down {children}, brutal_kill"),
-        pick(&fleet.0, |f| ms(f.shutdown)),
-        pick(&brutal, |f| ms(f.shutdown)),
-        "ms",
-        3.0,
-    );
-    println!(
-        "\nallocations per restart, no subscriber: journal off {:.2}, journal of 1024 events {:.2} (recording adds {:.2})",
-        median(allocations.0.clone()),
-        median(allocations.1.clone()),
-        median(allocations.1) - median(allocations.0)
-    );
-    println!("\ndeep nesting (linear when the per-level figures stay flat)");
-    for (i, &depth) in depths.iter().enumerate() {
-        let pick = |k: usize| ms(median(nesting[i].iter().map(|d| d[k]).collect()));
-        let (start, state, shutdown) = (pick(0), pick(1), pick(2));
-        let per = |v: f64| v * 1e3 / depth as f64;
-        println!(
-            "{depth:>4} levels: start {start:>7.2} ms ({:>5.1} us/level), state {state:>7.2} ms ({:>5.1} us/level), shutdown {shutdown:>7.2} ms ({:>5.1} us/level)",
-            per(start),
-            per(state),
-            per(shutdown)
+    let Some(medians) = harness::run(cells()) else {
+        return;
+    };
+    for flavor in [Flavor::Current, Flavor::Multi] {
+        let get = |cell: &str, key: &str| {
+            medians
+                .get(&format!("{cell}/{}", flavor.tag()))
+                .and_then(|f| f.get(key))
+                .copied()
+        };
+        let runtime = match flavor {
+            Flavor::Current => "current-thread",
+            Flavor::Multi => "multi-thread, 2 workers",
+        };
+        println!("\n### {runtime}\n");
+        let mut table = Table::new(&[
+            "scenario",
+            "floor",
+            "declarative tree",
+            "imperative root",
+            "target",
+        ]);
+        let mut line = |name: &str, scenario: &str, key: &str, unit: &str, target: &str| {
+            let floor = get(&format!("{scenario}/floor"), key);
+            table.row(vec![
+                name.to_owned(),
+                against(floor, None, unit),
+                against(get(&format!("{scenario}/tree"), key), floor, unit),
+                against(get(&format!("{scenario}/root"), key), floor, unit),
+                target.to_owned(),
+            ]);
+        };
+        line(
+            "S1 restart after an error, p50",
+            "s1",
+            "p50_us",
+            "µs",
+            "≤ 2×",
         );
+        line("S1 p99", "s1", "p99_us", "µs", "≤ 2×");
+        line(
+            "S4 restart after a panic, p50",
+            "s4",
+            "p50_us",
+            "µs",
+            "≤ 1.2×",
+        );
+        line(
+            "S2 start 100k idle children",
+            "s2",
+            "start_ms",
+            "ms",
+            "≤ 3×",
+        );
+        line(
+            "S2 heap bytes per idle child",
+            "s2",
+            "bytes",
+            "B",
+            "≤ 660 B",
+        );
+        line(
+            "S3 shut down 100k idle children",
+            "s2",
+            "shutdown_ms",
+            "ms",
+            "≤ 3×",
+        );
+        let floor = get("s2/floor", "shutdown_ms");
+        table.row(vec![
+            "S3 shut down, brutal_kill".to_owned(),
+            against(floor, None, "ms"),
+            against(get("s3k/tree", "shutdown_ms"), floor, "ms"),
+            "n/a".to_owned(),
+            "≤ 3×".to_owned(),
+        ]);
+        let floor = get("s5/floor", "restart_us");
+        table.row(vec![
+            "S5 one_for_all, 1,000 siblings".to_owned(),
+            against(floor, None, "µs"),
+            against(get("s5/tree", "restart_us"), floor, "µs"),
+            "n/a".to_owned(),
+            "bounded".to_owned(),
+        ]);
+        table.print();
+        println!();
+        let mut table = Table::new(&[
+            "S6 restarts per second",
+            "nobody listens",
+            "one subscriber",
+            "journal on",
+        ]);
+        let rate = |cell: &str| {
+            get(cell, "restarts_per_s").map_or("n/a".into(), |v| format!("{:.0}k/s", v / 1e3))
+        };
+        let allocs = |cell: &str| {
+            get(cell, "allocs_per_restart").map_or("n/a".into(), |v| format!("{v:.2}"))
+        };
+        table.row(vec![
+            "rate".into(),
+            rate("s6/nobody"),
+            rate("s6/subscriber"),
+            rate("s6/journal"),
+        ]);
+        table.row(vec![
+            "allocations per restart".into(),
+            allocs("s6/nobody"),
+            allocs("s6/subscriber"),
+            allocs("s6/journal"),
+        ]);
+        table.print();
+        println!();
+        let mut table = Table::new(&["S7 on a 100k-child tree", "time"]);
+        let cell = |key: &str, unit: &str| against(get("s7/tree", key), None, unit);
+        table.row(vec!["current_state()".into(), cell("state_ms", "ms")]);
+        table.row(vec![
+            "restart_child accepted".into(),
+            cell("command_us", "µs"),
+        ]);
+        table.row(vec![
+            "restart_child, child running again".into(),
+            cell("command_done_us", "µs"),
+        ]);
+        table.print();
+        println!();
+        let mut table = Table::new(&["deep nesting, per level", "start", "state", "shutdown"]);
+        for depth in [200, 800] {
+            let cell = |key: &str| against(get(&format!("deep{depth}/tree"), key), None, "µs");
+            table.row(vec![
+                format!("{depth} levels"),
+                cell("start_us_per_level"),
+                cell("state_us_per_level"),
+                cell("shutdown_us_per_level"),
+            ]);
+        }
+        table.print();
     }
 }

@@ -16,8 +16,8 @@ pub use crate::model::{
 pub use crate::service::{ServiceFuture, TradingService};
 pub use crate::spec::{Argument, SupervisedArgument};
 pub use crate::spec::{
-    ChildSpec, DeclaredTree, ServiceOutput, SupervisorSpec, SupervisorSpecBuilder, blocking_fn,
-    service_fn,
+    ChildSpec, DeclaredTree, ServiceOutput, SharedPolicy, SupervisorSpec, SupervisorSpecBuilder,
+    blocking_fn, service_fn,
 };
 pub use ::core::time::Duration;
 pub use ::std::boxed::Box;
@@ -43,11 +43,38 @@ where
 
 /// An attempt's future, checked to be `Send` (generated code calls this for both the spec
 /// and the `TradingService`, so a violation is reported once, at the fn name).
-pub fn send_attempt<F>(attempt: F) -> impl Future<Output = Result<(), ServiceError>> + Send
-where
-    F: Future<Output = Result<(), ServiceError>> + Send,
-{
+pub fn send_attempt<F: Future + Send>(attempt: F) -> F {
     attempt
+}
+
+/// A service fn's future with its output classified by `classify` (the return type's own
+/// `ServiceOutput` impl, named at that type, so that an unsupported type is reported there,
+/// once): a poll adapter, not an `async` block, so the attempt holds the fn's future once.
+pub fn classified<F: Future>(
+    attempt: F,
+    classify: fn(F::Output) -> Result<(), ServiceError>,
+) -> impl Future<Output = Result<(), ServiceError>> {
+    ClassifiedBy { attempt, classify }
+}
+
+struct ClassifiedBy<F: Future> {
+    attempt: F,
+    classify: fn(F::Output) -> Result<(), ServiceError>,
+}
+
+impl<F: Future> Future for ClassifiedBy<F> {
+    type Output = Result<(), ServiceError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let classify = self.classify;
+        // SAFETY: `attempt` is pinned structurally: never moved out, and `ClassifiedBy` has no
+        // `Drop` impl.
+        let attempt = unsafe { self.map_unchecked_mut(|this| &mut this.attempt) };
+        attempt.poll(cx).map(classify)
+    }
 }
 
 /// What `supervisor!` evaluates to when it has errors (they are reported beside it).

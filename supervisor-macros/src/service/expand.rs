@@ -55,6 +55,18 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
         })
     };
     let chain = policy::expand::chain(&model.policy, &p);
+    // Every spec of this service shares one copy of its declared policy.
+    let shared = (!chain.is_empty()).then(|| {
+        quote! {
+            .with_shared_policy(
+                {
+                    static POLICY: #p::SharedPolicy = #p::SharedPolicy::new();
+                    &POLICY
+                },
+                |spec| spec #chain,
+            )
+        }
+    });
     let consts = declared_consts(
         matches!(model.policy.readiness, Some(Readiness::Explicit(_))),
         model.policy.restart == Some(Restart::Always),
@@ -69,7 +81,7 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
             /// captured once and cloned for every attempt.
             pub fn spec(#(#idents: #types),*) -> #p::ChildSpec {
                 #(#captures)*
-                #child #chain
+                #child #shared
             }
 
             /// The `ChildSpec` of this value: [`spec`](Self::spec) with the arguments it
@@ -105,14 +117,16 @@ fn classify(
         Some(ty) => (ty.span(), quote!(#ty)),
         None => (ident.span(), quote!(())),
     };
-    let classify = quote_spanned!(span=> <#output as #p::ServiceOutput>::into_service_result);
     if blocking {
+        let classify = quote_spanned!(span=> <#output as #p::ServiceOutput>::into_service_result);
         quote!(#classify(#call))
     } else {
-        // One `Send` check for both uses, at the fn name: a future holding an `Rc` across an
-        // `.await` is reported once.
+        // One `Send` check for both uses, on the fn's own future at the fn name: a future
+        // holding an `Rc` across an `.await` is reported once, in the user's terms.
         let send = respan(quote!(#p::send_attempt), ident.span());
-        quote_spanned!(ident.span()=> #send(async move { #classify(#call.await) }))
+        let classify = quote_spanned!(span=> <#output as #p::ServiceOutput>::into_service_result);
+        let classified = respan(quote!(#p::classified), ident.span());
+        quote_spanned!(ident.span()=> #classified(#send(#call), #classify))
     }
 }
 

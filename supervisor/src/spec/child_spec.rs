@@ -52,6 +52,14 @@ pub(crate) enum Run {
 pub struct ChildSpec {
     pub(crate) name: Arc<str>,
     pub(crate) run: Run,
+    /// Shared between the children declared alike (every child of one `#[service]`, every
+    /// default one): a large fleet holds one copy, and changing one child copies only its own.
+    pub(crate) policy: Arc<ChildPolicy>,
+}
+
+/// A child's policies and links: everything declared about it but its name and what it runs.
+#[derive(Clone, PartialEq, Debug)]
+pub(crate) struct ChildPolicy {
     pub(crate) restart: RestartPolicy,
     pub(crate) backoff: BackoffConfig,
     pub(crate) shutdown: Option<ShutdownPolicy>,
@@ -63,6 +71,56 @@ pub struct ChildSpec {
     pub(crate) tags: Vec<Arc<str>>,
     pub(crate) significant: bool,
     pub(crate) heartbeat_timeout: Option<Duration>,
+}
+
+impl ChildPolicy {
+    /// The defaults with `restart`, one shared copy per restart policy.
+    fn default_for(restart: RestartPolicy) -> Arc<ChildPolicy> {
+        static DEFAULTS: std::sync::OnceLock<[Arc<ChildPolicy>; 3]> = std::sync::OnceLock::new();
+        let defaults = DEFAULTS.get_or_init(|| {
+            [
+                RestartPolicy::Always,
+                RestartPolicy::OnFailure,
+                RestartPolicy::Never,
+            ]
+            .map(|restart| {
+                Arc::new(ChildPolicy {
+                    restart,
+                    backoff: BackoffConfig::default(),
+                    shutdown: None,
+                    readiness: Readiness::Immediate,
+                    dependencies: Vec::new(),
+                    requirements: Vec::new(),
+                    tags: Vec::new(),
+                    significant: false,
+                    heartbeat_timeout: None,
+                })
+            })
+        });
+        let index = match restart {
+            RestartPolicy::Always => 0,
+            RestartPolicy::OnFailure => 1,
+            RestartPolicy::Never => 2,
+        };
+        Arc::clone(&defaults[index])
+    }
+}
+
+/// The policy shared by every spec one `#[service]` makes: built once, from the first.
+#[doc(hidden)]
+pub struct SharedPolicy(std::sync::OnceLock<Arc<ChildPolicy>>);
+
+impl SharedPolicy {
+    #[doc(hidden)]
+    pub const fn new() -> Self {
+        SharedPolicy(std::sync::OnceLock::new())
+    }
+}
+
+impl Default for SharedPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// An async child from a closure that makes each attempt's future.
@@ -127,16 +185,26 @@ impl ChildSpec {
         ChildSpec {
             name,
             run,
-            restart,
-            backoff: BackoffConfig::default(),
-            shutdown: None,
-            readiness: Readiness::Immediate,
-            dependencies: Vec::new(),
-            requirements: Vec::new(),
-            tags: Vec::new(),
-            significant: false,
-            heartbeat_timeout: None,
+            policy: ChildPolicy::default_for(restart),
         }
+    }
+
+    /// This child's own policy, to change it (copied first if shared).
+    fn policy_mut(&mut self) -> &mut ChildPolicy {
+        Arc::make_mut(&mut self.policy)
+    }
+
+    /// Takes its policies from `shared`, made by `declare` (applied to this spec) the first
+    /// time: every spec of one `#[service]` shares one copy.
+    #[doc(hidden)]
+    pub fn with_shared_policy(
+        mut self,
+        shared: &SharedPolicy,
+        declare: impl FnOnce(ChildSpec) -> ChildSpec,
+    ) -> Self {
+        let policy = shared.0.get_or_init(|| declare(self.clone()).policy);
+        self.policy = Arc::clone(policy);
+        self
     }
 
     /// A child running a [`TradingService`], with the service's name and restart policy.
@@ -205,26 +273,26 @@ impl ChildSpec {
 
     /// When the child is restarted after it exits.
     pub fn with_restart(mut self, restart: RestartPolicy) -> Self {
-        self.restart = restart;
+        self.policy_mut().restart = restart;
         self
     }
 
     /// Delays between restarts and the circuit breaker.
     pub fn with_backoff(mut self, backoff: BackoffConfig) -> Self {
-        self.backoff = backoff;
+        self.policy_mut().backoff = backoff;
         self
     }
 
     /// How the child is stopped; by default within its supervisor's shutdown timeout
     /// ([`ShutdownPolicy::Infinity`] for a nested supervisor).
     pub fn with_shutdown(mut self, shutdown: ShutdownPolicy) -> Self {
-        self.shutdown = Some(shutdown);
+        self.policy_mut().shutdown = Some(shutdown);
         self
     }
 
     /// When a started attempt counts as running; explicit readiness holds back dependents.
     pub fn with_readiness(mut self, readiness: Readiness) -> Self {
-        self.readiness = readiness;
+        self.policy_mut().readiness = readiness;
         self
     }
 
@@ -235,10 +303,11 @@ impl ChildSpec {
         I: IntoIterator<Item = S>,
         S: Into<Arc<str>>,
     {
+        let policy = self.policy_mut();
         for dependency in dependencies {
             let dependency = dependency.into();
-            if !self.dependencies.contains(&dependency) {
-                self.dependencies.push(dependency);
+            if !policy.dependencies.contains(&dependency) {
+                policy.dependencies.push(dependency);
             }
         }
         self
@@ -254,13 +323,14 @@ impl ChildSpec {
         I: IntoIterator<Item = S>,
         S: Into<Arc<str>>,
     {
+        let policy = self.policy_mut();
         for dependency in dependencies {
             let dependency = dependency.into();
-            if !self.requirements.contains(&dependency) {
-                self.requirements.push(Arc::clone(&dependency));
+            if !policy.requirements.contains(&dependency) {
+                policy.requirements.push(Arc::clone(&dependency));
             }
-            if !self.dependencies.contains(&dependency) {
-                self.dependencies.push(dependency);
+            if !policy.dependencies.contains(&dependency) {
+                policy.dependencies.push(dependency);
             }
         }
         self
@@ -268,7 +338,7 @@ impl ChildSpec {
 
     /// A free-form label, for grouping in state and events.
     pub fn with_tag(mut self, tag: impl Into<Arc<str>>) -> Self {
-        self.tags.push(tag.into());
+        self.policy_mut().tags.push(tag.into());
         self
     }
 
@@ -276,14 +346,14 @@ impl ChildSpec {
     /// [`AutoShutdown`](crate::AutoShutdown)). A significant child must not be
     /// [`RestartPolicy::Always`].
     pub fn significant(mut self, significant: bool) -> Self {
-        self.significant = significant;
+        self.policy_mut().significant = significant;
         self
     }
 
     /// Treat the child as hung, and restart it, when it has not called
     /// [`TaskContext::heartbeat`] for `stale_after` while running.
     pub fn with_heartbeat_timeout(mut self, stale_after: Duration) -> Self {
-        self.heartbeat_timeout = Some(stale_after);
+        self.policy_mut().heartbeat_timeout = Some(stale_after);
         self
     }
 
@@ -303,48 +373,48 @@ impl ChildSpec {
 
     /// Its restart policy.
     pub fn restart(&self) -> RestartPolicy {
-        self.restart
+        self.policy.restart
     }
 
     /// Its backoff and circuit breaker.
     pub fn backoff(&self) -> &BackoffConfig {
-        &self.backoff
+        &self.policy.backoff
     }
 
     /// Its shutdown policy, if set (else its supervisor's default).
     pub fn shutdown(&self) -> Option<ShutdownPolicy> {
-        self.shutdown
+        self.policy.shutdown
     }
 
     /// Its readiness.
     pub fn readiness(&self) -> Readiness {
-        self.readiness
+        self.policy.readiness
     }
 
     /// The siblings it starts after, through [`after`](Self::after) or
     /// [`requires`](Self::requires), in the order first given.
     pub fn dependencies(&self) -> impl Iterator<Item = &str> {
-        self.dependencies.iter().map(|d| &**d)
+        self.policy.dependencies.iter().map(|d| &**d)
     }
 
     /// The siblings it is bound to through [`requires`](Self::requires).
     pub fn requirements(&self) -> impl Iterator<Item = &str> {
-        self.requirements.iter().map(|d| &**d)
+        self.policy.requirements.iter().map(|d| &**d)
     }
 
     /// Its tags.
     pub fn tags(&self) -> impl Iterator<Item = &str> {
-        self.tags.iter().map(|t| &**t)
+        self.policy.tags.iter().map(|t| &**t)
     }
 
     /// Whether it is significant.
     pub fn is_significant(&self) -> bool {
-        self.significant
+        self.policy.significant
     }
 
     /// Its heartbeat staleness limit, if any.
     pub fn heartbeat_timeout(&self) -> Option<Duration> {
-        self.heartbeat_timeout
+        self.policy.heartbeat_timeout
     }
 
     /// The nested tree, for a supervisor child.
@@ -361,32 +431,25 @@ impl PartialEq for ChildSpec {
         self.name == other.name
             && self.kind() == other.kind()
             && self.nested() == other.nested()
-            && self.restart == other.restart
-            && self.backoff == other.backoff
-            && self.shutdown == other.shutdown
-            && self.readiness == other.readiness
-            && self.dependencies == other.dependencies
-            && self.requirements == other.requirements
-            && self.tags == other.tags
-            && self.significant == other.significant
-            && self.heartbeat_timeout == other.heartbeat_timeout
+            && (Arc::ptr_eq(&self.policy, &other.policy) || self.policy == other.policy)
     }
 }
 
 impl fmt::Debug for ChildSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let policy = &self.policy;
         let mut s = f.debug_struct("ChildSpec");
         s.field("name", &self.name)
             .field("kind", &self.kind())
-            .field("restart", &self.restart)
-            .field("backoff", &self.backoff)
-            .field("shutdown", &self.shutdown)
-            .field("readiness", &self.readiness)
-            .field("dependencies", &self.dependencies)
-            .field("requirements", &self.requirements)
-            .field("tags", &self.tags)
-            .field("significant", &self.significant)
-            .field("heartbeat_timeout", &self.heartbeat_timeout);
+            .field("restart", &policy.restart)
+            .field("backoff", &policy.backoff)
+            .field("shutdown", &policy.shutdown)
+            .field("readiness", &policy.readiness)
+            .field("dependencies", &policy.dependencies)
+            .field("requirements", &policy.requirements)
+            .field("tags", &policy.tags)
+            .field("significant", &policy.significant)
+            .field("heartbeat_timeout", &policy.heartbeat_timeout);
         if let Some(nested) = self.nested() {
             s.field("nested", nested);
         }

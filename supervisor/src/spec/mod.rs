@@ -10,7 +10,7 @@ mod supervisor_spec;
 
 pub use argument::{Argument, SupervisedArgument};
 pub(crate) use child_spec::{AsyncFactory, BlockingFactory, Run};
-pub use child_spec::{ChildSpec, blocking_fn, service_fn};
+pub use child_spec::{ChildSpec, SharedPolicy, blocking_fn, service_fn};
 pub use declared_tree::DeclaredTree;
 pub(crate) use pool::PoolTemplate;
 pub use service_output::ServiceOutput;

@@ -54,21 +54,49 @@ pub struct SupervisorSpec {
     pub(crate) pool: Option<PoolTemplate>,
 }
 
-/// The dependency structure of a spec's children, by index.
+/// The dependency structure of a spec's children, by index. Holds nothing when no child
+/// depends on another (the common case, and a large fleet's): then the startup order is the
+/// declaration order.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Layout {
     /// Every sibling each child starts after (`after` and `requires`).
-    pub(crate) dependencies: Vec<Vec<usize>>,
-    pub(crate) dependents: Vec<Vec<usize>>,
+    dependencies: Vec<Vec<usize>>,
+    dependents: Vec<Vec<usize>>,
     /// The children bound to each child through `requires`: restarted and ended with it.
-    pub(crate) bound_dependents: Vec<Vec<usize>>,
+    bound_dependents: Vec<Vec<usize>>,
     /// Child indices in startup order.
-    pub(crate) order: Vec<usize>,
+    order: Vec<usize>,
     /// Each child's position in `order`.
-    pub(crate) rank: Vec<usize>,
+    rank: Vec<usize>,
+    /// How many children it describes.
+    len: usize,
 }
 
 impl Layout {
+    /// The layout of `len` children with these dependencies and requirements (by index,
+    /// `dependencies` include the requirements) started in `order`.
+    fn new(dependencies: Vec<Vec<usize>>, requirements: &[Vec<usize>], order: Vec<usize>) -> Self {
+        let len = order.len();
+        if dependencies.iter().all(Vec::is_empty) {
+            return Layout {
+                len,
+                ..Layout::default()
+            };
+        }
+        let mut rank = vec![0; len];
+        for (position, &child) in order.iter().enumerate() {
+            rank[child] = position;
+        }
+        Layout {
+            dependents: dependents_of(&dependencies),
+            bound_dependents: dependents_of(requirements),
+            dependencies,
+            order,
+            rank,
+            len,
+        }
+    }
+
     /// The siblings child `index` starts after; none for a child added at run time.
     pub(crate) fn dependencies(&self, index: usize) -> &[usize] {
         self.dependencies.get(index).map_or(&[], Vec::as_slice)
@@ -82,6 +110,23 @@ impl Layout {
     /// The children bound to child `index` through `requires`.
     pub(crate) fn bound_dependents(&self, index: usize) -> &[usize] {
         self.bound_dependents.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The position of declared child `index` in the startup order.
+    pub(crate) fn rank(&self, index: usize) -> Option<usize> {
+        match self.rank.is_empty() {
+            true => (index < self.len).then_some(index),
+            false => self.rank.get(index).copied(),
+        }
+    }
+
+    /// The declared children's indices in startup order.
+    pub(crate) fn order(&self) -> impl Iterator<Item = usize> + '_ {
+        let identity = self.order.is_empty().then_some(0..self.len);
+        self.order
+            .iter()
+            .copied()
+            .chain(identity.into_iter().flatten())
     }
 }
 
@@ -195,9 +240,8 @@ impl SupervisorSpec {
     /// Child names in startup order: dependencies first, ties in declaration order.
     pub fn startup_order(&self) -> Vec<&str> {
         self.layout
-            .order
-            .iter()
-            .map(|&i| self.children[i].name())
+            .order()
+            .map(|i| self.children[i].name())
             .collect()
     }
 
@@ -368,7 +412,7 @@ impl SupervisorSpecBuilder {
                     .filter_map(|name| index.get(name).copied())
                     .collect::<Vec<usize>>(),
             );
-            let mut deps = Vec::with_capacity(child.dependencies.len());
+            let mut deps = Vec::with_capacity(child.policy.dependencies.len());
             for dependency in child.dependencies() {
                 let Some(&dep) = index.get(dependency) else {
                     let names = self.children.iter().map(ChildSpec::name);
@@ -392,17 +436,7 @@ impl SupervisorSpecBuilder {
                 .map(|&i| self.children[i].name().to_owned())
                 .collect(),
         })?;
-        let mut rank = vec![0; order.len()];
-        for (position, &child) in order.iter().enumerate() {
-            rank[child] = position;
-        }
-        let layout = Layout {
-            dependents: dependents_of(&dependencies),
-            bound_dependents: dependents_of(&requirements),
-            dependencies,
-            order,
-            rank,
-        };
+        let layout = Layout::new(dependencies, &requirements, order);
         Ok(SupervisorSpec {
             name: self.name,
             strategy: self.strategy,
@@ -465,7 +499,7 @@ fn check_child(
     if let Some(nested) = child.nested() {
         check_dynamic_limit(nested.max_dynamic_children).map_err(invalid)?;
     }
-    if child.significant && auto_shutdown == AutoShutdown::Never {
+    if child.policy.significant && auto_shutdown == AutoShutdown::Never {
         // OTP rejects the combination: such a child could never end its supervisor.
         return Err(invalid(ConfigError::new(
             "significant",
@@ -473,11 +507,11 @@ fn check_child(
             "auto_shutdown = any_significant or all_significant on its supervisor, or a child that is not significant",
         )));
     }
-    child.backoff.validate().map_err(invalid)?;
-    if let Readiness::Explicit { timeout } = child.readiness {
+    child.policy.backoff.validate().map_err(invalid)?;
+    if let Readiness::Explicit { timeout } = child.policy.readiness {
         check_positive_duration("readiness.timeout", timeout).map_err(invalid)?;
     }
-    if let Some(ShutdownPolicy::Timeout(timeout)) = child.shutdown {
+    if let Some(ShutdownPolicy::Timeout(timeout)) = child.policy.shutdown {
         if timeout.is_zero() {
             return Err(invalid(ConfigError::new(
                 "shutdown",
@@ -487,7 +521,7 @@ fn check_child(
         }
         check_duration("shutdown", timeout).map_err(invalid)?;
     }
-    if let Some(stale_after) = child.heartbeat_timeout {
+    if let Some(stale_after) = child.policy.heartbeat_timeout {
         if child.kind() == ChildKind::Supervisor {
             return Err(invalid(ConfigError::new(
                 "heartbeat.stale_after",
@@ -497,7 +531,7 @@ fn check_child(
         }
         check_positive_duration("heartbeat.stale_after", stale_after).map_err(invalid)?;
     }
-    if child.significant && child.restart == RestartPolicy::Always {
+    if child.policy.significant && child.policy.restart == RestartPolicy::Always {
         return Err(invalid(ConfigError::new(
             "significant",
             "true with restart = always",

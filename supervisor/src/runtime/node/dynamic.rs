@@ -29,9 +29,10 @@ impl Node {
         check_added_child(&supervisor, self.spec.auto_shutdown, &spec)
             .map_err(CommandError::InvalidChild)?;
         if spec
+            .policy
             .dependencies
             .iter()
-            .chain(&spec.requirements)
+            .chain(&spec.policy.requirements)
             .next()
             .is_some()
         {
@@ -39,9 +40,10 @@ impl Node {
                 path,
                 error: ConfigError::new(
                     "after / requires",
-                    spec.dependencies
+                    spec.policy
+                        .dependencies
                         .iter()
-                        .chain(&spec.requirements)
+                        .chain(&spec.policy.requirements)
                         .map(|d| &**d)
                         .collect::<Vec<_>>()
                         .join(", "),

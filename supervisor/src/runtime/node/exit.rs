@@ -99,14 +99,21 @@ impl Node {
             return;
         };
         let mut backoff = BackoffParts {
-            config: &spec.backoff,
+            config: &spec.policy.backoff,
             progress: &mut self.slots[index].backoff,
             rng: &mut self.rng,
         };
-        match decide(exit, spec.restart, false, &mut backoff, now.into_std()) {
+        match decide(
+            exit,
+            spec.policy.restart,
+            false,
+            &mut backoff,
+            now.into_std(),
+        ) {
             Decision::Restart(delay) => self.restart(index, exit, delay),
             Decision::Stop(reason @ StopReason::CircuitOpen { .. })
                 if spec
+                    .policy
                     .backoff
                     .circuit_breaker()
                     .is_some_and(|b| b.on_open == OnOpen::Escalate) =>
@@ -344,7 +351,7 @@ impl Node {
 
     /// A member of a restart group stopped.
     pub(super) fn stopped_for_restart(&mut self, index: usize, group: usize, requested: bool) {
-        if self.child_spec(index).restart == RestartPolicy::Never && !requested {
+        if self.child_spec(index).policy.restart == RestartPolicy::Never && !requested {
             // OTP: a temporary child is not restarted, not even with its siblings; being
             // stopped by its supervisor is not its own exit, so it never triggers auto-shutdown.
             self.leave_group(index, group);
@@ -367,7 +374,7 @@ impl Node {
     fn give_up(&mut self, index: usize, reason: EscalationReason, terminated: TerminationReason) {
         let (max_restarts, within, what) = match reason {
             EscalationReason::CircuitBreakerOpened => {
-                let breaker = self.child_spec(index).backoff.circuit_breaker();
+                let breaker = self.child_spec(index).policy.backoff.circuit_breaker();
                 let (max, window) =
                     breaker.map_or((0, Duration::ZERO), |b| (b.max_failures, b.window));
                 (
@@ -469,8 +476,8 @@ impl Node {
     /// for a `never` child) may end the supervisor.
     fn check_auto_shutdown(&mut self, index: usize, normal: bool) {
         let spec = self.child_spec(index);
-        let counts = spec.significant
-            && match spec.restart {
+        let counts = spec.policy.significant
+            && match spec.policy.restart {
                 RestartPolicy::Never => true,
                 RestartPolicy::OnFailure => normal,
                 RestartPolicy::Always => false,
@@ -480,7 +487,7 @@ impl Node {
                 AutoShutdown::Never => false,
                 AutoShutdown::AnySignificant => true,
                 AutoShutdown::AllSignificant => (0..self.slots.len()).all(|i| {
-                    !self.child_spec(i).significant
+                    !self.child_spec(i).policy.significant
                         || self.slots[i].phase == ServicePhase::Terminated
                 }),
             };

@@ -391,7 +391,7 @@ impl Node {
         let slot = &self.slots[index];
         let done = slot.phase == ServicePhase::Terminated
             && slot.task.is_none()
-            && (self.child_spec(index).restart == crate::model::RestartPolicy::Never
+            && (self.child_spec(index).policy.restart == crate::model::RestartPolicy::Never
                 || slot.termination == Some(crate::model::TerminationReason::Removed));
         if done && self.shutdown.is_none() && index >= self.spec.children.len() {
             self.release(index);
@@ -421,8 +421,8 @@ impl Node {
     /// Position in the startup order; children added at run time come last, in the order
     /// they were added (their generations increase), whichever slot they took.
     fn rank(&self, index: usize) -> usize {
-        match self.spec.layout.rank.get(index) {
-            Some(&rank) => rank,
+        match self.spec.layout.rank(index) {
+            Some(rank) => rank,
             None => {
                 let generation = self.slots.get(index).map_or(0, |slot| slot.generation);
                 let added = usize::try_from(generation).unwrap_or(usize::MAX);
@@ -432,14 +432,14 @@ impl Node {
     }
 
     fn startup_order(&self) -> impl Iterator<Item = usize> + use<> {
-        let base = self.spec.layout.order.clone();
+        let base: Vec<usize> = self.spec.layout.order().collect();
         base.into_iter()
             .chain(self.spec.children.len()..self.slots.len())
     }
 
     fn shutdown_policy(&self, index: usize) -> ShutdownPolicy {
         let spec = self.child_spec(index);
-        spec.shutdown.unwrap_or(match spec.kind() {
+        spec.policy.shutdown.unwrap_or(match spec.kind() {
             crate::model::ChildKind::Supervisor => ShutdownPolicy::Infinity,
             _ => ShutdownPolicy::Timeout(self.spec.shutdown_timeout),
         })

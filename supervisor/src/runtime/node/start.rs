@@ -148,7 +148,7 @@ impl Node {
             self.slots[index].shared.counters.restarted();
         }
         self.emit(Some(index), |_| EventKind::Started { attempt });
-        match self.child_spec(index).readiness {
+        match self.child_spec(index).policy.readiness {
             Readiness::Immediate => self.mark_running(index, now),
             Readiness::Explicit { timeout } => {
                 self.set_timer(index, ChildDue::ReadyDeadline, timeout);
@@ -166,7 +166,7 @@ impl Node {
         slot.shared.start_running(now);
         slot.backoff.record_start(now.into_std());
         self.set_phase(index, ServicePhase::Running);
-        if let Some(limit) = self.child_spec(index).heartbeat_timeout {
+        if let Some(limit) = self.child_spec(index).policy.heartbeat_timeout {
             self.set_timer(index, ChildDue::HeartbeatCheck, limit);
         }
         // Its dependents may have been waiting for exactly this; those stopped for good
@@ -194,13 +194,13 @@ impl Node {
         if self.slots[index].phase != ServicePhase::Starting || self.slots[index].stop.is_some() {
             return;
         }
-        if let Readiness::Explicit { timeout } = self.child_spec(index).readiness {
+        if let Readiness::Explicit { timeout } = self.child_spec(index).policy.readiness {
             self.fail_hung(index, TimeoutKind::Startup(timeout));
         }
     }
 
     pub(super) fn on_heartbeat_check(&mut self, index: usize) {
-        let Some(limit) = self.child_spec(index).heartbeat_timeout else {
+        let Some(limit) = self.child_spec(index).policy.heartbeat_timeout else {
             return;
         };
         let slot = &self.slots[index];

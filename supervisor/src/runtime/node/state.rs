@@ -23,7 +23,7 @@ impl Node {
                 ServiceLifecycleSnapshot {
                     name: spec.name.to_string(),
                     phase: slot.phase,
-                    restart_policy: spec.restart,
+                    restart_policy: spec.policy.restart,
                     start_count: slot.attempt,
                     total_failures: slot.shared.counters.failures(),
                     last_error: slot.last_failure.as_ref().map(|f| f.message().to_owned()),
@@ -135,7 +135,7 @@ impl Node {
     fn health_of(&self, index: usize) -> HealthStatus {
         let slot = &self.slots[index];
         let spec = self.child_spec(index);
-        let explicit = matches!(spec.readiness, Readiness::Explicit { .. });
+        let explicit = matches!(spec.policy.readiness, Readiness::Explicit { .. });
         match slot.phase {
             ServicePhase::Quarantined | ServicePhase::Paused => HealthStatus::Excluded,
             // Being stopped by its supervisor (a restart scope, shutdown): in passing.
@@ -147,7 +147,10 @@ impl Node {
                 _ => HealthStatus::Healthy,
             },
             ServicePhase::Running => {
-                match (spec.heartbeat_timeout, slot.shared.silence(Instant::now())) {
+                match (
+                    spec.policy.heartbeat_timeout,
+                    slot.shared.silence(Instant::now()),
+                ) {
                     (Some(limit), Some(silent)) if silent >= limit => {
                         HealthStatus::Stale { silent }
                     }

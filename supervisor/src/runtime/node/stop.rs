@@ -264,7 +264,7 @@ impl Node {
         while let Some(dependency) = pending.pop() {
             let layout = std::sync::Arc::clone(&self.spec.layout);
             for &dependent in layout.bound_dependents(dependency) {
-                let temporary = self.child_spec(dependent).restart == RestartPolicy::Never;
+                let temporary = self.child_spec(dependent).policy.restart == RestartPolicy::Never;
                 let slot = &mut self.slots[dependent];
                 match slot.phase {
                     ServicePhase::Starting | ServicePhase::Running | ServicePhase::Stopping => {
