@@ -12,7 +12,7 @@ use super::shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::ChildState;
 use crate::error::Escalation;
-use crate::model::{ChildKind, ServicePhase};
+use crate::model::{ChildKind, RestartPolicy, ServicePhase, TerminationReason};
 use crate::spec::SupervisorSpec;
 
 /// The end of one node's run.
@@ -21,7 +21,6 @@ pub(crate) struct NodeExit {
     pub(crate) reason: String,
     pub(crate) duration: Duration,
     pub(crate) children: Vec<ChildRecord>,
-    pub(crate) snapshots: Vec<ServiceLifecycleSnapshot>,
     pub(crate) failure: Option<Escalation>,
 }
 
@@ -31,6 +30,10 @@ pub(crate) struct ChildRecord {
     pub(crate) state: ChildState,
     pub(crate) outcome: StopOutcome,
     pub(crate) nested: Vec<ChildRecord>,
+    /// What its lifecycle snapshot adds to its state.
+    pub(crate) restart: RestartPolicy,
+    pub(crate) termination: Option<TerminationReason>,
+    pub(crate) heartbeat_age: Option<Duration>,
 }
 
 impl ChildRecord {
@@ -67,6 +70,9 @@ impl ChildRecord {
                     },
                     outcome: StopOutcome::NotRunning,
                     nested: Vec::new(),
+                    restart: child.restart(),
+                    termination: None,
+                    heartbeat_age: None,
                 };
                 (record, nested)
             },
@@ -138,15 +144,6 @@ pub(crate) fn states(records: &[ChildRecord]) -> Vec<ChildState> {
     )
 }
 
-/// Like [`states`], consuming the records.
-pub(crate) fn into_states(records: Vec<ChildRecord>) -> Vec<ChildState> {
-    build_forest(
-        records,
-        |record| (record.state, record.nested),
-        |state, children| state.children = children,
-    )
-}
-
 /// Report entries, depth first, each nested supervisor's children right after it.
 pub(crate) fn report_entries(records: &[ChildRecord]) -> Vec<ServiceShutdown> {
     let mut entries = Vec::new();
@@ -162,11 +159,16 @@ pub(crate) fn report_entries(records: &[ChildRecord]) -> Vec<ServiceShutdown> {
     entries
 }
 
-/// What the root keeps once its loop has ended, assembled once and shared by every handle.
+/// What the root keeps once its loop has ended: its children's records, from which the
+/// report, the states and the snapshots are made when asked for (most runs ask only for the
+/// report, once: a large tree's teardown builds nothing else).
 pub(crate) struct Ended {
-    pub(crate) report: ShutdownReport,
-    pub(crate) children: Vec<ChildState>,
-    pub(crate) snapshots: Vec<ServiceLifecycleSnapshot>,
+    requested_by: String,
+    reason: String,
+    duration: Duration,
+    records: Vec<ChildRecord>,
+    /// Whether the records are the children's own (not the stand-ins of a lost loop).
+    known: bool,
     pub(crate) failure: Option<Escalation>,
     /// The panic message, if the root's loop died.
     pub(crate) internal: Option<String>,
@@ -174,20 +176,51 @@ pub(crate) struct Ended {
 
 impl Ended {
     pub(crate) fn from_exit(exit: NodeExit) -> Self {
-        let services = report_entries(&exit.children);
         Ended {
-            report: ShutdownReport {
-                requested_by: exit.requested_by,
-                reason: exit.reason,
-                services,
-                duration: exit.duration,
-                internal_error: None,
-            },
-            children: into_states(exit.children),
-            snapshots: exit.snapshots,
+            requested_by: exit.requested_by,
+            reason: exit.reason,
+            duration: exit.duration,
+            records: exit.children,
+            known: true,
             failure: exit.failure,
             internal: None,
         }
+    }
+
+    pub(crate) fn report(&self) -> ShutdownReport {
+        ShutdownReport {
+            requested_by: self.requested_by.clone(),
+            reason: self.reason.clone(),
+            services: report_entries(&self.records),
+            duration: self.duration,
+            internal_error: self.internal.clone(),
+        }
+    }
+
+    /// The final state of every child, nested ones inside.
+    pub(crate) fn children(&self) -> Vec<ChildState> {
+        states(&self.records)
+    }
+
+    /// The root's children's final lifecycle snapshots (none after a lost loop).
+    pub(crate) fn snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
+        if !self.known {
+            return Vec::new();
+        }
+        self.records
+            .iter()
+            .map(|record| ServiceLifecycleSnapshot {
+                name: record.state.name.clone(),
+                phase: record.state.phase,
+                restart_policy: record.restart,
+                start_count: record.state.attempt,
+                total_failures: record.state.stats.failures(),
+                last_error: record.state.last_failure.clone(),
+                termination_reason: record.termination.clone(),
+                running_time: record.state.stats.uptime,
+                last_heartbeat_age: record.heartbeat_age,
+            })
+            .collect()
     }
 
     /// The root's loop panicked: every child of the spec, and those `added` at run time, is
@@ -215,21 +248,20 @@ impl Ended {
             },
             outcome: StopOutcome::Lost,
             nested: Vec::new(),
+            restart: RestartPolicy::OnFailure,
+            termination: None,
+            heartbeat_age: None,
         }));
         for_each_record(&mut records, |record| {
             record.outcome = StopOutcome::Lost;
             record.state.last_exit = Some(format!("lost: {message}"));
         });
         Ended {
-            report: ShutdownReport {
-                requested_by: path.to_owned(),
-                reason: "internal error".to_owned(),
-                services: report_entries(&records),
-                duration: Duration::ZERO,
-                internal_error: Some(message.clone()),
-            },
-            children: into_states(records),
-            snapshots: Vec::new(),
+            requested_by: path.to_owned(),
+            reason: "internal error".to_owned(),
+            duration: Duration::ZERO,
+            records,
+            known: false,
             failure: None,
             internal: Some(message),
         }

@@ -198,8 +198,7 @@ impl Root {
             // The loop has published its result; this waits for its task to be gone.
             let _ = task.await;
         }
-        self.read_exit(|exit| exit.report.clone())
-            .unwrap_or_default()
+        self.read_exit(Ended::report).unwrap_or_default()
     }
 
     pub(crate) async fn run_until_shutdown(&self) -> Result<ShutdownReport, SupervisorError> {
@@ -261,8 +260,7 @@ impl Root {
         }
         // The loop is finishing: its final state is about to be published.
         self.finished.drained.cancelled().await;
-        self.read_exit(|exit| exit.snapshots.clone())
-            .unwrap_or_default()
+        self.read_exit(Ended::snapshots).unwrap_or_default()
     }
 
     pub(crate) async fn current_state(&self) -> TreeState {
@@ -273,8 +271,7 @@ impl Root {
                 Some(children) => children,
                 None => {
                     self.finished.drained.cancelled().await;
-                    self.read_exit(|exit| exit.children.clone())
-                        .unwrap_or_default()
+                    self.read_exit(Ended::children).unwrap_or_default()
                 }
             }
         };
@@ -357,7 +354,7 @@ impl Root {
         if !self.finished.drained.is_cancelled() {
             return None;
         }
-        self.read_exit(|exit| exit.report.clone())
+        self.read_exit(Ended::report)
     }
 
     /// The journal's events from `from` on, then live ones until the tree has ended.

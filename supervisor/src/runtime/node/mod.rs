@@ -568,12 +568,6 @@ impl Node {
             None => (String::new(), String::new(), now),
         };
         self.emit(None, |_| EventKind::ShutdownCompleted);
-        // Only the root's are read after its end (`lifecycle_snapshots`); a nested node's
-        // parent keeps its records.
-        let snapshots = match self.context {
-            None => self.snapshots(),
-            Some(_) => Vec::new(),
-        };
         let children: Vec<ChildRecord> =
             self.live().map(|index| self.final_record(index)).collect();
         if self.context.is_some() {
@@ -588,7 +582,6 @@ impl Node {
             reason,
             duration: now.saturating_duration_since(started),
             children,
-            snapshots,
             failure: self.failure.take(),
         }
     }

@@ -70,10 +70,17 @@ impl Node {
             // Not running at shutdown: its children's outcomes are from an earlier stop.
             mark_not_running(&mut nested);
         }
+        let slot = &self.slots[index];
         ChildRecord {
             state: self.child_state(index),
             outcome,
             nested,
+            restart: self.child_spec(index).policy.restart,
+            termination: slot.termination.clone(),
+            heartbeat_age: slot
+                .shared
+                .last_heartbeat()
+                .map(|at| Instant::now().saturating_duration_since(at)),
         }
     }
 
