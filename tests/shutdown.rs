@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use supervisor::prelude::*;
-use supervisor::{ServiceShutdown, TerminationReason};
+use supervisor::{EventKind, ServiceShutdown, TerminationReason};
 
 /// Sets its flag when dropped: proves an aborted attempt's future was dropped.
 struct DropFlag(Arc<AtomicBool>);
@@ -213,4 +213,68 @@ async fn contexts_of_old_attempts_cannot_cancel_new_ones() {
     assert!(!contexts[1].is_cancelled());
     let feed = sup.service_lifecycle("feed").await.unwrap();
     assert_eq!((feed.phase, feed.start_count), (ServicePhase::Running, 2));
+}
+
+/// A stop wave shares one kill timer per deadline: children of one shutdown with different
+/// limits are each aborted at their own, and the cooperative one is not touched.
+#[tokio::test(start_paused = true)]
+async fn each_child_of_a_wave_is_aborted_at_its_own_deadline() {
+    let hang = |name: &str, limit_ms: u64| {
+        service_fn(name, |_| std::future::pending::<()>())
+            .with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(limit_ms)))
+    };
+    let spec = SupervisorSpec::builder("bot")
+        .child(hang("fast", 1_000))
+        .child(hang("slow", 3_000))
+        .child(hang("also_fast", 1_000))
+        .child(service_fn(
+            "polite",
+            |ctx| async move { ctx.cancelled().await },
+        ))
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    run_for(10).await;
+    let started = tokio::time::Instant::now();
+    let aborted_at = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut events = tree.subscribe();
+    let watcher = tokio::spawn({
+        let aborted_at = Arc::clone(&aborted_at);
+        async move {
+            while let Ok(event) = events.recv().await {
+                if let EventKind::Terminated(TerminationReason::Aborted) = event.kind {
+                    let at = started.elapsed().as_millis();
+                    aborted_at
+                        .lock()
+                        .unwrap()
+                        .push((event.path.to_string(), at));
+                }
+            }
+        }
+    });
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(report.duration, Duration::from_secs(3));
+    assert_eq!(
+        outcomes(&report),
+        [
+            ("bot/fast", StopOutcome::Aborted),
+            ("bot/slow", StopOutcome::Aborted),
+            ("bot/also_fast", StopOutcome::Aborted),
+            ("bot/polite", StopOutcome::Graceful),
+        ]
+    );
+    run_for(1).await;
+    watcher.abort();
+    let mut aborted = aborted_at.lock().unwrap().clone();
+    aborted.sort();
+    assert_eq!(
+        aborted,
+        [
+            ("bot/also_fast".to_owned(), 1_000),
+            ("bot/fast".to_owned(), 1_000),
+            ("bot/slow".to_owned(), 3_000),
+        ]
+    );
 }

@@ -84,9 +84,19 @@ struct RestartGroup {
     timer: Option<tokio_util::time::delay_queue::Key>,
 }
 
+/// Children whose stops were issued together under the same limit: one kill timer for all
+/// of them, however large the wave (a shutdown of 100k children sets one).
+struct KillBatch {
+    deadline: Instant,
+    /// Each child with the attempt that was being stopped.
+    members: Vec<(usize, u32)>,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Due {
     Group(usize),
+    /// The kill deadline of a batch of stops.
+    Kill(usize),
     Child {
         index: usize,
         attempt: u32,
@@ -98,6 +108,7 @@ enum Due {
 enum ChildDue {
     ReadyDeadline,
     HeartbeatCheck,
+    /// The kill deadline of a stop issued on its own (a wave shares a `Due::Kill`).
     Kill,
 }
 
@@ -125,6 +136,11 @@ pub(crate) struct Node {
     abort: CancellationToken,
     slots: Vec<ChildSlot>,
     groups: Vec<Option<RestartGroup>>,
+    /// Kill deadlines by batch (`None`: a free entry, listed in `free_kills`); the last one
+    /// made takes the next stop with the same deadline.
+    kills: Vec<Option<KillBatch>>,
+    free_kills: Vec<usize>,
+    last_kill: Option<usize>,
     intensity: Option<FailureWindow>,
     tasks: JoinSet<AttemptExit>,
     timers: DelayQueue<Due>,
@@ -174,6 +190,9 @@ impl Node {
             shutting_down,
             abort,
             groups: Vec::new(),
+            kills: Vec::new(),
+            free_kills: Vec::new(),
+            last_kill: None,
             tasks: JoinSet::new(),
             timers: DelayQueue::new(),
             rng: rng_seed.map_or_else(seed_from_os, SmallRng::seed_from_u64),
@@ -219,6 +238,7 @@ impl Node {
                     let due = expired.into_inner();
                     self.correlation = match due {
                         Due::Group(group) => self.groups.get(group).and_then(Option::as_ref).and_then(|g| g.cause),
+                        Due::Kill(_) => None,
                         Due::Child { index, .. } => self.slots.get(index).and_then(|s| s.cause),
                     };
                     self.on_due(due);
@@ -552,6 +572,7 @@ impl Node {
                     ChildDue::Kill => self.kill(index),
                 }
             }
+            Due::Kill(batch) => self.on_kill_deadline(batch),
         }
     }
 

@@ -2,7 +2,10 @@
 
 use tokio::time::Instant;
 
-use super::{ChildDue, LastExit, Node, Stop, StopPurpose};
+use std::time::Duration;
+
+use super::{ChildDue, Due, KillBatch, LastExit, Node, Stop, StopPurpose};
+use crate::model::MAX_DURATION;
 use crate::model::{RestartPolicy, ServicePhase, ShutdownPolicy, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::ExitKind;
@@ -81,8 +84,10 @@ impl Node {
     pub(super) fn issue_free_stops(&mut self, members: impl Iterator<Item = usize>) {
         let mut free: Vec<usize> = members.filter(|&m| self.free_to_stop(m)).collect();
         free.sort_by_key(|&m| std::cmp::Reverse(self.rank(m)));
+        // A wave's kill deadlines share one timer: one instant for all of them.
+        let wave = (free.len() > 1).then(Instant::now);
         for member in free {
-            self.issue_stop(member);
+            self.issue_stop(member, wave);
         }
     }
 
@@ -105,12 +110,14 @@ impl Node {
                 .as_ref()
                 .is_some_and(|stop| !stop.issued);
             if pending && self.free_to_stop(dependency) {
-                self.issue_stop(dependency);
+                self.issue_stop(dependency, None);
             }
         }
     }
 
-    fn issue_stop(&mut self, index: usize) {
+    /// Cancels the child and arms its kill deadline: its own timer (given back when it exits),
+    /// or, in a `wave` issued at that instant, the wave's shared one.
+    fn issue_stop(&mut self, index: usize, wave: Option<Instant>) {
         let Some(stop) = &mut self.slots[index].stop else {
             return;
         };
@@ -125,11 +132,70 @@ impl Node {
         self.set_phase(index, ServicePhase::Stopping);
         match self.shutdown_policy(index) {
             ShutdownPolicy::BrutalKill => self.kill(index),
-            ShutdownPolicy::Timeout(limit) => self.set_timer(index, ChildDue::Kill, limit),
+            ShutdownPolicy::Timeout(limit) => match wave {
+                Some(now) => self.kill_after(index, limit, now),
+                None => self.set_timer(index, ChildDue::Kill, limit),
+            },
             ShutdownPolicy::Infinity => {}
         }
         if self.abort.is_cancelled() && self.shutdown.is_some() {
             self.kill(index);
+        }
+    }
+
+    /// Kills the child if its stop, issued at `now` in a wave, has not ended by `now + limit`:
+    /// in the batch of the last stop with that deadline, or in a new one with its own timer.
+    /// A batch lives until its deadline (16 bytes per member), whoever has exited by then.
+    fn kill_after(&mut self, index: usize, limit: Duration, now: Instant) {
+        // Validated against `MAX_DURATION` already; a deadline past the clock's range would
+        // never come, so there is nothing to schedule.
+        let Some(deadline) = now.checked_add(limit.min(MAX_DURATION)) else {
+            return;
+        };
+        let member = (index, self.slots[index].attempt);
+        let last = self
+            .last_kill
+            .and_then(|id| self.kills.get_mut(id)?.as_mut());
+        if let Some(batch) = last
+            && batch.deadline == deadline
+        {
+            batch.members.push(member);
+            return;
+        }
+        let id = self.free_kills.pop().unwrap_or(self.kills.len());
+        let batch = KillBatch {
+            deadline,
+            members: vec![member],
+        };
+        if id == self.kills.len() {
+            self.kills.push(Some(batch));
+        } else {
+            self.kills[id] = Some(batch);
+        }
+        self.timers.insert_at(Due::Kill(id), deadline);
+        self.last_kill = Some(id);
+    }
+
+    /// A batch's deadline passed: those of its children still stopping the same attempt are
+    /// killed.
+    pub(super) fn on_kill_deadline(&mut self, batch: usize) {
+        let Some(KillBatch { members, .. }) = self.kills.get_mut(batch).and_then(Option::take)
+        else {
+            return;
+        };
+        self.free_kills.push(batch);
+        if self.last_kill == Some(batch) {
+            self.last_kill = None;
+        }
+        for (index, attempt) in members {
+            let stopping = self.slots.get(index).is_some_and(|slot| {
+                slot.attempt == attempt
+                    && slot.task.is_some()
+                    && slot.stop.as_ref().is_some_and(|stop| stop.issued)
+            });
+            if stopping {
+                self.kill(index);
+            }
         }
     }
 
