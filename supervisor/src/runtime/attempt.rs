@@ -4,11 +4,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
+use tokio::task::{AbortHandle, JoinSet};
+use tracing::Instrument;
+
 use crate::context::TaskContext;
 use crate::error::ServiceError;
 use crate::model::TimeoutKind;
 use crate::service::ServiceFuture;
-use crate::spec::{AsyncFactory as Factory, BlockingFactory};
+use crate::spec::BlockingFactory;
 
 /// How one attempt ended, as reported to its supervisor's control loop.
 pub(crate) struct AttemptExit {
@@ -25,62 +30,93 @@ pub(crate) enum Outcome {
     MissedDeadline(TimeoutKind),
 }
 
-/// The task of one attempt: calls the factory on first poll and catches panics from it and
-/// from the service, so every exit reaches the control loop with its child's identity.
-pub(crate) struct Attempt {
-    index: usize,
-    attempt: u32,
-    state: State,
+/// Makes the future of each attempt of one async child. Implemented for the closures of
+/// `service_fn` and for `TradingService`s; the attempt's task is generic over it, so the
+/// future lives in the task itself, not in a box of its own.
+pub(crate) trait MakeAttempt: Send + Sync + 'static {
+    type Future: Future<Output = Result<(), ServiceError>> + Send + 'static;
+
+    fn make(&self, ctx: TaskContext) -> Self::Future;
 }
 
-enum State {
-    Init(Factory, TaskContext),
-    Running(ServiceFuture<'static>),
+/// Spawns attempts of one async child into its supervisor's task set (type-erased
+/// [`MakeAttempt`]: what a `ChildSpec` holds).
+pub(crate) trait SpawnAttempt: Send + Sync {
+    fn spawn(
+        self: Arc<Self>,
+        tasks: &mut JoinSet<AttemptExit>,
+        index: usize,
+        ctx: TaskContext,
+        span: tracing::Span,
+    ) -> AbortHandle;
+}
+
+impl<M: MakeAttempt> SpawnAttempt for M {
+    fn spawn(
+        self: Arc<Self>,
+        tasks: &mut JoinSet<AttemptExit>,
+        index: usize,
+        ctx: TaskContext,
+        span: tracing::Span,
+    ) -> AbortHandle {
+        tasks.spawn(Attempt::new(index, ctx, self).instrument(span))
+    }
+}
+
+/// A future made already (a nested supervisor's loop).
+pub(crate) struct Made(pub(crate) std::sync::Mutex<Option<ServiceFuture<'static>>>);
+
+impl MakeAttempt for Made {
+    type Future = ServiceFuture<'static>;
+
+    fn make(&self, _: TaskContext) -> Self::Future {
+        let taken = self.0.lock().ok().and_then(|mut made| made.take());
+        taken.unwrap_or_else(|| Box::pin(async { Err(ServiceError::from("made twice")) }))
+    }
+}
+
+/// The task of one attempt: makes its future on first poll and catches panics from that and
+/// from the service, so every exit reaches the control loop with its child's identity.
+pub(crate) struct Attempt<M: MakeAttempt> {
+    index: usize,
+    attempt: u32,
+    state: State<M>,
+}
+
+enum State<M: MakeAttempt> {
+    Init(Arc<M>, TaskContext),
+    /// Pinned in place: never moved out, only dropped where it is.
+    Running(M::Future),
     Done,
 }
 
-impl Attempt {
-    pub(crate) fn new(index: usize, ctx: TaskContext, factory: Factory) -> Self {
+impl<M: MakeAttempt> Attempt<M> {
+    pub(crate) fn new(index: usize, ctx: TaskContext, make: Arc<M>) -> Self {
         Attempt {
             index,
             attempt: ctx.attempt(),
-            state: State::Init(factory, ctx),
+            state: State::Init(make, ctx),
         }
-    }
-
-    /// An attempt whose future already exists (a nested supervisor's loop).
-    pub(crate) fn running(index: usize, attempt: u32, future: ServiceFuture<'static>) -> Self {
-        Attempt {
-            index,
-            attempt,
-            state: State::Running(future),
-        }
-    }
-
-    fn exit(&mut self, outcome: Outcome) -> Poll<AttemptExit> {
-        self.state = State::Done;
-        Poll::Ready(AttemptExit {
-            index: self.index,
-            attempt: self.attempt,
-            outcome,
-        })
     }
 }
 
-impl Future for Attempt {
+impl<M: MakeAttempt> Future for Attempt<M> {
     type Output = AttemptExit;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<AttemptExit> {
-        // Every field is Unpin (the service future is boxed), so no projection is needed.
-        let this = self.get_mut();
+        // SAFETY: the future in `State::Running` is never moved: it is polled through a
+        // pinned reference and dropped in place (by assigning another state over it). The
+        // other fields and states are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
         let polled = catch_unwind(AssertUnwindSafe(|| {
             if matches!(this.state, State::Init(..))
-                && let State::Init(factory, ctx) = std::mem::replace(&mut this.state, State::Done)
+                && let State::Init(make, ctx) = std::mem::replace(&mut this.state, State::Done)
             {
-                this.state = State::Running(factory(ctx));
+                this.state = State::Running(make.make(ctx));
             }
             let polled = match &mut this.state {
-                State::Running(future) => future.as_mut().poll(cx),
+                // SAFETY: see above; `this.state` is not moved while it runs.
+                State::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
                 // Polled after completion: JoinSet never does this.
                 State::Init(..) | State::Done => Poll::Pending,
             };
@@ -90,15 +126,23 @@ impl Future for Attempt {
             }
             polled
         }));
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(result)) => this.exit(Outcome::Returned(result)),
+        let outcome = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(result)) => Outcome::Returned(result),
             Err(payload) => {
                 let message = consume_panic(payload);
-                drop_guarded(std::mem::replace(&mut this.state, State::Done));
-                this.exit(Outcome::Panicked(message))
+                // Dropped in place, a panicking `Drop` caught.
+                if let Err(second) = catch_unwind(AssertUnwindSafe(|| this.state = State::Done)) {
+                    consume_panic(second);
+                }
+                Outcome::Panicked(message)
             }
-        }
+        };
+        Poll::Ready(AttemptExit {
+            index: this.index,
+            attempt: this.attempt,
+            outcome,
+        })
     }
 }
 

@@ -17,6 +17,7 @@ mod supervisor;
 mod tree;
 mod tree_state;
 
+pub(crate) use attempt::{MakeAttempt, SpawnAttempt};
 pub use command::{ChildCounts, Command, CommandAudit, CommandReceipt};
 pub use config::{SpawnOptions, SupervisorConfig};
 pub use handle::SupervisorHandle;

@@ -4,14 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ServiceOutput;
+use super::service_output::Classified;
 use super::supervisor_spec::SupervisorSpec;
 use crate::context::TaskContext;
 use crate::error::ServiceError;
 use crate::model::{BackoffConfig, ChildKind, Readiness, RestartPolicy, ShutdownPolicy};
+use crate::runtime::{MakeAttempt, SpawnAttempt};
 use crate::service::{ServiceFuture, TradingService};
 
-/// Makes the future of one async attempt.
-pub(crate) type AsyncFactory = Arc<dyn Fn(TaskContext) -> ServiceFuture<'static> + Send + Sync>;
+/// Spawns each async attempt, its future inside its task.
+pub(crate) type AsyncFactory = Arc<dyn SpawnAttempt>;
 /// Runs one blocking attempt.
 pub(crate) type BlockingFactory =
     Arc<dyn Fn(TaskContext) -> Result<(), ServiceError> + Send + Sync>;
@@ -123,6 +125,61 @@ impl Default for SharedPolicy {
     }
 }
 
+/// The attempts of a `service_fn` closure.
+struct FnAttempts<F>(F);
+
+impl<F, Fut> MakeAttempt for FnAttempts<F>
+where
+    F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: ServiceOutput,
+{
+    type Future = Classified<Fut>;
+
+    fn make(&self, ctx: TaskContext) -> Classified<Fut> {
+        Classified::new((self.0)(ctx))
+    }
+}
+
+/// The attempts of a [`TradingService`]: each is the future its `run` returns, which borrows
+/// the service, kept alive beside it.
+struct ServiceAttempts(Arc<dyn TradingService>);
+
+impl MakeAttempt for ServiceAttempts {
+    type Future = ServiceRun;
+
+    fn make(&self, ctx: TaskContext) -> ServiceRun {
+        let service = Arc::clone(&self.0);
+        // SAFETY: the future borrows `*service`, which lives on the heap behind the `Arc`
+        // held in the same `ServiceRun`; `future` is declared first, so it is dropped before
+        // that `Arc`, and it is never handed out on its own.
+        let future = unsafe {
+            std::mem::transmute::<ServiceFuture<'_>, ServiceFuture<'static>>(service.run(ctx))
+        };
+        ServiceRun {
+            future,
+            _service: service,
+        }
+    }
+}
+
+/// One attempt of a [`TradingService`] with the service it borrows.
+struct ServiceRun {
+    future: ServiceFuture<'static>,
+    _service: Arc<dyn TradingService>,
+}
+
+impl Future for ServiceRun {
+    type Output = Result<(), ServiceError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
 /// An async child from a closure that makes each attempt's future.
 ///
 /// The closure may return `()`, `Result<(), ServiceError>` or `Result<(), E>` for any error
@@ -147,8 +204,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: ServiceOutput,
 {
-    let factory: AsyncFactory =
-        Arc::new(move |ctx| Box::pin(super::service_output::Classified::new(run(ctx))));
+    let factory: AsyncFactory = Arc::new(FnAttempts(run));
     ChildSpec::new(name.into(), Run::Async(factory), RestartPolicy::OnFailure)
 }
 
@@ -220,10 +276,7 @@ impl ChildSpec {
     fn from_shared_service(service: Arc<dyn TradingService>) -> Self {
         let name: Arc<str> = service.name().into();
         let restart = service.restart_policy();
-        let factory: AsyncFactory = Arc::new(move |ctx| {
-            let service = Arc::clone(&service);
-            Box::pin(async move { service.run(ctx).await })
-        });
+        let factory: AsyncFactory = Arc::new(ServiceAttempts(service));
         ChildSpec::new(name, Run::Async(factory), restart)
     }
 

@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use super::{ChildDue, Node};
 use crate::context::TaskContext;
 use crate::model::{Readiness, ServicePhase, TimeoutKind};
 use crate::observe::EventKind;
-use crate::runtime::attempt::{Attempt, blocking_attempt};
+use crate::runtime::attempt::{Made, SpawnAttempt, blocking_attempt};
 use crate::runtime::nested::{NestedRun, run_nested};
 use crate::runtime::tree::{NestedLink, lock};
 use crate::spec::Run;
@@ -107,9 +106,7 @@ impl Node {
             tracing::info!(path = %slot.path, attempt, "restarting");
         }
         let task = match &self.child_spec(index).run {
-            Run::Async(factory) => self
-                .tasks
-                .spawn(Attempt::new(index, ctx, Arc::clone(factory)).instrument(span)),
+            Run::Async(factory) => Arc::clone(factory).spawn(&mut self.tasks, index, ctx, span),
             Run::Blocking(factory) => self.tasks.spawn(blocking_attempt(
                 index,
                 attempt,
@@ -126,6 +123,8 @@ impl Node {
                 );
                 let abort = self.abort.child_token();
                 *lock(&link.abort) = Some(abort.clone());
+                // The attempt's own copy, for its number; the loop gets the context.
+                let ctx_for_nested = ctx.clone();
                 let nested = run_nested(
                     NestedRun {
                         path: self.child_path(index),
@@ -138,8 +137,8 @@ impl Node {
                     },
                     ctx,
                 );
-                self.tasks
-                    .spawn(Attempt::running(index, attempt, Box::pin(nested)).instrument(span))
+                let made = Made(std::sync::Mutex::new(Some(Box::pin(nested))));
+                Arc::new(made).spawn(&mut self.tasks, index, ctx_for_nested, span)
             }
         };
         self.slots[index].task = Some(task);
