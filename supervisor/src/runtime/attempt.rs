@@ -6,20 +6,50 @@ use std::task::{Context, Poll};
 
 use std::sync::Arc;
 
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::AbortHandle;
 use tracing::Instrument;
 
 use crate::context::TaskContext;
 use crate::error::ServiceError;
 use crate::model::TimeoutKind;
+use crate::runtime::NodeMessage;
 use crate::service::ServiceFuture;
 use crate::spec::BlockingFactory;
 
 /// How one attempt ended, as reported to its supervisor's control loop.
 pub(crate) struct AttemptExit {
     pub(crate) index: usize,
+    /// The child's incarnation (its slot may hold another child later).
+    pub(crate) generation: u64,
     pub(crate) attempt: u32,
-    pub(crate) outcome: Outcome,
+    /// `None`: dropped before it ended (aborted, or its runtime shut down).
+    pub(crate) outcome: Option<Outcome>,
+    /// A panic from the attempt's `Drop` while it was being aborted.
+    pub(crate) abort_panic: Option<String>,
+}
+
+/// Where and as what an attempt reports its exit: exactly once, when it ends or when it is
+/// dropped unfinished, after its future has been dropped.
+pub(crate) struct ExitReport {
+    pub(crate) inbox: UnboundedSender<NodeMessage>,
+    pub(crate) index: usize,
+    pub(crate) generation: u64,
+    pub(crate) attempt: u32,
+}
+
+impl ExitReport {
+    fn send(self, outcome: Option<Outcome>, abort_panic: Option<String>) {
+        let exit = AttemptExit {
+            index: self.index,
+            generation: self.generation,
+            attempt: self.attempt,
+            outcome,
+            abort_panic,
+        };
+        // A loop that has ended has nobody left to tell (its runtime is shutting down).
+        let _ = self.inbox.send(NodeMessage::Exit(exit));
+    }
 }
 
 pub(crate) enum Outcome {
@@ -39,13 +69,12 @@ pub(crate) trait MakeAttempt: Send + Sync + 'static {
     fn make(&self, ctx: TaskContext) -> Self::Future;
 }
 
-/// Spawns attempts of one async child into its supervisor's task set (type-erased
-/// [`MakeAttempt`]: what a `ChildSpec` holds).
+/// Spawns attempts of one async child (type-erased [`MakeAttempt`]: what a `ChildSpec`
+/// holds).
 pub(crate) trait SpawnAttempt: Send + Sync {
     fn spawn(
         self: Arc<Self>,
-        tasks: &mut JoinSet<AttemptExit>,
-        index: usize,
+        report: ExitReport,
         ctx: TaskContext,
         span: tracing::Span,
     ) -> AbortHandle;
@@ -54,12 +83,11 @@ pub(crate) trait SpawnAttempt: Send + Sync {
 impl<M: MakeAttempt> SpawnAttempt for M {
     fn spawn(
         self: Arc<Self>,
-        tasks: &mut JoinSet<AttemptExit>,
-        index: usize,
+        report: ExitReport,
         ctx: TaskContext,
         span: tracing::Span,
     ) -> AbortHandle {
-        tasks.spawn(Attempt::new(index, ctx, self).instrument(span))
+        tokio::spawn(Attempt::new(report, ctx, self).instrument(span)).abort_handle()
     }
 }
 
@@ -75,11 +103,11 @@ impl MakeAttempt for Made {
     }
 }
 
-/// The task of one attempt: makes its future on first poll and catches panics from that and
-/// from the service, so every exit reaches the control loop with its child's identity.
+/// The task of one attempt: makes its future on first poll, catches panics from that and
+/// from the service, and reports its exit (see [`ExitReport`]) with its child's identity.
 pub(crate) struct Attempt<M: MakeAttempt> {
-    index: usize,
-    attempt: u32,
+    /// Taken when the exit is reported.
+    report: Option<ExitReport>,
     state: State<M>,
 }
 
@@ -91,19 +119,18 @@ enum State<M: MakeAttempt> {
 }
 
 impl<M: MakeAttempt> Attempt<M> {
-    pub(crate) fn new(index: usize, ctx: TaskContext, make: Arc<M>) -> Self {
+    pub(crate) fn new(report: ExitReport, ctx: TaskContext, make: Arc<M>) -> Self {
         Attempt {
-            index,
-            attempt: ctx.attempt(),
+            report: Some(report),
             state: State::Init(make, ctx),
         }
     }
 }
 
 impl<M: MakeAttempt> Future for Attempt<M> {
-    type Output = AttemptExit;
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<AttemptExit> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: the future in `State::Running` is never moved: it is polled through a
         // pinned reference and dropped in place (by assigning another state over it). The
         // other fields and states are not pinned.
@@ -117,7 +144,7 @@ impl<M: MakeAttempt> Future for Attempt<M> {
             let polled = match &mut this.state {
                 // SAFETY: see above; `this.state` is not moved while it runs.
                 State::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
-                // Polled after completion: JoinSet never does this.
+                // Polled after completion: the runtime never does this.
                 State::Init(..) | State::Done => Poll::Pending,
             };
             if polled.is_ready() {
@@ -138,10 +165,60 @@ impl<M: MakeAttempt> Future for Attempt<M> {
                 Outcome::Panicked(message)
             }
         };
-        Poll::Ready(AttemptExit {
-            index: this.index,
-            attempt: this.attempt,
-            outcome,
+        if let Some(report) = this.report.take() {
+            report.send(Some(outcome), None);
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<M: MakeAttempt> Drop for Attempt<M> {
+    /// Dropped unfinished (aborted, or its runtime shut down): the future goes first (in
+    /// place, a panic from its `Drop` caught), then the loop hears of it.
+    fn drop(&mut self) {
+        let Some(report) = self.report.take() else {
+            return;
+        };
+        let panic = catch_unwind(AssertUnwindSafe(|| self.state = State::Done))
+            .err()
+            .map(consume_panic);
+        report.send(None, panic);
+    }
+}
+
+/// The attempts of a blocking child: each runs its function on the blocking pool; its task
+/// waits for it. Aborting that task detaches the thread (blocking code cannot be aborted).
+pub(crate) struct BlockingAttempts(pub(crate) BlockingFactory);
+
+impl MakeAttempt for BlockingAttempts {
+    type Future = BlockingRun;
+
+    fn make(&self, ctx: TaskContext) -> BlockingRun {
+        let (factory, span) = (Arc::clone(&self.0), tracing::Span::current());
+        let work = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| catch_unwind(AssertUnwindSafe(|| factory(ctx))).map_err(consume_panic))
+        });
+        BlockingRun(work)
+    }
+}
+
+/// One blocking attempt, awaited. A panic on its thread panics here again (without the
+/// hook), so that the attempt reports it like any other.
+pub(crate) struct BlockingRun(tokio::task::JoinHandle<Result<Result<(), ServiceError>, String>>);
+
+impl Future for BlockingRun {
+    type Output = Result<(), ServiceError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let joined = std::task::ready!(Pin::new(&mut self.0).poll(cx));
+        Poll::Ready(match joined {
+            Ok(Ok(result)) => result,
+            Ok(Err(message)) => std::panic::resume_unwind(Box::new(message)),
+            Err(error) => match error.try_into_panic() {
+                Ok(payload) => std::panic::resume_unwind(payload),
+                // The runtime is shutting down and dropped the work before it ran.
+                Err(_) => Err(ServiceError::from("the blocking pool shut down")),
+            },
         })
     }
 }
@@ -208,33 +285,5 @@ impl<F: Future> Future for CatchPanic<F> {
                 Poll::Ready(Err(message))
             }
         }
-    }
-}
-
-/// One attempt of a blocking child: the function runs on the blocking pool, this task waits
-/// for it. Aborting this task detaches the thread (blocking code cannot be aborted).
-pub(crate) async fn blocking_attempt(
-    index: usize,
-    attempt: u32,
-    factory: BlockingFactory,
-    ctx: TaskContext,
-    span: tracing::Span,
-) -> AttemptExit {
-    let work = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| catch_unwind(AssertUnwindSafe(|| factory(ctx))).map_err(consume_panic))
-    });
-    let outcome = match work.await {
-        Ok(Ok(result)) => Outcome::Returned(result),
-        Ok(Err(message)) => Outcome::Panicked(message),
-        Err(error) => match error.try_into_panic() {
-            Ok(payload) => Outcome::Panicked(consume_panic(payload)),
-            // The runtime is shutting down and dropped the work before it ran.
-            Err(_) => Outcome::Returned(Err(ServiceError::from("the blocking pool shut down"))),
-        },
-    };
-    AttemptExit {
-        index,
-        attempt,
-        outcome,
     }
 }

@@ -172,6 +172,8 @@ pub(crate) enum NodeMessage {
     Shutdown(ShutdownCause),
     /// An operator command for a child of this node, or of a node below it.
     Command(Box<CommandRequest>),
+    /// An attempt of one of its children ended (or was dropped unfinished).
+    Exit(crate::runtime::attempt::AttemptExit),
     /// Test-only: panic inside the loop of the node at this path.
     #[cfg(feature = "fault-injection")]
     InjectPanic(String),

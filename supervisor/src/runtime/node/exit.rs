@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use tokio::task::{Id, JoinError};
 use tokio::time::Instant;
 
 use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
@@ -14,47 +13,29 @@ use crate::model::{
 use crate::observe::EventKind;
 use crate::observe::{FailureCause, FailureMessage};
 use crate::policy::{BackoffParts, Decision, ExitKind, StopReason, decide, restart_scope};
-use crate::runtime::attempt::{AttemptExit, Outcome, consume_panic};
+use crate::runtime::attempt::{AttemptExit, Outcome};
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::tree::{ShutdownCause, lock};
 
 impl Node {
-    pub(super) fn on_exit(&mut self, joined: Result<(Id, AttemptExit), JoinError>) {
-        if let Ok((id, _)) = &joined
-            && !self.aborted.is_empty()
-        {
-            // It finished before its abort took effect.
-            self.aborted.remove(id);
+    pub(super) fn on_exit(&mut self, exit: AttemptExit) {
+        let AttemptExit {
+            index,
+            generation,
+            attempt,
+            outcome,
+            abort_panic,
+        } = exit;
+        let current = self.slots.get(index).is_some_and(|slot| {
+            slot.generation == generation && slot.attempt == attempt && slot.task.is_some()
+        });
+        if !current {
+            tracing::error!("internal error: an exited task belongs to no child");
+            return;
         }
-        let (index, outcome) = match joined {
-            Ok((id, exit)) => match self.slots.get(exit.index) {
-                Some(slot)
-                    if slot.attempt == exit.attempt
-                        && slot.task.as_ref().is_some_and(|task| task.id() == id) =>
-                {
-                    (exit.index, Some(exit.outcome))
-                }
-                _ => {
-                    tracing::error!("internal error: an exited task belongs to no child");
-                    return;
-                }
-            },
-            Err(error) => match self.slot_of_task(error.id()) {
-                // Attempts catch their own panics, so a join error is an abort; a panic here
-                // came from the attempt's `Drop` while it was being aborted.
-                Some(index) => {
-                    if let Ok(payload) = error.try_into_panic() {
-                        let message = consume_panic(payload);
-                        tracing::warn!(path = %self.child_path(index), %message, "panicked while being aborted");
-                    }
-                    (index, None)
-                }
-                None => {
-                    tracing::error!(%error, "internal error: an exited task belongs to no child");
-                    return;
-                }
-            },
-        };
+        if let Some(message) = abort_panic {
+            tracing::warn!(path = %self.child_path(index), %message, "panicked while being aborted");
+        }
         let now = Instant::now();
         self.clear_timer(index);
         let slot = &mut self.slots[index];
@@ -64,8 +45,8 @@ impl Node {
             Some(cause) => self.correlation = Some(cause),
             None => self.new_cause(),
         }
+        self.set_task(index, None);
         let slot = &mut self.slots[index];
-        slot.task = None;
         slot.token = None;
         slot.stop_running_clock(now);
         if let Some(link) = &slot.nested {
@@ -507,16 +488,6 @@ impl Node {
     pub(super) fn terminate_unstarted(&mut self, index: usize) {
         self.slots[index].stop_outcome = Some(StopOutcome::NotRunning);
         self.terminate(index, TerminationReason::Cancelled, false);
-    }
-
-    /// The child of a task this loop aborted (no scan: a mass abort stays linear).
-    fn slot_of_task(&mut self, id: Id) -> Option<usize> {
-        let index = self.aborted.remove(&id)?;
-        let slot = self.slots.get(index)?;
-        slot.task
-            .as_ref()
-            .is_some_and(|task| task.id() == id)
-            .then_some(index)
     }
 
     pub(super) fn is_blocking(&self, index: usize) -> bool {

@@ -1,11 +1,13 @@
 //! The control loop of one supervisor node.
 //!
-//! Invariants: only this loop reads or writes its children's slots; every attempt is a task in
-//! `tasks` and reports its exit there (panics included); a slot has a live task exactly when
-//! it is `Starting`, `Running` or `Stopping`; a child waiting to restart belongs to exactly one
-//! restart group, which is released once its delay has passed and none of its members has a
-//! live task (derived from the slots, never counted). The loop ends only after `tasks` is
-//! empty, so no attempt outlives it (a blocking worker that outstays its shutdown is detached
+//! Invariants: only this loop reads or writes its children's slots; every attempt is a task
+//! that reports its exit to this loop's inbox exactly once, after its future was dropped
+//! (panics and aborts included); a slot has a live task exactly when it is `Starting`,
+//! `Running` or `Stopping`, and `live_tasks` counts those slots (changed only by `set_task`);
+//! a child waiting to restart belongs to exactly one restart group, which is released once
+//! its delay has passed and none of its members has a live task (derived from the slots, never
+//! counted). The loop ends only after every task has reported, so no attempt outlives it, and a
+//! node dropped unfinished (its loop panicked) aborts whatever still runs (a blocking worker that outstays its shutdown is detached
 //! and reported instead). Nothing here recurses per child or per dependency: starts go through
 //! a queue drained in startup order.
 
@@ -26,12 +28,10 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::time::DelayQueue;
 
-use super::attempt::AttemptExit;
 use super::record::{ChildRecord, NodeExit};
 use super::tree::{EventSource, Names, NodeMessage, ShutdownCause, TreeShared, lock};
 use crate::context::TaskContext;
@@ -43,6 +43,18 @@ use crate::policy::{FailureWindow, seed_from_os};
 use crate::spec::{ChildSpec, SupervisorSpec};
 use slot::ChildSlot;
 pub(crate) use slot::{LastExit, Stop, StopPurpose};
+
+impl Drop for Node {
+    /// A node dropped before its loop ended (it panicked, or its own task was aborted) takes
+    /// its children's attempts with it.
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            if let Some(task) = &slot.task {
+                task.abort();
+            }
+        }
+    }
+}
 
 /// What a vacant slot reports as its spec (never used for a decision: vacant slots are
 /// skipped), shared by every node.
@@ -119,9 +131,6 @@ pub(crate) struct Node {
     /// is vacant, listed in `free`, and reused by the next addition).
     extra: Vec<Option<ChildSpec>>,
     free: Vec<usize>,
-    /// The child of each task this loop aborted: an aborted task's exit carries only its id.
-    /// Empty unless something is being aborted.
-    aborted: std::collections::HashMap<tokio::task::Id, usize>,
     /// Each live child's index by name (the root's is shared with its front door, which
     /// reserves names for `spawn_service`).
     names: Names,
@@ -142,7 +151,8 @@ pub(crate) struct Node {
     free_kills: Vec<usize>,
     last_kill: Option<usize>,
     intensity: Option<FailureWindow>,
-    tasks: JoinSet<AttemptExit>,
+    /// How many slots hold a live task (see `set_task`).
+    live_tasks: usize,
     timers: DelayQueue<Due>,
     rng: SmallRng,
     shutdown: Option<(ShutdownCause, Instant)>,
@@ -179,7 +189,6 @@ impl Node {
             spec,
             extra: Vec::new(),
             free: Vec::new(),
-            aborted: std::collections::HashMap::new(),
             names,
             pool_serial: 0,
             tree,
@@ -193,7 +202,7 @@ impl Node {
             kills: Vec::new(),
             free_kills: Vec::new(),
             last_kill: None,
-            tasks: JoinSet::new(),
+            live_tasks: 0,
             timers: DelayQueue::new(),
             rng: rng_seed.map_or_else(seed_from_os, SmallRng::seed_from_u64),
             shutdown: None,
@@ -203,11 +212,18 @@ impl Node {
             draining_starts: false,
             correlation: cause,
         };
-        for index in 0..node.spec.children.len() {
+        let declared = node.spec.children.len();
+        for index in 0..declared {
             let slot = node.new_slot(index);
             node.slots.push(slot);
-            lock(&node.names).insert(Arc::clone(&node.spec.children[index].name), index);
         }
+        // One lock and no rehashing for however many children there are.
+        let mut names = lock(&node.names);
+        names.reserve(declared);
+        for (index, child) in node.spec.children.iter().enumerate() {
+            names.insert(Arc::clone(&child.name), index);
+        }
+        drop(names);
         node
     }
 
@@ -217,7 +233,7 @@ impl Node {
         let stop = self.stop.clone();
         let abort = self.abort.clone();
         loop {
-            if self.shutdown.is_some() && self.tasks.is_empty() {
+            if self.shutdown.is_some() && self.live_tasks == 0 {
                 break;
             }
             self.correlation = None;
@@ -233,7 +249,6 @@ impl Node {
                 }
                 _ = abort.cancelled(), if self.shutdown.is_some() && !self.aborting => self.abort_all(),
                 Some(message) = self.inbox.recv() => self.on_message(message),
-                Some(joined) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => self.on_exit(joined),
                 Some(expired) = poll_fn(|cx| self.timers.poll_expired(cx)), if !self.timers.is_empty() => {
                     let due = expired.into_inner();
                     self.correlation = match due {
@@ -292,6 +307,7 @@ impl Node {
                 self.new_cause();
                 self.begin_shutdown(cause);
             }
+            NodeMessage::Exit(exit) => self.on_exit(exit),
             NodeMessage::Command(request) => {
                 self.correlation = Some(request.id);
                 self.on_command(*request);
@@ -317,6 +333,18 @@ impl Node {
         {
             let _ = inbox.send(NodeMessage::InjectPanic(path));
         }
+    }
+
+    /// Gives the child its attempt's task, or takes it (`None`): the one place that changes
+    /// both, so `live_tasks` always counts the slots holding one.
+    fn set_task(&mut self, index: usize, task: Option<tokio::task::AbortHandle>) {
+        let slot = &mut self.slots[index];
+        match (slot.task.is_some(), task.is_some()) {
+            (false, true) => self.live_tasks = self.live_tasks.saturating_add(1),
+            (true, false) => self.live_tasks = self.live_tasks.saturating_sub(1),
+            _ => {}
+        }
+        slot.task = task;
     }
 
     fn new_slot(&self, index: usize) -> ChildSlot {

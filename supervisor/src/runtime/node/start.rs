@@ -11,7 +11,7 @@ use super::{ChildDue, Node};
 use crate::context::TaskContext;
 use crate::model::{Readiness, ServicePhase, TimeoutKind};
 use crate::observe::EventKind;
-use crate::runtime::attempt::{Made, SpawnAttempt, blocking_attempt};
+use crate::runtime::attempt::{BlockingAttempts, ExitReport, Made, SpawnAttempt};
 use crate::runtime::nested::{NestedRun, run_nested};
 use crate::runtime::tree::{NestedLink, lock};
 use crate::spec::Run;
@@ -105,15 +105,17 @@ impl Node {
         } else {
             tracing::info!(path = %slot.path, attempt, "restarting");
         }
+        let report = ExitReport {
+            inbox: self.notify.clone(),
+            index,
+            generation: slot.generation,
+            attempt,
+        };
         let task = match &self.child_spec(index).run {
-            Run::Async(factory) => Arc::clone(factory).spawn(&mut self.tasks, index, ctx, span),
-            Run::Blocking(factory) => self.tasks.spawn(blocking_attempt(
-                index,
-                attempt,
-                Arc::clone(factory),
-                ctx,
-                span,
-            )),
+            Run::Async(factory) => Arc::clone(factory).spawn(report, ctx, span),
+            Run::Blocking(factory) => {
+                Arc::new(BlockingAttempts(Arc::clone(factory))).spawn(report, ctx, span)
+            }
             Run::Supervisor(spec) => {
                 let spec = Arc::clone(spec);
                 let link = Arc::clone(
@@ -138,10 +140,10 @@ impl Node {
                     ctx,
                 );
                 let made = Made(std::sync::Mutex::new(Some(Box::pin(nested))));
-                Arc::new(made).spawn(&mut self.tasks, index, ctx_for_nested, span)
+                Arc::new(made).spawn(report, ctx_for_nested, span)
             }
         };
-        self.slots[index].task = Some(task);
+        self.set_task(index, Some(task));
         self.tree.metrics.attempt_spawned(attempt > 1);
         if attempt > 1 {
             self.slots[index].shared.counters.restarted();

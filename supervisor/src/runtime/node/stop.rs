@@ -236,7 +236,6 @@ impl Node {
             return;
         }
         if let Some(task) = &self.slots[index].task {
-            self.aborted.insert(task.id(), index);
             task.abort();
         }
     }
