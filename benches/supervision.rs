@@ -528,12 +528,18 @@ fn big_tree_queries(flavor: Flavor) -> Figures {
         let query = t0.elapsed();
         assert_eq!(state.iter().count(), n);
         drop(state);
-        let target = format!("fleet/idle-{}", n / 2);
-        let t1 = Instant::now();
-        tree.restart_child(&target, "bench", "S7").await.unwrap();
-        let command = t1.elapsed();
-        Fleet::until(&fleet.started, n + 1).await;
-        let command_done = t1.elapsed();
+        // Ten commands on children across the tree: the median, accepted and done.
+        let (mut accepted, mut done) = (Vec::new(), Vec::new());
+        for k in 0..10 {
+            let target = format!("fleet/idle-{}", k * n / 10);
+            let t1 = Instant::now();
+            tree.restart_child(&target, "bench", "S7").await.unwrap();
+            accepted.push(t1.elapsed());
+            Fleet::until(&fleet.started, n + k + 1).await;
+            done.push(t1.elapsed());
+        }
+        let command = quantile(&mut accepted, 0.5);
+        let command_done = quantile(&mut done, 0.5);
         tree.shutdown_tree("bench", "done").await;
         BTreeMap::from([
             ("state_ms".to_owned(), ms(query)),

@@ -122,19 +122,19 @@ pub fn restart_scope<'a>(
     dependents: impl Fn(usize) -> &'a [usize],
 ) -> Vec<usize> {
     let mut scope: Vec<usize> = match strategy {
+        // The common case, and a restart in a large one_for_one tree stays O(1).
+        Strategy::OneForOne if dependents(failed).is_empty() => return vec![failed],
         Strategy::OneForOne => vec![failed],
         Strategy::OneForAll => (0..n).collect(),
         Strategy::RestForOne => (0..n).filter(|&i| rank(i) >= rank(failed)).collect(),
     };
-    let mut in_scope = vec![false; n];
-    for &child in &scope {
-        in_scope[child] = true;
-    }
+    // Membership by a set sized to the scope, not to the supervisor: a one_for_one scope is a
+    // child and those bound to it.
+    let mut in_scope: std::collections::HashSet<usize> = scope.iter().copied().collect();
     let mut pending = scope.clone();
     while let Some(child) = pending.pop() {
         for &dependent in dependents(child) {
-            if !in_scope[dependent] {
-                in_scope[dependent] = true;
+            if in_scope.insert(dependent) {
                 scope.push(dependent);
                 pending.push(dependent);
             }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::{Due, Failure, LastExit, Node, RestartGroup, StopPurpose};
 use crate::error::{Escalation, EscalationReason};
 use crate::model::{
-    AutoShutdown, ChildKind, OnOpen, RestartPolicy, ServicePhase, TerminationReason,
+    AutoShutdown, ChildKind, OnOpen, RestartPolicy, ServicePhase, Strategy, TerminationReason,
 };
 use crate::observe::EventKind;
 use crate::observe::{FailureCause, FailureMessage};
@@ -91,7 +91,7 @@ impl Node {
             &mut backoff,
             now.into_std(),
         ) {
-            Decision::Restart(delay) => self.restart(index, exit, delay),
+            Decision::Restart(delay) => self.restart(index, exit, delay, now),
             Decision::Stop(reason @ StopReason::CircuitOpen { .. })
                 if spec
                     .policy
@@ -139,20 +139,36 @@ impl Node {
 
     /// A restart decision: check the intensity, then restart the child's whole scope as one
     /// group once every member has stopped and `delay` has passed.
-    fn restart(&mut self, index: usize, exit: ExitKind, delay: std::time::Duration) {
+    fn restart(&mut self, index: usize, exit: ExitKind, delay: Duration, now: Instant) {
         if let Some(window) = &mut self.intensity {
-            window.record(Instant::now().into_std());
+            window.record(now.into_std());
             if window.is_full() {
                 let failed = self.termination_reason(index, StopReason::Failed);
                 self.give_up(index, EscalationReason::IntensityExceeded, failed);
                 return;
             }
         }
+        // Restarted at once and alone (one_for_one, nothing bound to it): no group to wait
+        // for, so none is made.
+        let alone = delay.is_zero()
+            && self.spec.strategy == Strategy::OneForOne
+            && self.spec.layout.bound_dependents(index).is_empty();
+        if alone {
+            self.set_phase(index, ServicePhase::BackingOff);
+            self.emit_backing_off(index, exit, delay);
+            self.try_start(index);
+            return;
+        }
         let group = self.new_group(delay);
         // The failed child has exited already: only the others may need stopping.
         let to_stop = self.gather_scope(index, group, false);
         self.join_group(index, group);
         self.set_phase(index, ServicePhase::BackingOff);
+        self.emit_backing_off(index, exit, delay);
+        self.restart_wave(index, to_stop, group, None);
+    }
+
+    fn emit_backing_off(&self, index: usize, exit: ExitKind, delay: Duration) {
         let next_attempt = self.slots[index].attempt.saturating_add(1);
         self.emit(Some(index), |node| EventKind::BackingOff {
             next_attempt,
@@ -165,7 +181,6 @@ impl Node {
                     .map(FailureMessage::of),
             },
         });
-        self.restart_wave(index, to_stop, group, None);
     }
 
     /// The restart scope of `index` (its strategy's, and the children bound to it): members
