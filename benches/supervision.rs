@@ -83,18 +83,8 @@ fn bench_error() -> std::io::Error {
     std::io::Error::from(std::io::ErrorKind::ConnectionReset)
 }
 
-/// One attempt of the failing child: fails (or panics) until the last attempt, which stays.
-async fn failing_attempt(
-    ctx: &TaskContext,
-    marks: &Marks,
-    done: &Notify,
-    panic: bool,
-) -> Result<(), std::io::Error> {
-    if marks.first() == ATTEMPTS {
-        done.notify_one();
-        ctx.cancelled().await;
-        return Ok(());
-    }
+/// What both sides run at the end of an attempt: mark it, then fail or panic.
+async fn fail(marks: &Marks, panic: bool) -> Result<(), std::io::Error> {
     marks.last();
     if panic {
         panic!("bench");
@@ -102,9 +92,17 @@ async fn failing_attempt(
     Err(bench_error())
 }
 
+/// The failing child: each attempt fails (or panics) until the last, which stays. Its body
+/// is the floor's task body plus the check for the last attempt, so that both unwind through
+/// the same frames of user code.
 #[service(restart = "always")]
 async fn failing(ctx: TaskContext, marks: Marks, done: Arc<Notify>) -> Result<(), std::io::Error> {
-    failing_attempt(&ctx, &marks, &done, false).await
+    if marks.first() == ATTEMPTS {
+        done.notify_one();
+        ctx.cancelled().await;
+        return Ok(());
+    }
+    fail(&marks, false).await
 }
 
 #[service(restart = "always")]
@@ -113,7 +111,12 @@ async fn panicking(
     marks: Marks,
     done: Arc<Notify>,
 ) -> Result<(), std::io::Error> {
-    failing_attempt(&ctx, &marks, &done, true).await
+    if marks.first() == ATTEMPTS {
+        done.notify_one();
+        ctx.cancelled().await;
+        return Ok(());
+    }
+    fail(&marks, true).await
 }
 
 fn restart_floor(flavor: Flavor, panic: bool) -> Figures {
@@ -123,11 +126,7 @@ fn restart_floor(flavor: Flavor, panic: bool) -> Figures {
             let marks = marks.clone();
             let task = tokio::spawn(async move {
                 marks.first();
-                marks.last();
-                if panic {
-                    panic!("bench");
-                }
-                Err::<(), _>(bench_error())
+                fail(&marks, panic).await
             });
             let _ = std::hint::black_box(task.await);
         }
