@@ -19,6 +19,9 @@ use crate::model::Strategy;
 /// ```
 pub fn startup_order(dependencies: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     let n = dependencies.len();
+    if dependencies.iter().all(Vec::is_empty) {
+        return Ok((0..n).collect());
+    }
     let mut waiting_on: Vec<usize> = dependencies.iter().map(Vec::len).collect();
     let dependents = dependents_of(dependencies);
     let mut ready: BinaryHeap<Reverse<usize>> = (0..n)

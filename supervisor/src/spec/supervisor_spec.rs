@@ -3,7 +3,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::child_spec::ChildSpec;
+use super::child_spec::{ChildPolicy, ChildSpec};
 use super::pool::PoolTemplate;
 use crate::error::{ConfigError, SpecError};
 use crate::model::{
@@ -95,6 +95,11 @@ impl Layout {
             rank,
             len,
         }
+    }
+
+    /// Whether no child depends on another.
+    pub(crate) fn is_flat(&self) -> bool {
+        self.dependencies.is_empty()
     }
 
     /// The siblings child `index` starts after; none for a child added at run time.
@@ -401,7 +406,10 @@ impl SupervisorSpecBuilder {
                     name: child.name().to_owned(),
                 });
             }
-            check_child(&supervisor, self.auto_shutdown, child)?;
+            let policy_checked = i
+                .checked_sub(1)
+                .is_some_and(|before| Arc::ptr_eq(&self.children[before].policy, &child.policy));
+            check_child(&supervisor, self.auto_shutdown, child, policy_checked)?;
         }
         let mut dependencies = Vec::with_capacity(self.children.len());
         let mut requirements = Vec::with_capacity(self.children.len());
@@ -470,7 +478,6 @@ impl SupervisorSpecBuilder {
     }
 }
 
-/// The checks of one child that need no siblings.
 /// The checks of a child added at run time to `supervisor` (a path): those of a declared
 /// child, the name's emptiness included.
 pub(crate) fn check_added_child(
@@ -483,13 +490,17 @@ pub(crate) fn check_added_child(
             supervisor: supervisor.to_owned(),
         });
     }
-    check_child(supervisor, auto_shutdown, child)
+    check_child(supervisor, auto_shutdown, child, false)
 }
 
+/// The checks of one child that need no siblings. The durations and backoff of a policy
+/// checked already (shared with the child before: every child of one `#[service]`) are not
+/// checked again.
 fn check_child(
     supervisor: &str,
     auto_shutdown: AutoShutdown,
     child: &ChildSpec,
+    policy_checked: bool,
 ) -> Result<(), SpecError> {
     let invalid = |error| SpecError::Invalid {
         path: format!("{supervisor}/{}", child.name),
@@ -507,29 +518,17 @@ fn check_child(
             "auto_shutdown = any_significant or all_significant on its supervisor, or a child that is not significant",
         )));
     }
-    child.policy.backoff.validate().map_err(invalid)?;
-    if let Readiness::Explicit { timeout } = child.policy.readiness {
-        check_positive_duration("readiness.timeout", timeout).map_err(invalid)?;
+    if !policy_checked {
+        check_policy(&child.policy).map_err(invalid)?;
     }
-    if let Some(ShutdownPolicy::Timeout(timeout)) = child.policy.shutdown {
-        if timeout.is_zero() {
-            return Err(invalid(ConfigError::new(
-                "shutdown",
-                "Timeout(0ns)",
-                "a timeout greater than zero, or ShutdownPolicy::BrutalKill",
-            )));
-        }
-        check_duration("shutdown", timeout).map_err(invalid)?;
-    }
-    if let Some(stale_after) = child.policy.heartbeat_timeout {
-        if child.kind() == ChildKind::Supervisor {
-            return Err(invalid(ConfigError::new(
-                "heartbeat.stale_after",
-                format!("{stale_after:?}"),
-                "no heartbeat limit on a supervisor child: a supervisor never heartbeats (its own children may have one)",
-            )));
-        }
-        check_positive_duration("heartbeat.stale_after", stale_after).map_err(invalid)?;
+    if let Some(stale_after) = child.policy.heartbeat_timeout
+        && child.kind() == ChildKind::Supervisor
+    {
+        return Err(invalid(ConfigError::new(
+            "heartbeat.stale_after",
+            format!("{stale_after:?}"),
+            "no heartbeat limit on a supervisor child: a supervisor never heartbeats (its own children may have one)",
+        )));
     }
     if child.policy.significant && child.policy.restart == RestartPolicy::Always {
         return Err(invalid(ConfigError::new(
@@ -537,6 +536,28 @@ fn check_child(
             "true with restart = always",
             "restart = on_failure or never: an always-restarted child never terminates normally",
         )));
+    }
+    Ok(())
+}
+
+/// The checks of a policy's own values.
+fn check_policy(policy: &ChildPolicy) -> Result<(), ConfigError> {
+    policy.backoff.validate()?;
+    if let Readiness::Explicit { timeout } = policy.readiness {
+        check_positive_duration("readiness.timeout", timeout)?;
+    }
+    if let Some(ShutdownPolicy::Timeout(timeout)) = policy.shutdown {
+        if timeout.is_zero() {
+            return Err(ConfigError::new(
+                "shutdown",
+                "Timeout(0ns)",
+                "a timeout greater than zero, or ShutdownPolicy::BrutalKill",
+            ));
+        }
+        check_duration("shutdown", timeout)?;
+    }
+    if let Some(stale_after) = policy.heartbeat_timeout {
+        check_positive_duration("heartbeat.stale_after", stale_after)?;
     }
     Ok(())
 }

@@ -20,8 +20,15 @@ impl Node {
     /// Starts every child whose dependencies allow it, in startup order; a nested node then
     /// reports ready to its parent.
     pub(super) fn start_initial(&mut self) {
-        let order: Vec<usize> = self.startup_order().collect();
-        self.try_start_all(order);
+        if self.spec.layout.is_flat() {
+            // Nothing waits for anything: declaration order, without the queue.
+            for index in 0..self.slots.len() {
+                self.start_if_due(index);
+            }
+        } else {
+            let order: Vec<usize> = self.startup_order().collect();
+            self.try_start_all(order);
+        }
         // The queue held every child once; give the memory back (16 B per child).
         self.start_queue = BinaryHeap::new();
         if let Some(ctx) = &self.context {
