@@ -42,6 +42,10 @@ pub struct TaskContext {
 /// Per-service state shared between the supervisor and every attempt's context.
 pub(crate) struct ChildShared {
     name: Arc<str>,
+    /// Its path from the root, made once.
+    pub(crate) path: Arc<str>,
+    /// Unique in the tree for this incarnation of the child (see `LifecycleEvent::generation`).
+    pub(crate) generation: u64,
     index: usize,
     epoch: Instant,
     // Nanoseconds since `epoch` of the last heartbeat, plus one; 0 means never.
@@ -55,13 +59,15 @@ pub(crate) struct ChildShared {
 
 impl ChildShared {
     pub(crate) fn new(
-        name: Arc<str>,
+        (name, path, generation): (Arc<str>, Arc<str>, u64),
         index: usize,
         epoch: Instant,
         notify: Option<UnboundedSender<NodeMessage>>,
     ) -> Self {
         ChildShared {
             name,
+            path,
+            generation,
             index,
             epoch,
             heartbeat: AtomicU64::new(0),
@@ -123,7 +129,8 @@ impl TaskContext {
     /// test, say). Heartbeats and readiness are recorded nowhere; cancel it through
     /// [`cancellation_token`](Self::cancellation_token).
     pub fn detached(name: impl Into<Arc<str>>) -> Self {
-        let child = ChildShared::new(name.into(), 0, Instant::now(), None);
+        let name: Arc<str> = name.into();
+        let child = ChildShared::new((Arc::clone(&name), name, 0), 0, Instant::now(), None);
         TaskContext::new(Arc::new(child), CancellationToken::new(), 1)
     }
 

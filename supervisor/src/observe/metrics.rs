@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,8 +21,13 @@ pub struct SupervisorMetrics {
     inner: Arc<Counters>,
 }
 
-/// The children there are, by generation: their paths and counters.
-type Registry = BTreeMap<u64, (Arc<str>, Arc<ChildShared>)>;
+/// The children there are, each in an entry of its own (a slab: 8 bytes per child, entries
+/// of removed children reused), ordered by generation only when read.
+#[derive(Default)]
+struct Registry {
+    entries: Vec<Option<Arc<ChildShared>>>,
+    free: Vec<usize>,
+}
 
 #[derive(Default)]
 struct Counters {
@@ -117,21 +121,44 @@ impl SupervisorMetrics {
     /// Each child's counters now.
     pub(crate) fn children(&self) -> Vec<ChildMetrics> {
         let now = tokio::time::Instant::now();
-        lock(&self.inner.children)
-            .values()
-            .map(|(path, shared)| ChildMetrics {
-                path: path.to_string(),
+        let mut children: Vec<Arc<ChildShared>> = lock(&self.inner.children)
+            .entries
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        children.sort_by_key(|shared| shared.generation);
+        children
+            .iter()
+            .map(|shared| ChildMetrics {
+                path: shared.path.to_string(),
                 stats: shared.stats(now),
             })
             .collect()
     }
 
-    pub(crate) fn register(&self, generation: u64, path: Arc<str>, shared: Arc<ChildShared>) {
-        lock(&self.inner.children).insert(generation, (path, shared));
+    /// Lists a child; the key takes it off again.
+    pub(crate) fn register(&self, shared: Arc<ChildShared>) -> usize {
+        let mut registry = lock(&self.inner.children);
+        match registry.free.pop() {
+            Some(key) => {
+                registry.entries[key] = Some(shared);
+                key
+            }
+            None => {
+                registry.entries.push(Some(shared));
+                registry.entries.len() - 1
+            }
+        }
     }
 
-    pub(crate) fn deregister(&self, generation: u64) {
-        lock(&self.inner.children).remove(&generation);
+    pub(crate) fn deregister(&self, key: usize) {
+        let mut registry = lock(&self.inner.children);
+        if let Some(entry) = registry.entries.get_mut(key)
+            && entry.take().is_some()
+        {
+            registry.free.push(key);
+        }
     }
 
     pub(crate) fn service_added(&self) {

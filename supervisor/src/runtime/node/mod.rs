@@ -349,19 +349,19 @@ impl Node {
 
     fn new_slot(&self, index: usize) -> ChildSlot {
         let spec = self.child_spec(index);
+        let mut path = String::with_capacity(self.path.len() + 1 + spec.name.len());
+        path.push_str(&self.path);
+        path.push('/');
+        path.push_str(&spec.name);
         let shared = Arc::new(crate::context::ChildShared::new(
-            Arc::clone(&spec.name),
+            (Arc::clone(&spec.name), path.into(), self.tree.next_id()),
             index,
             self.tree.epoch,
             Some(self.notify.clone()),
         ));
         self.tree.metrics.service_added();
-        let path: Arc<str> = format!("{}/{}", self.path, spec.name).into();
-        let generation = self.tree.next_id();
-        self.tree
-            .metrics
-            .register(generation, Arc::clone(&path), Arc::clone(&shared));
-        ChildSlot::new(shared, path, generation)
+        let key = self.tree.metrics.register(Arc::clone(&shared));
+        ChildSlot::new(shared, key)
     }
 
     /// A child added at run time: in a vacant slot if there is one, else in a new one.
@@ -421,7 +421,7 @@ impl Node {
             return;
         };
         self.clear_timer(index);
-        self.tree.metrics.deregister(self.slots[index].generation);
+        self.tree.metrics.deregister(self.slots[index].metrics_key);
         {
             let mut names = lock(&self.names);
             if names.get(&spec.name) == Some(&index) {
@@ -494,7 +494,7 @@ impl Node {
     }
 
     fn child_path(&self, index: usize) -> Arc<str> {
-        Arc::clone(&self.slots[index].path)
+        Arc::clone(self.slots[index].path())
     }
 
     /// Builds and records an event only when it reaches someone (the journal or a
@@ -505,7 +505,7 @@ impl Node {
         }
         let source = match index.and_then(|i| self.slots.get(i)) {
             Some(slot) => EventSource {
-                path: Arc::clone(&slot.path),
+                path: Arc::clone(slot.path()),
                 generation: slot.generation,
                 attempt: slot.attempt,
                 correlation: self.correlation,
@@ -623,7 +623,7 @@ impl Node {
             // A nested node's children end with it (its next run has new ones); the root's
             // stay listed in the metrics with their final counters.
             for index in 0..self.slots.len() {
-                self.tree.metrics.deregister(self.slots[index].generation);
+                self.tree.metrics.deregister(self.slots[index].metrics_key);
             }
         }
         NodeExit {

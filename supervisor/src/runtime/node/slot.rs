@@ -17,8 +17,8 @@ use crate::runtime::tree::NestedLink;
 /// The control loop's record of one child. Only the loop touches it, so it needs no lock.
 pub(crate) struct ChildSlot {
     pub(crate) shared: Arc<ChildShared>,
-    /// Its path from the root, made once.
-    pub(crate) path: Arc<str>,
+    /// Where the metrics list it.
+    pub(crate) metrics_key: usize,
     /// Unique in the tree for this incarnation of the child (see `LifecycleEvent::generation`).
     pub(crate) generation: u64,
     /// The correlation of what it is going through (a stop, the restart that started it).
@@ -88,22 +88,22 @@ impl ChildSlot {
         static NOBODY: std::sync::OnceLock<Arc<ChildShared>> = std::sync::OnceLock::new();
         let shared = NOBODY.get_or_init(|| {
             Arc::new(ChildShared::new(
-                Arc::from(""),
+                (Arc::from(""), Arc::from(""), 0),
                 usize::MAX,
                 Instant::now(),
                 None,
             ))
         });
-        let mut slot = ChildSlot::new(Arc::clone(shared), Arc::from(""), 0);
+        let mut slot = ChildSlot::new(Arc::clone(shared), usize::MAX);
         slot.phase = ServicePhase::Terminated;
         slot
     }
 
-    pub(crate) fn new(shared: Arc<ChildShared>, path: Arc<str>, generation: u64) -> Self {
+    pub(crate) fn new(shared: Arc<ChildShared>, metrics_key: usize) -> Self {
         ChildSlot {
+            generation: shared.generation,
             shared,
-            path,
-            generation,
+            metrics_key,
             cause: None,
             phase: ServicePhase::Waiting,
             backoff: BackoffProgress::default(),
@@ -121,6 +121,11 @@ impl ChildSlot {
             stop_outcome: None,
             nested: None,
         }
+    }
+
+    /// Its path from the root.
+    pub(crate) fn path(&self) -> &Arc<str> {
+        &self.shared.path
     }
 
     /// Adds the time since the attempt started running to the total.

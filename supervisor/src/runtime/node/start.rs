@@ -103,14 +103,14 @@ impl Node {
         // Everything the attempt logs carries its path (nothing is built without a subscriber).
         let span = tracing::info_span!(
             "attempt",
-            path = %slot.path,
+            path = %slot.path(),
             child = %self.child_spec(index).name,
             attempt
         );
         if attempt == 1 {
-            tracing::debug!(path = %slot.path, "starting");
+            tracing::debug!(path = %slot.path(), "starting");
         } else {
-            tracing::info!(path = %slot.path, attempt, "restarting");
+            tracing::info!(path = %slot.path(), attempt, "restarting");
         }
         let report = ExitReport {
             inbox: self.notify.clone(),
