@@ -217,7 +217,9 @@ impl Fleet {
     }
 
     /// Measures one fleet: `start` makes the children (from nothing), `stop` shuts them down.
-    async fn measure<T, S, F>(
+    /// `stop` returns what is left (a handle, a report): dropped after the timing, since
+    /// shutdown has returned by then.
+    async fn measure<T, S, F, R>(
         self,
         n: usize,
         start: impl FnOnce(Fleet) -> S,
@@ -225,7 +227,7 @@ impl Fleet {
     ) -> Figures
     where
         S: Future<Output = T>,
-        F: Future<Output = ()>,
+        F: Future<Output = R>,
     {
         let before = live_bytes();
         let t0 = Instant::now();
@@ -238,9 +240,10 @@ impl Fleet {
         }
         let bytes = live_bytes() - before;
         let t1 = Instant::now();
-        stop(running).await;
+        let left = stop(running).await;
         Self::until(&self.dropped, n).await;
         let shutdown = t1.elapsed();
+        drop(left);
         BTreeMap::from([
             ("start_ms".to_owned(), ms(start)),
             ("bytes".to_owned(), bytes as f64 / n as f64),
@@ -276,6 +279,7 @@ fn fleet_floor(flavor: Flavor) -> Figures {
             token.cancel();
             tracker.close();
             tracker.wait().await;
+            (tracker, token)
         },
     ))
 }
@@ -299,7 +303,8 @@ fn fleet_tree(flavor: Flavor, brutal: bool) -> Figures {
             Supervisor::start_with_config(spec, quiet()).await.unwrap()
         },
         |tree| async move {
-            tree.shutdown_tree("bench", "done").await;
+            let report = tree.shutdown_tree("bench", "done").await;
+            (tree, report)
         },
     ))
 }
@@ -342,7 +347,8 @@ fn fleet_root(flavor: Flavor) -> Figures {
         },
         |sup| async move {
             sup.trigger_shutdown();
-            sup.wait_for_drain().await;
+            let report = sup.wait_for_drain().await;
+            (sup, report)
         },
     ))
 }

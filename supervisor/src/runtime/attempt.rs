@@ -66,7 +66,8 @@ pub(crate) enum Outcome {
 pub(crate) trait MakeAttempt: Send + Sync + 'static {
     type Future: Future<Output = Result<(), ServiceError>> + Send + 'static;
 
-    fn make(&self, ctx: TaskContext) -> Self::Future;
+    /// The attempt's future; it may keep `self` (a service it borrows from).
+    fn make(self: Arc<Self>, ctx: TaskContext) -> Self::Future;
 }
 
 /// Spawns attempts of one async child (type-erased [`MakeAttempt`]: what a `ChildSpec`
@@ -97,7 +98,7 @@ pub(crate) struct Made(pub(crate) std::sync::Mutex<Option<ServiceFuture<'static>
 impl MakeAttempt for Made {
     type Future = ServiceFuture<'static>;
 
-    fn make(&self, _: TaskContext) -> Self::Future {
+    fn make(self: Arc<Self>, _: TaskContext) -> Self::Future {
         let taken = self.0.lock().ok().and_then(|mut made| made.take());
         taken.unwrap_or_else(|| Box::pin(async { Err(ServiceError::from("made twice")) }))
     }
@@ -193,7 +194,7 @@ pub(crate) struct BlockingAttempts(pub(crate) BlockingFactory);
 impl MakeAttempt for BlockingAttempts {
     type Future = BlockingRun;
 
-    fn make(&self, ctx: TaskContext) -> BlockingRun {
+    fn make(self: Arc<Self>, ctx: TaskContext) -> BlockingRun {
         let (factory, span) = (Arc::clone(&self.0), tracing::Span::current());
         let work = tokio::task::spawn_blocking(move || {
             span.in_scope(|| catch_unwind(AssertUnwindSafe(|| factory(ctx))).map_err(consume_panic))

@@ -68,6 +68,8 @@ pub struct Supervisor {
     root: Arc<Root>,
     /// Why the config was rejected; then every call reports it and nothing runs.
     invalid: Option<ConfigError>,
+    /// The policy of the last service added, shared by the next one if it is the same.
+    policy: std::sync::Mutex<Option<Arc<crate::spec::ChildPolicy>>>,
 }
 
 impl Supervisor {
@@ -91,6 +93,7 @@ impl Supervisor {
             config,
             root: Arc::new(root),
             invalid,
+            policy: std::sync::Mutex::new(None),
         }
     }
 
@@ -197,12 +200,12 @@ impl Supervisor {
         options.validate()?;
         let backoff = *options.backoff().unwrap_or(self.config.default_backoff());
         backoff.validate()?;
-        let mut spec = ChildSpec::from_boxed_service(service)
-            .with_backoff(backoff)
-            .with_readiness(options.readiness());
-        if let Some(restart) = options.restart_policy() {
-            spec = spec.with_restart(restart);
-        }
+        let spec = ChildSpec::from_boxed_service(service).with_cached_policy(
+            options.restart_policy(),
+            backoff,
+            options.readiness(),
+            &self.policy,
+        );
         self.root.add_child(spec)
     }
 

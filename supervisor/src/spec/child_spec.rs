@@ -136,29 +136,28 @@ where
 {
     type Future = Classified<Fut>;
 
-    fn make(&self, ctx: TaskContext) -> Classified<Fut> {
+    fn make(self: Arc<Self>, ctx: TaskContext) -> Classified<Fut> {
         Classified::new((self.0)(ctx))
     }
 }
 
 /// The attempts of a [`TradingService`]: each is the future its `run` returns, which borrows
 /// the service, kept alive beside it.
-struct ServiceAttempts(Arc<dyn TradingService>);
+struct ServiceAttempts(Box<dyn TradingService>);
 
 impl MakeAttempt for ServiceAttempts {
     type Future = ServiceRun;
 
-    fn make(&self, ctx: TaskContext) -> ServiceRun {
-        let service = Arc::clone(&self.0);
-        // SAFETY: the future borrows `*service`, which lives on the heap behind the `Arc`
+    fn make(self: Arc<Self>, ctx: TaskContext) -> ServiceRun {
+        // SAFETY: the future borrows the service, which lives on the heap behind the `Arc`
         // held in the same `ServiceRun`; `future` is declared first, so it is dropped before
         // that `Arc`, and it is never handed out on its own.
         let future = unsafe {
-            std::mem::transmute::<ServiceFuture<'_>, ServiceFuture<'static>>(service.run(ctx))
+            std::mem::transmute::<ServiceFuture<'_>, ServiceFuture<'static>>(self.0.run(ctx))
         };
         ServiceRun {
             future,
-            _service: service,
+            _service: self,
         }
     }
 }
@@ -166,7 +165,7 @@ impl MakeAttempt for ServiceAttempts {
 /// One attempt of a [`TradingService`] with the service it borrows.
 struct ServiceRun {
     future: ServiceFuture<'static>,
-    _service: Arc<dyn TradingService>,
+    _service: Arc<ServiceAttempts>,
 }
 
 impl Future for ServiceRun {
@@ -250,6 +249,36 @@ impl ChildSpec {
         Arc::make_mut(&mut self.policy)
     }
 
+    /// With these restart policy (if given), backoff and readiness, sharing the policy last
+    /// made through `cache` when it is the same (a front door adding many children alike
+    /// keeps one copy).
+    pub(crate) fn with_cached_policy(
+        mut self,
+        restart: Option<RestartPolicy>,
+        backoff: BackoffConfig,
+        readiness: Readiness,
+        cache: &std::sync::Mutex<Option<Arc<ChildPolicy>>>,
+    ) -> Self {
+        let mut policy = (*self.policy).clone();
+        policy.backoff = backoff;
+        policy.readiness = readiness;
+        if let Some(restart) = restart {
+            policy.restart = restart;
+        }
+        let mut cached = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*cached {
+            Some(shared) if **shared == policy => self.policy = Arc::clone(shared),
+            _ => {
+                let shared = Arc::new(policy);
+                *cached = Some(Arc::clone(&shared));
+                self.policy = shared;
+            }
+        }
+        self
+    }
+
     /// Takes its policies from `shared`, made by `declare` (applied to this spec) the first
     /// time: every spec of one `#[service]` shares one copy.
     #[doc(hidden)]
@@ -265,15 +294,11 @@ impl ChildSpec {
 
     /// A child running a [`TradingService`], with the service's name and restart policy.
     pub fn from_service(service: impl TradingService) -> Self {
-        Self::from_shared_service(Arc::new(service))
+        Self::from_boxed_service(Box::new(service))
     }
 
     /// Like [`from_service`](Self::from_service), for a boxed service.
     pub fn from_boxed_service(service: Box<dyn TradingService>) -> Self {
-        Self::from_shared_service(Arc::from(service))
-    }
-
-    fn from_shared_service(service: Arc<dyn TradingService>) -> Self {
         let name: Arc<str> = service.name().into();
         let restart = service.restart_policy();
         let factory: AsyncFactory = Arc::new(ServiceAttempts(service));

@@ -9,7 +9,7 @@ mod service_output;
 mod supervisor_spec;
 
 pub use argument::{Argument, SupervisedArgument};
-pub(crate) use child_spec::{BlockingFactory, Run};
+pub(crate) use child_spec::{BlockingFactory, ChildPolicy, Run};
 pub use child_spec::{ChildSpec, SharedPolicy, blocking_fn, service_fn};
 pub use declared_tree::DeclaredTree;
 pub(crate) use pool::PoolTemplate;
