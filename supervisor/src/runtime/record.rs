@@ -8,12 +8,14 @@ use super::health::HealthStatus;
 use crate::observe::ChildStats;
 use std::time::Duration;
 
+use super::node::LastExit;
 use super::shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
 use super::snapshot::ServiceLifecycleSnapshot;
 use super::tree_state::ChildState;
 use crate::error::Escalation;
 use crate::model::{ChildKind, RestartPolicy, ServicePhase, TerminationReason};
-use crate::spec::SupervisorSpec;
+use crate::observe::Failure;
+use crate::spec::{ChildPolicy, ChildSpec, SupervisorSpec};
 
 /// The end of one node's run.
 pub(crate) struct NodeExit {
@@ -26,52 +28,116 @@ pub(crate) struct NodeExit {
 
 /// One child at the end of its supervisor's run.
 pub(crate) struct ChildRecord {
-    /// Its state; `state.children` stays empty, the nested records are in `nested`.
-    pub(crate) state: ChildState,
+    /// Its state, as shared values: made into a `ChildState` only when asked for.
+    pub(crate) last: Final,
     pub(crate) outcome: StopOutcome,
     pub(crate) nested: Vec<ChildRecord>,
     /// What its lifecycle snapshot adds to its state.
     pub(crate) restart: RestartPolicy,
-    pub(crate) termination: Option<TerminationReason>,
     pub(crate) heartbeat_age: Option<Duration>,
+}
+
+/// A child's state at its supervisor's end, without copies: a large tree's teardown makes no
+/// strings until a state or a report is asked for.
+pub(crate) struct Final {
+    pub(crate) path: Arc<str>,
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: ChildKind,
+    pub(crate) phase: ServicePhase,
+    pub(crate) attempt: u32,
+    pub(crate) last_exit: Option<LastExit>,
+    /// Replaces the words for how it ended (a lost child's).
+    pub(crate) note: Option<String>,
+    pub(crate) termination: Option<TerminationReason>,
+    /// For its tags.
+    pub(crate) policy: Arc<ChildPolicy>,
+    pub(crate) last_failure: Option<Arc<Failure>>,
+    pub(crate) stats: ChildStats,
+    pub(crate) health: HealthStatus,
+}
+
+impl Final {
+    /// A child that never ran (under a supervisor that never did), in `phase`.
+    fn unstarted(path: Arc<str>, child: &ChildSpec, phase: ServicePhase) -> Self {
+        Final {
+            path,
+            name: Arc::clone(&child.name),
+            kind: child.kind(),
+            phase,
+            attempt: 0,
+            last_exit: None,
+            note: None,
+            termination: None,
+            policy: Arc::clone(&child.policy),
+            last_failure: None,
+            stats: ChildStats::default(),
+            health: HealthStatus::Healthy,
+        }
+    }
+
+    /// The public state (its `children` empty: they are in the record's `nested`).
+    pub(crate) fn state(&self) -> ChildState {
+        ChildState {
+            path: self.path.to_string(),
+            name: self.name.to_string(),
+            kind: self.kind,
+            phase: self.phase,
+            attempt: self.attempt,
+            last_exit: self.note.clone().or_else(|| {
+                self.termination
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .or_else(|| describe_last_exit(self.last_exit, self.last_failure.as_deref()))
+            }),
+            tags: self.policy.tags.iter().map(|t| t.to_string()).collect(),
+            last_failure: self.last_failure.as_ref().map(|f| f.message().to_owned()),
+            stats: self.stats,
+            health: self.health.clone(),
+            children: Vec::new(),
+        }
+    }
+}
+
+/// How an attempt ended, in words.
+pub(crate) fn describe_last_exit(
+    last_exit: Option<LastExit>,
+    last_failure: Option<&Failure>,
+) -> Option<String> {
+    Some(match last_exit? {
+        LastExit::Completed => "completed".to_owned(),
+        LastExit::Failed => last_failure?.describe(),
+        LastExit::Stopped => "stopped".to_owned(),
+        LastExit::Aborted => "aborted".to_owned(),
+        LastExit::Detached => "detached".to_owned(),
+    })
 }
 
 impl ChildRecord {
     /// Records of `spec`'s children (under `path`) for a supervisor that never ran: attempt 0,
     /// in `phase`, not running.
     pub(crate) fn unstarted(path: &str, spec: &SupervisorSpec, phase: ServicePhase) -> Vec<Self> {
+        let child_path = |parent: &str, child: &ChildSpec| -> Arc<str> {
+            format!("{parent}/{}", child.name).into()
+        };
         let roots = spec
             .children
             .iter()
-            .map(|child| (format!("{path}/{}", child.name), child))
+            .map(|child| (child_path(path, child), child))
             .collect();
         build_forest(
             roots,
-            |(child_path, child)| {
+            |(path, child): (Arc<str>, &ChildSpec)| {
                 let nested = child.nested().map_or_else(Vec::new, |n| {
                     n.children
                         .iter()
-                        .map(|c| (format!("{child_path}/{}", c.name), c))
+                        .map(|c| (child_path(&path, c), c))
                         .collect()
                 });
                 let record = ChildRecord {
-                    state: ChildState {
-                        path: child_path,
-                        name: child.name.to_string(),
-                        kind: child.kind(),
-                        phase,
-                        attempt: 0,
-                        last_exit: None,
-                        tags: child.tags().map(str::to_owned).collect(),
-                        last_failure: None,
-                        stats: ChildStats::default(),
-                        health: HealthStatus::Healthy,
-                        children: Vec::new(),
-                    },
+                    last: Final::unstarted(path, child, phase),
                     outcome: StopOutcome::NotRunning,
                     nested: Vec::new(),
                     restart: child.restart(),
-                    termination: None,
                     heartbeat_age: None,
                 };
                 (record, nested)
@@ -139,7 +205,7 @@ fn for_each_record(records: &mut [ChildRecord], mut change: impl FnMut(&mut Chil
 pub(crate) fn states(records: &[ChildRecord]) -> Vec<ChildState> {
     build_forest(
         records.iter().collect(),
-        |record| (record.state.clone(), record.nested.iter().collect()),
+        |record| (record.last.state(), record.nested.iter().collect()),
         |state, children| state.children = children,
     )
 }
@@ -150,8 +216,8 @@ pub(crate) fn report_entries(records: &[ChildRecord]) -> Vec<ServiceShutdown> {
     let mut stack: Vec<&ChildRecord> = records.iter().rev().collect();
     while let Some(record) = stack.pop() {
         entries.push(ServiceShutdown {
-            path: record.state.path.clone(),
-            name: record.state.name.clone(),
+            path: record.last.path.to_string(),
+            name: record.last.name.to_string(),
             outcome: record.outcome,
         });
         stack.extend(record.nested.iter().rev());
@@ -210,14 +276,18 @@ impl Ended {
         self.records
             .iter()
             .map(|record| ServiceLifecycleSnapshot {
-                name: record.state.name.clone(),
-                phase: record.state.phase,
+                name: record.last.name.to_string(),
+                phase: record.last.phase,
                 restart_policy: record.restart,
-                start_count: record.state.attempt,
-                total_failures: record.state.stats.failures(),
-                last_error: record.state.last_failure.clone(),
-                termination_reason: record.termination.clone(),
-                running_time: record.state.stats.uptime,
+                start_count: record.last.attempt,
+                total_failures: record.last.stats.failures(),
+                last_error: record
+                    .last
+                    .last_failure
+                    .as_ref()
+                    .map(|f| f.message().to_owned()),
+                termination_reason: record.last.termination.clone(),
+                running_time: record.last.stats.uptime,
                 last_heartbeat_age: record.heartbeat_age,
             })
             .collect()
@@ -233,28 +303,28 @@ impl Ended {
     ) -> Self {
         let mut records = ChildRecord::unstarted(path, spec, ServicePhase::Terminated);
         records.extend(added.iter().map(|name| ChildRecord {
-            state: ChildState {
-                path: format!("{path}/{name}"),
-                name: name.to_string(),
+            last: Final {
+                path: format!("{path}/{name}").into(),
+                name: Arc::clone(name),
                 kind: ChildKind::Async,
                 phase: ServicePhase::Terminated,
                 attempt: 0,
                 last_exit: None,
-                tags: Vec::new(),
+                note: None,
+                termination: None,
+                policy: ChildPolicy::default_for(RestartPolicy::OnFailure),
                 last_failure: None,
                 stats: ChildStats::default(),
                 health: HealthStatus::Terminated("lost".into()),
-                children: Vec::new(),
             },
             outcome: StopOutcome::Lost,
             nested: Vec::new(),
             restart: RestartPolicy::OnFailure,
-            termination: None,
             heartbeat_age: None,
         }));
         for_each_record(&mut records, |record| {
             record.outcome = StopOutcome::Lost;
-            record.state.last_exit = Some(format!("lost: {message}"));
+            record.last.note = Some(format!("lost: {message}"));
         });
         Ended {
             requested_by: path.to_owned(),

@@ -77,7 +77,7 @@ pub(crate) struct ChildPolicy {
 
 impl ChildPolicy {
     /// The defaults with `restart`, one shared copy per restart policy.
-    fn default_for(restart: RestartPolicy) -> Arc<ChildPolicy> {
+    pub(crate) fn default_for(restart: RestartPolicy) -> Arc<ChildPolicy> {
         static DEFAULTS: std::sync::OnceLock<[Arc<ChildPolicy>; 3]> = std::sync::OnceLock::new();
         let defaults = DEFAULTS.get_or_init(|| {
             [

@@ -136,15 +136,4 @@ impl ChildSlot {
     pub(crate) fn running_time_at(&self, now: Instant) -> Duration {
         self.shared.stats(now).uptime
     }
-
-    /// How the last attempt ended, in words.
-    pub(crate) fn describe_last_exit(&self) -> Option<String> {
-        Some(match self.last_exit? {
-            LastExit::Completed => "completed".to_owned(),
-            LastExit::Failed => self.last_failure.as_ref()?.describe(),
-            LastExit::Stopped => "stopped".to_owned(),
-            LastExit::Aborted => "aborted".to_owned(),
-            LastExit::Detached => "detached".to_owned(),
-        })
-    }
 }

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use super::Node;
 use crate::model::{Readiness, ServicePhase, TerminationReason};
 use crate::runtime::health::HealthStatus;
-use crate::runtime::record::{ChildRecord, mark_not_running, states};
+use crate::runtime::record::{ChildRecord, Final, mark_not_running, states};
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::snapshot::ServiceLifecycleSnapshot;
 use crate::runtime::tree::{NestedLink, lock};
@@ -72,11 +72,10 @@ impl Node {
         }
         let slot = &self.slots[index];
         ChildRecord {
-            state: self.child_state(index),
+            last: self.final_state(index),
             outcome,
             nested,
             restart: self.child_spec(index).policy.restart,
-            termination: slot.termination.clone(),
             heartbeat_age: slot
                 .shared
                 .last_heartbeat()
@@ -118,24 +117,26 @@ impl Node {
 
     /// The child's own state, without nested children.
     fn child_state(&self, index: usize) -> ChildState {
+        self.final_state(index).state()
+    }
+
+    /// The child's state as shared values (see `Final`).
+    fn final_state(&self, index: usize) -> Final {
         let slot = &self.slots[index];
         let spec = self.child_spec(index);
-        ChildState {
-            path: self.child_path(index).to_string(),
-            name: spec.name.to_string(),
+        Final {
+            path: Arc::clone(slot.path()),
+            name: Arc::clone(&spec.name),
             kind: spec.kind(),
             phase: slot.phase,
             attempt: slot.attempt,
-            last_exit: slot
-                .termination
-                .as_ref()
-                .map(ToString::to_string)
-                .or_else(|| slot.describe_last_exit()),
-            tags: spec.tags().map(str::to_owned).collect(),
-            last_failure: slot.last_failure.as_ref().map(|f| f.message().to_owned()),
+            last_exit: slot.last_exit,
+            note: None,
+            termination: slot.termination.clone(),
+            policy: Arc::clone(&spec.policy),
+            last_failure: slot.last_failure.clone(),
             stats: slot.shared.stats(Instant::now()),
             health: self.health_of(index),
-            children: Vec::new(),
         }
     }
 
