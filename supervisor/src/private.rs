@@ -54,27 +54,7 @@ pub fn classified<F: Future>(
     attempt: F,
     classify: fn(F::Output) -> Result<(), ServiceError>,
 ) -> impl Future<Output = Result<(), ServiceError>> {
-    ClassifiedBy { attempt, classify }
-}
-
-struct ClassifiedBy<F: Future> {
-    attempt: F,
-    classify: fn(F::Output) -> Result<(), ServiceError>,
-}
-
-impl<F: Future> Future for ClassifiedBy<F> {
-    type Output = Result<(), ServiceError>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let classify = self.classify;
-        // SAFETY: `attempt` is pinned structurally: never moved out, and `ClassifiedBy` has no
-        // `Drop` impl.
-        let attempt = unsafe { self.map_unchecked_mut(|this| &mut this.attempt) };
-        attempt.poll(cx).map(classify)
-    }
+    crate::spec::Classified::with(attempt, classify)
 }
 
 /// What `supervisor!` evaluates to when it has errors (they are reported beside it).

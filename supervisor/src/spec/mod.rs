@@ -13,6 +13,7 @@ pub(crate) use child_spec::{BlockingFactory, ChildPolicy, Run};
 pub use child_spec::{ChildSpec, SharedPolicy, blocking_fn, service_fn};
 pub use declared_tree::DeclaredTree;
 pub(crate) use pool::PoolTemplate;
+pub(crate) use service_output::Classified;
 pub use service_output::ServiceOutput;
 pub(crate) use supervisor_spec::check_added_child;
 pub use supervisor_spec::{SupervisorSpec, SupervisorSpecBuilder};

@@ -31,25 +31,57 @@ impl<E: Into<ServiceError>> ServiceOutput for Result<(), E> {
 /// A service's future with its output classified: a plain adapter instead of an
 /// `async move { fut.await.into_service_result() }` block, whose state would hold the user's
 /// future twice (as the captured value and as the one being awaited).
-pub(crate) struct Classified<F>(F);
+pub(crate) struct Classified<F, C = ByServiceOutput> {
+    future: F,
+    classify: C,
+}
 
-impl<F> Classified<F> {
-    pub(crate) fn new(future: F) -> Self {
-        Classified(future)
+/// How a [`Classified`] turns its future's output into the attempt's result.
+pub(crate) trait Classify<O> {
+    fn classify(&self, output: O) -> Result<(), ServiceError>;
+}
+
+/// By the output's own [`ServiceOutput`] impl (no bytes).
+pub(crate) struct ByServiceOutput;
+
+impl<O: ServiceOutput> Classify<O> for ByServiceOutput {
+    fn classify(&self, output: O) -> Result<(), ServiceError> {
+        output.into_service_result()
     }
 }
 
-impl<F> Future for Classified<F>
+/// By a function named in generated code (at the return type, for its diagnostics).
+impl<O> Classify<O> for fn(O) -> Result<(), ServiceError> {
+    fn classify(&self, output: O) -> Result<(), ServiceError> {
+        self(output)
+    }
+}
+
+impl<F> Classified<F> {
+    pub(crate) fn new(future: F) -> Self {
+        Classified::with(future, ByServiceOutput)
+    }
+}
+
+impl<F, C> Classified<F, C> {
+    pub(crate) fn with(future: F, classify: C) -> Self {
+        Classified { future, classify }
+    }
+}
+
+impl<F, C> Future for Classified<F, C>
 where
     F: Future,
-    F::Output: ServiceOutput,
+    C: Classify<F::Output>,
 {
     type Output = Result<(), ServiceError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of the only field: it is never moved out, `Classified`
-        // has no `Drop` impl and is `Unpin` only when `F` is.
-        let future = unsafe { self.map_unchecked_mut(|classified| &mut classified.0) };
-        future.poll(cx).map(ServiceOutput::into_service_result)
+        // SAFETY: structural pinning of `future` only: it is never moved out, `Classified`
+        // has no `Drop` impl, and `classify` is only read through a shared reference.
+        let this = unsafe { self.get_unchecked_mut() };
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let output = std::task::ready!(future.poll(cx));
+        Poll::Ready(this.classify.classify(output))
     }
 }
