@@ -14,7 +14,6 @@ use crate::context::TaskContext;
 use crate::error::ServiceError;
 use crate::model::TimeoutKind;
 use crate::runtime::NodeMessage;
-use crate::service::ServiceFuture;
 use crate::spec::BlockingFactory;
 
 /// How one attempt ended, as reported to its supervisor's control loop.
@@ -89,18 +88,6 @@ impl<M: MakeAttempt> SpawnAttempt for M {
         span: tracing::Span,
     ) -> AbortHandle {
         tokio::spawn(Attempt::new(report, ctx, self).instrument(span)).abort_handle()
-    }
-}
-
-/// A future made already (a nested supervisor's loop).
-pub(crate) struct Made(pub(crate) std::sync::Mutex<Option<ServiceFuture<'static>>>);
-
-impl MakeAttempt for Made {
-    type Future = ServiceFuture<'static>;
-
-    fn make(self: Arc<Self>, _: TaskContext) -> Self::Future {
-        let taken = self.0.lock().ok().and_then(|mut made| made.take());
-        taken.unwrap_or_else(|| Box::pin(async { Err(ServiceError::from("made twice")) }))
     }
 }
 

@@ -9,9 +9,12 @@ use super::node::{Node, NodeSetup};
 use super::tree::{Names, NestedLink, TreeShared, lock};
 use crate::context::TaskContext;
 use crate::error::ServiceError;
+use crate::runtime::MakeAttempt;
+use crate::service::ServiceFuture;
 use crate::spec::SupervisorSpec;
 
 /// What one run of a nested supervisor needs from its parent.
+#[derive(Clone)]
 pub(crate) struct NestedRun {
     pub(crate) path: Arc<str>,
     pub(crate) spec: Arc<SupervisorSpec>,
@@ -22,6 +25,17 @@ pub(crate) struct NestedRun {
     pub(crate) abort: CancellationToken,
     /// The correlation of what started it (its children's first starts carry it).
     pub(crate) cause: Option<u64>,
+}
+
+/// The attempt of a nested supervisor, made on its task's first poll like any other.
+pub(crate) struct NestedAttempt(pub(crate) NestedRun);
+
+impl MakeAttempt for NestedAttempt {
+    type Future = ServiceFuture<'static>;
+
+    fn make(self: Arc<Self>, ctx: TaskContext) -> Self::Future {
+        Box::pin(run_nested(self.0.clone(), ctx))
+    }
 }
 
 /// One attempt of a nested supervisor: its own control loop, stopped through its context's

@@ -11,8 +11,8 @@ use super::{ChildDue, Node};
 use crate::context::TaskContext;
 use crate::model::{Readiness, ServicePhase, TimeoutKind};
 use crate::observe::EventKind;
-use crate::runtime::attempt::{BlockingAttempts, ExitReport, Made, SpawnAttempt};
-use crate::runtime::nested::{NestedRun, run_nested};
+use crate::runtime::attempt::{BlockingAttempts, ExitReport, SpawnAttempt};
+use crate::runtime::nested::{NestedAttempt, NestedRun};
 use crate::runtime::tree::{NestedLink, lock};
 use crate::spec::Run;
 
@@ -132,22 +132,16 @@ impl Node {
                 );
                 let abort = self.abort.child_token();
                 *lock(&link.abort) = Some(abort.clone());
-                // The attempt's own copy, for its number; the loop gets the context.
-                let ctx_for_nested = ctx.clone();
-                let nested = run_nested(
-                    NestedRun {
-                        path: self.child_path(index),
-                        spec,
-                        tree: Arc::clone(&self.tree),
-                        link,
-                        rng_seed: self.rng_seed(),
-                        cause: self.correlation,
-                        abort,
-                    },
-                    ctx,
-                );
-                let made = Made(std::sync::Mutex::new(Some(Box::pin(nested))));
-                Arc::new(made).spawn(report, ctx_for_nested, span)
+                let nested = NestedRun {
+                    path: self.child_path(index),
+                    spec,
+                    tree: Arc::clone(&self.tree),
+                    link,
+                    rng_seed: self.rng_seed(),
+                    cause: self.correlation,
+                    abort,
+                };
+                Arc::new(NestedAttempt(nested)).spawn(report, ctx, span)
             }
         };
         self.set_task(index, Some(task));
