@@ -32,9 +32,6 @@ pub(crate) struct ChildRecord {
     pub(crate) last: Final,
     pub(crate) outcome: StopOutcome,
     pub(crate) nested: Vec<ChildRecord>,
-    /// What its lifecycle snapshot adds to its state.
-    pub(crate) restart: RestartPolicy,
-    pub(crate) heartbeat_age: Option<Duration>,
 }
 
 /// A child's state at its supervisor's end, without copies: a large tree's teardown makes no
@@ -54,6 +51,8 @@ pub(crate) struct Final {
     pub(crate) last_failure: Option<Arc<Failure>>,
     pub(crate) stats: ChildStats,
     pub(crate) health: HealthStatus,
+    /// How long before this state its last heartbeat was, if it ever sent one.
+    pub(crate) heartbeat_age: Option<Duration>,
 }
 
 impl Final {
@@ -72,6 +71,7 @@ impl Final {
             last_failure: None,
             stats: ChildStats::default(),
             health: HealthStatus::Healthy,
+            heartbeat_age: None,
         }
     }
 
@@ -94,6 +94,21 @@ impl Final {
             stats: self.stats,
             health: self.health.clone(),
             children: Vec::new(),
+        }
+    }
+
+    /// Its lifecycle snapshot.
+    pub(crate) fn snapshot(&self) -> ServiceLifecycleSnapshot {
+        ServiceLifecycleSnapshot {
+            name: self.name.to_string(),
+            phase: self.phase,
+            restart_policy: self.policy.restart,
+            start_count: self.attempt,
+            total_failures: self.stats.failures(),
+            last_error: self.last_failure.as_ref().map(|f| f.message().to_owned()),
+            termination_reason: self.termination.clone(),
+            running_time: self.stats.uptime,
+            last_heartbeat_age: self.heartbeat_age,
         }
     }
 }
@@ -137,8 +152,6 @@ impl ChildRecord {
                     last: Final::unstarted(path, child, phase),
                     outcome: StopOutcome::NotRunning,
                     nested: Vec::new(),
-                    restart: child.restart(),
-                    heartbeat_age: None,
                 };
                 (record, nested)
             },
@@ -275,21 +288,7 @@ impl Ended {
         }
         self.records
             .iter()
-            .map(|record| ServiceLifecycleSnapshot {
-                name: record.last.name.to_string(),
-                phase: record.last.phase,
-                restart_policy: record.restart,
-                start_count: record.last.attempt,
-                total_failures: record.last.stats.failures(),
-                last_error: record
-                    .last
-                    .last_failure
-                    .as_ref()
-                    .map(|f| f.message().to_owned()),
-                termination_reason: record.last.termination.clone(),
-                running_time: record.last.stats.uptime,
-                last_heartbeat_age: record.heartbeat_age,
-            })
+            .map(|record| record.last.snapshot())
             .collect()
     }
 
@@ -316,11 +315,10 @@ impl Ended {
                 last_failure: None,
                 stats: ChildStats::default(),
                 health: HealthStatus::Terminated("lost".into()),
+                heartbeat_age: None,
             },
             outcome: StopOutcome::Lost,
             nested: Vec::new(),
-            restart: RestartPolicy::OnFailure,
-            heartbeat_age: None,
         }));
         for_each_record(&mut records, |record| {
             record.outcome = StopOutcome::Lost;

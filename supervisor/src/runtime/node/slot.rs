@@ -1,5 +1,4 @@
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
@@ -131,9 +130,5 @@ impl ChildSlot {
     /// Adds the time since the attempt started running to the total.
     pub(crate) fn stop_running_clock(&mut self, now: Instant) {
         self.shared.stop_running(now);
-    }
-
-    pub(crate) fn running_time_at(&self, now: Instant) -> Duration {
-        self.shared.stats(now).uptime
     }
 }

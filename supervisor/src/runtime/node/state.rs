@@ -15,26 +15,8 @@ use crate::runtime::tree_state::ChildState;
 
 impl Node {
     pub(super) fn snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
-        let now = Instant::now();
         self.live()
-            .map(|index| {
-                let slot = &self.slots[index];
-                let spec = self.child_spec(index);
-                ServiceLifecycleSnapshot {
-                    name: spec.name.to_string(),
-                    phase: slot.phase,
-                    restart_policy: spec.policy.restart,
-                    start_count: slot.attempt,
-                    total_failures: slot.shared.counters.failures(),
-                    last_error: slot.last_failure.as_ref().map(|f| f.message().to_owned()),
-                    termination_reason: slot.termination.clone(),
-                    running_time: slot.running_time_at(now),
-                    last_heartbeat_age: slot
-                        .shared
-                        .last_heartbeat()
-                        .map(|at| now.saturating_duration_since(at)),
-                }
-            })
+            .map(|index| self.final_state(index).snapshot())
             .collect()
     }
 
@@ -70,16 +52,10 @@ impl Node {
             // Not running at shutdown: its children's outcomes are from an earlier stop.
             mark_not_running(&mut nested);
         }
-        let slot = &self.slots[index];
         ChildRecord {
             last: self.final_state(index),
             outcome,
             nested,
-            restart: self.child_spec(index).policy.restart,
-            heartbeat_age: slot
-                .shared
-                .last_heartbeat()
-                .map(|at| Instant::now().saturating_duration_since(at)),
         }
     }
 
@@ -122,6 +98,7 @@ impl Node {
 
     /// The child's state as shared values (see `Final`).
     fn final_state(&self, index: usize) -> Final {
+        let now = Instant::now();
         let slot = &self.slots[index];
         let spec = self.child_spec(index);
         Final {
@@ -135,8 +112,12 @@ impl Node {
             termination: slot.termination.clone(),
             policy: Arc::clone(&spec.policy),
             last_failure: slot.last_failure.clone(),
-            stats: slot.shared.stats(Instant::now()),
+            stats: slot.shared.stats(now),
             health: self.health_of(index),
+            heartbeat_age: slot
+                .shared
+                .last_heartbeat()
+                .map(|at| now.saturating_duration_since(at)),
         }
     }
 
