@@ -191,6 +191,7 @@ pub mod __private {
 mod private;
 mod runtime;
 mod service;
+mod slab;
 mod spec;
 
 pub use context::TaskContext;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use super::{ChildStats, CompactDuration};
 use crate::context::ChildShared;
 use crate::runtime::lock;
+use crate::slab::Slab;
 
 /// Live counters of a supervisor. Cheap to clone; reading is lock-free.
 ///
@@ -21,13 +22,9 @@ pub struct SupervisorMetrics {
     inner: Arc<Counters>,
 }
 
-/// The children there are, each in an entry of its own (a slab: 8 bytes per child, entries
-/// of removed children reused), ordered by generation only when read.
-#[derive(Default)]
-struct Registry {
-    entries: Vec<Option<Arc<ChildShared>>>,
-    free: Vec<usize>,
-}
+/// The children there are, each in an entry of its own (8 bytes per child), ordered by
+/// generation only when read.
+type Registry = Slab<Arc<ChildShared>>;
 
 #[derive(Default)]
 struct Counters {
@@ -121,12 +118,8 @@ impl SupervisorMetrics {
     /// Each child's counters now.
     pub(crate) fn children(&self) -> Vec<ChildMetrics> {
         let now = tokio::time::Instant::now();
-        let mut children: Vec<Arc<ChildShared>> = lock(&self.inner.children)
-            .entries
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let mut children: Vec<Arc<ChildShared>> =
+            lock(&self.inner.children).iter().cloned().collect();
         children.sort_by_key(|shared| shared.generation);
         children
             .iter()
@@ -139,26 +132,11 @@ impl SupervisorMetrics {
 
     /// Lists a child; the key takes it off again.
     pub(crate) fn register(&self, shared: Arc<ChildShared>) -> usize {
-        let mut registry = lock(&self.inner.children);
-        match registry.free.pop() {
-            Some(key) => {
-                registry.entries[key] = Some(shared);
-                key
-            }
-            None => {
-                registry.entries.push(Some(shared));
-                registry.entries.len() - 1
-            }
-        }
+        lock(&self.inner.children).insert(shared)
     }
 
     pub(crate) fn deregister(&self, key: usize) {
-        let mut registry = lock(&self.inner.children);
-        if let Some(entry) = registry.entries.get_mut(key)
-            && entry.take().is_some()
-        {
-            registry.free.push(key);
-        }
+        lock(&self.inner.children).remove(key);
     }
 
     pub(crate) fn service_added(&self) {

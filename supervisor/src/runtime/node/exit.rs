@@ -246,22 +246,17 @@ impl Node {
 
     /// A group whose members restart no earlier than `delay` from now.
     pub(super) fn new_group(&mut self, delay: std::time::Duration) -> usize {
-        let id = self
-            .groups
-            .iter()
-            .position(Option::is_none)
-            .unwrap_or(self.groups.len());
-        let timer = (!delay.is_zero()).then(|| self.insert_timer(Due::Group(id), delay));
-        let group = RestartGroup {
+        let id = self.groups.insert(RestartGroup {
             members: Vec::new(),
             cause: self.correlation,
-            delay_passed: timer.is_none(),
-            timer,
-        };
-        if id == self.groups.len() {
-            self.groups.push(Some(group));
-        } else {
-            self.groups[id] = Some(group);
+            delay_passed: delay.is_zero(),
+            timer: None,
+        });
+        if !delay.is_zero() {
+            let timer = self.insert_timer(Due::Group(id), delay);
+            if let Some(group) = self.groups.get_mut(id) {
+                group.timer = Some(timer);
+            }
         }
         id
     }
@@ -272,7 +267,7 @@ impl Node {
         match self.slots[member].group {
             Some(current) if current == group => {}
             Some(other) => {
-                let Some(old) = self.groups.get_mut(other).and_then(Option::take) else {
+                let Some(old) = self.groups.remove(other) else {
                     return;
                 };
                 if let Some(key) = old.timer {
@@ -302,7 +297,7 @@ impl Node {
 
     /// Makes `group` wait until at least `deadline`.
     fn wait_at_least_until(&mut self, group: usize, deadline: Instant) {
-        let Some(g) = self.groups.get_mut(group).and_then(Option::as_mut) else {
+        let Some(g) = self.groups.get_mut(group) else {
             return;
         };
         match g.timer {
@@ -322,17 +317,13 @@ impl Node {
     /// and the delay has passed. Derived from the members' slots each time, so waves that
     /// merged while stops were pending cannot leave a group waiting for ever.
     pub(super) fn maybe_release(&mut self, group: usize) {
-        let ready = self
-            .groups
-            .get(group)
-            .and_then(Option::as_ref)
-            .is_some_and(|g| {
-                g.delay_passed && g.members.iter().all(|&m| self.slots[m].task.is_none())
-            });
+        let ready = self.groups.get(group).is_some_and(|g| {
+            g.delay_passed && g.members.iter().all(|&m| self.slots[m].task.is_none())
+        });
         if !ready {
             return;
         }
-        let Some(released) = self.groups.get_mut(group).and_then(Option::take) else {
+        let Some(released) = self.groups.remove(group) else {
             return;
         };
         for &member in &released.members {

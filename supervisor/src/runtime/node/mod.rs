@@ -40,6 +40,7 @@ use crate::model::{MAX_DURATION, ServicePhase, ShutdownPolicy};
 use crate::observe::EventKind;
 pub(crate) use crate::observe::Failure;
 use crate::policy::{FailureWindow, seed_from_os};
+use crate::slab::Slab;
 use crate::spec::{ChildSpec, SupervisorSpec};
 use slot::ChildSlot;
 pub(crate) use slot::{LastExit, Stop, StopPurpose};
@@ -144,11 +145,9 @@ pub(crate) struct Node {
     shutting_down: CancellationToken,
     abort: CancellationToken,
     slots: Vec<ChildSlot>,
-    groups: Vec<Option<RestartGroup>>,
-    /// Kill deadlines by batch (`None`: a free entry, listed in `free_kills`); the last one
-    /// made takes the next stop with the same deadline.
-    kills: Vec<Option<KillBatch>>,
-    free_kills: Vec<usize>,
+    groups: Slab<RestartGroup>,
+    /// Kill deadlines by batch; the last one made takes the next stop with the same deadline.
+    kills: Slab<KillBatch>,
     last_kill: Option<usize>,
     intensity: Option<FailureWindow>,
     /// How many slots hold a live task (see `set_task`).
@@ -198,9 +197,8 @@ impl Node {
             context,
             shutting_down,
             abort,
-            groups: Vec::new(),
-            kills: Vec::new(),
-            free_kills: Vec::new(),
+            groups: Slab::default(),
+            kills: Slab::default(),
             last_kill: None,
             live_tasks: 0,
             timers: DelayQueue::new(),
@@ -252,7 +250,7 @@ impl Node {
                 Some(expired) = poll_fn(|cx| self.timers.poll_expired(cx)), if !self.timers.is_empty() => {
                     let due = expired.into_inner();
                     self.correlation = match due {
-                        Due::Group(group) => self.groups.get(group).and_then(Option::as_ref).and_then(|g| g.cause),
+                        Due::Group(group) => self.groups.get(group).and_then(|g| g.cause),
                         Due::Kill(_) => None,
                         Due::Child { index, .. } => self.slots.get(index).and_then(|s| s.cause),
                     };
@@ -605,7 +603,7 @@ impl Node {
     }
 
     fn group_mut(&mut self, group: usize) -> Option<&mut RestartGroup> {
-        self.groups.get_mut(group).and_then(Option::as_mut)
+        self.groups.get_mut(group)
     }
 
     /// Stage 4 of shutdown: every child's final state and outcome, nested supervisors'

@@ -28,7 +28,7 @@ impl Node {
         self.shutdown = Some((cause, Instant::now()));
         self.shutting_down.cancel();
         self.start_queue.clear();
-        for group in std::mem::take(&mut self.groups).into_iter().flatten() {
+        for group in self.groups.drain() {
             if let Some(key) = group.timer {
                 self.timers.remove(&key);
             }
@@ -153,25 +153,17 @@ impl Node {
             return;
         };
         let member = (index, self.slots[index].attempt);
-        let last = self
-            .last_kill
-            .and_then(|id| self.kills.get_mut(id)?.as_mut());
+        let last = self.last_kill.and_then(|id| self.kills.get_mut(id));
         if let Some(batch) = last
             && batch.deadline == deadline
         {
             batch.members.push(member);
             return;
         }
-        let id = self.free_kills.pop().unwrap_or(self.kills.len());
-        let batch = KillBatch {
+        let id = self.kills.insert(KillBatch {
             deadline,
             members: vec![member],
-        };
-        if id == self.kills.len() {
-            self.kills.push(Some(batch));
-        } else {
-            self.kills[id] = Some(batch);
-        }
+        });
         self.timers.insert_at(Due::Kill(id), deadline);
         self.last_kill = Some(id);
     }
@@ -179,11 +171,9 @@ impl Node {
     /// A batch's deadline passed: those of its children still stopping the same attempt are
     /// killed.
     pub(super) fn on_kill_deadline(&mut self, batch: usize) {
-        let Some(KillBatch { members, .. }) = self.kills.get_mut(batch).and_then(Option::take)
-        else {
+        let Some(KillBatch { members, .. }) = self.kills.remove(batch) else {
             return;
         };
-        self.free_kills.push(batch);
         if self.last_kill == Some(batch) {
             self.last_kill = None;
         }
