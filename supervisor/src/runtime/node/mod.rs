@@ -6,10 +6,10 @@
 //! `Running` or `Stopping`, and `live_tasks` counts those slots (changed only by `set_task`);
 //! a child waiting to restart belongs to exactly one restart group, which is released once
 //! its delay has passed and none of its members has a live task (derived from the slots, never
-//! counted). The loop ends only after every task has reported, so no attempt outlives it, and a
-//! node dropped unfinished (its loop panicked) aborts whatever still runs (a blocking worker that outstays its shutdown is detached
-//! and reported instead). Nothing here recurses per child or per dependency: starts go through
-//! a queue drained in startup order.
+//! counted). The loop ends only after every task has reported, so no attempt outlives it (a
+//! blocking worker that outstays its shutdown is detached and reported instead), and a node
+//! dropped unfinished (its loop panicked) aborts whatever still runs. Nothing here recurses
+//! per child or per dependency: starts go through a queue drained in startup order.
 
 mod command;
 mod dynamic;
