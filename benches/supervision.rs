@@ -3,8 +3,10 @@
 //! `cargo bench --bench supervision [-- --runs N --children N --only PREFIX]`. Every cell
 //! runs `runs` times, each in a fresh process; the tables show medians and their ratio to the
 //! floor of the same run. `--cell NAME` runs one cell (what the parent process does).
+//! `benches/peers/` builds this file as a module, for the same floors and front doors beside
+//! the peers.
 
-mod harness;
+pub(crate) mod harness;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +27,7 @@ static ALLOCATOR: harness::Counting = harness::Counting;
 const RESTARTS: usize = 10_000;
 const WARMUP: usize = RESTARTS / 100;
 
-fn children() -> usize {
+pub(crate) fn children() -> usize {
     harness::arg_or("--children", 100_000)
 }
 
@@ -35,10 +37,10 @@ fn children() -> usize {
 
 /// When each attempt began and when it was about to fail.
 #[derive(Clone)]
-struct Marks(Arc<Mutex<(Vec<Instant>, Vec<Instant>)>>);
+pub(crate) struct Marks(Arc<Mutex<(Vec<Instant>, Vec<Instant>)>>);
 
 impl Marks {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let n = RESTARTS + WARMUP + 1;
         Marks(Arc::new(Mutex::new((
             Vec::with_capacity(n),
@@ -47,7 +49,7 @@ impl Marks {
     }
 
     /// The attempt's first statement: returns how many attempts have begun.
-    fn first(&self) -> usize {
+    pub(crate) fn first(&self) -> usize {
         let mut marks = self.0.lock().unwrap();
         marks.0.push(Instant::now());
         marks.0.len()
@@ -58,7 +60,7 @@ impl Marks {
         self.0.lock().unwrap().1.push(Instant::now());
     }
 
-    fn figures(&self) -> Figures {
+    pub(crate) fn figures(&self) -> Figures {
         let marks = self.0.lock().unwrap();
         let (firsts, lasts) = &*marks;
         let mut gaps: Vec<Duration> = lasts
@@ -76,7 +78,7 @@ impl Marks {
 }
 
 /// The attempts there are: the warm-up, the measured restarts, and the one that stays.
-const ATTEMPTS: usize = RESTARTS + WARMUP + 1;
+pub(crate) const ATTEMPTS: usize = RESTARTS + WARMUP + 1;
 
 fn bench_error() -> std::io::Error {
     // A simple kind: no allocation, for the floor and ours alike.
@@ -84,7 +86,7 @@ fn bench_error() -> std::io::Error {
 }
 
 /// What both sides run at the end of an attempt: mark it, then fail or panic.
-async fn fail(marks: &Marks, panic: bool) -> Result<(), std::io::Error> {
+pub(crate) async fn fail(marks: &Marks, panic: bool) -> Result<(), std::io::Error> {
     marks.last();
     if panic {
         panic!("bench");
@@ -119,7 +121,7 @@ async fn panicking(
     fail(&marks, true).await
 }
 
-fn restart_floor(flavor: Flavor, panic: bool) -> Figures {
+pub(crate) fn restart_floor(flavor: Flavor, panic: bool) -> Figures {
     flavor.block_on(async move {
         let marks = Marks::new();
         for _ in 0..ATTEMPTS - 1 {
@@ -138,7 +140,7 @@ fn restart_floor(flavor: Flavor, panic: bool) -> Figures {
 
 /// The declarative front door: a one-child tree with a real intensity window that cannot
 /// trip.
-fn restart_tree(flavor: Flavor, panic: bool) -> Figures {
+pub(crate) fn restart_tree(flavor: Flavor, panic: bool) -> Figures {
     flavor.block_on(async move {
         let (marks, done) = (Marks::new(), Arc::new(Notify::new()));
         let child = match panic {
@@ -159,7 +161,7 @@ fn restart_tree(flavor: Flavor, panic: bool) -> Figures {
 }
 
 /// The imperative front door: `spawn_service` of the same service.
-fn restart_root(flavor: Flavor, panic: bool) -> Figures {
+pub(crate) fn restart_root(flavor: Flavor, panic: bool) -> Figures {
     flavor.block_on(async move {
         let (marks, done) = (Marks::new(), Arc::new(Notify::new()));
         let sup = Supervisor::new(quiet());
@@ -177,14 +179,14 @@ fn restart_root(flavor: Flavor, panic: bool) -> Figures {
     })
 }
 
-fn immediate() -> BackoffConfig {
+pub(crate) fn immediate() -> BackoffConfig {
     BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
         .with_jitter(Jitter::None)
         .without_circuit_breaker()
 }
 
 /// No signal handler, no journal: nothing but supervision.
-fn quiet() -> SupervisorConfig {
+pub(crate) fn quiet() -> SupervisorConfig {
     SupervisorConfig::default()
         .without_signal_handler()
         .with_journal_capacity(0)
@@ -195,13 +197,13 @@ fn quiet() -> SupervisorConfig {
 
 /// Counts first statements and dropped futures of the idle children.
 #[derive(Clone, Default)]
-struct Fleet {
-    started: Arc<AtomicU64>,
-    dropped: Arc<AtomicU64>,
+pub(crate) struct Fleet {
+    pub(crate) started: Arc<AtomicU64>,
+    pub(crate) dropped: Arc<AtomicU64>,
 }
 
 /// Counts a dropped child future.
-struct OnDrop(Arc<AtomicU64>);
+pub(crate) struct OnDrop(pub(crate) Arc<AtomicU64>);
 
 impl Drop for OnDrop {
     fn drop(&mut self) {
@@ -210,7 +212,7 @@ impl Drop for OnDrop {
 }
 
 impl Fleet {
-    async fn until(counter: &AtomicU64, n: usize) {
+    pub(crate) async fn until(counter: &AtomicU64, n: usize) {
         while counter.load(Ordering::Relaxed) < n as u64 {
             tokio::task::yield_now().await;
         }
@@ -219,7 +221,7 @@ impl Fleet {
     /// Measures one fleet: `start` makes the children (from nothing), `stop` shuts them down.
     /// `stop` returns what is left (a handle, a report): dropped after the timing, since
     /// shutdown has returned by then.
-    async fn measure<T, S, F, R>(
+    pub(crate) async fn measure<T, S, F, R>(
         self,
         n: usize,
         start: impl FnOnce(Fleet) -> S,
@@ -259,7 +261,7 @@ async fn idle(ctx: TaskContext, fleet: Fleet) {
     ctx.cancelled().await;
 }
 
-fn fleet_floor(flavor: Flavor) -> Figures {
+pub(crate) fn fleet_floor(flavor: Flavor) -> Figures {
     let n = children();
     flavor.block_on(Fleet::default().measure(
         n,
@@ -284,7 +286,7 @@ fn fleet_floor(flavor: Flavor) -> Figures {
     ))
 }
 
-fn fleet_tree(flavor: Flavor, brutal: bool) -> Figures {
+pub(crate) fn fleet_tree(flavor: Flavor, brutal: bool) -> Figures {
     let n = children();
     flavor.block_on(Fleet::default().measure(
         n,
@@ -330,7 +332,7 @@ impl TradingService for Idle {
     }
 }
 
-fn fleet_root(flavor: Flavor) -> Figures {
+pub(crate) fn fleet_root(flavor: Flavor) -> Figures {
     let n = children();
     flavor.block_on(Fleet::default().measure(
         n,
