@@ -164,7 +164,7 @@ impl Root {
             names.insert(Arc::clone(&spec.name), usize::MAX);
         }
         self.notify
-            .send(NodeMessage::Spawn(Box::new(spec)))
+            .send(NodeMessage::Spawn(spec))
             .map_err(|_| SpawnError::ShuttingDown)
     }
 

@@ -157,7 +157,7 @@ pub(crate) type Names = Arc<Mutex<HashMap<Arc<str>, usize>>>;
 
 /// What handles, contexts and parents send to a node's control loop.
 pub(crate) enum NodeMessage {
-    Spawn(Box<ChildSpec>),
+    Spawn(ChildSpec),
     Ready {
         index: usize,
         attempt: u32,

@@ -269,7 +269,7 @@ impl Node {
     fn on_message(&mut self, message: NodeMessage) {
         match message {
             NodeMessage::Spawn(spec) => {
-                let index = self.add_dynamic(*spec);
+                let index = self.add_dynamic(spec);
                 if self.shutdown.is_some() {
                     self.terminate_unstarted(index);
                 } else {
