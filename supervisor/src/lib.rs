@@ -179,6 +179,8 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "config")]
+pub mod config;
 mod context;
 pub mod error;
 mod model;

@@ -52,13 +52,16 @@ pub(crate) fn parse(text: &str) -> Result<u64, String> {
         let scale = 10u128
             .checked_pow(fraction.len() as u32)
             .ok_or_else(malformed)?;
-        let part = digits * unit_nanos;
+        // Checked: a long fraction would overflow (and a panic is no error message).
+        let part = digits.checked_mul(unit_nanos).ok_or_else(malformed)?;
         if !part.is_multiple_of(scale) {
             return Err(format!(
                 "invalid duration \"{text}\": finer than a nanosecond; {EXPECTED}"
             ));
         }
-        nanos += part / scale;
+        nanos = nanos
+            .checked_add(part / scale)
+            .ok_or_else(|| too_long(text))?;
     }
     if nanos == 0 {
         return Err(format!(

@@ -3,6 +3,8 @@
 mod auto_shutdown;
 mod backoff_config;
 mod child_kind;
+#[cfg_attr(not(feature = "config"), allow(dead_code))]
+mod duration_text;
 mod intensity;
 mod limits;
 mod phase;
@@ -15,6 +17,8 @@ mod termination;
 pub use auto_shutdown::AutoShutdown;
 pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter, OnOpen};
 pub use child_kind::ChildKind;
+#[cfg(feature = "config")]
+pub(crate) use duration_text::{PATTERN as DURATION_PATTERN, format_duration, parse_duration};
 pub use intensity::Intensity;
 pub use limits::{
     MAX_DURATION, MAX_DYNAMIC_CHILDREN, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH,

@@ -1,0 +1,176 @@
+//! The file's shape, as types: what is read, what the JSON Schema is generated from, and what
+//! the loader checks a document against. Every field is optional: what the file leaves out
+//! keeps the value from the code (or the built-in default).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::values::{ChildShutdown, Spelled, Text};
+use crate::model::{Jitter, OnOpen, RestartPolicy, Strategy};
+
+/// A supervision tree's policy, as an operator writes it at deploy time. It overrides what the
+/// code declares; `children` overrides it per child.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Supervision tree configuration")]
+pub struct ConfigFile {
+    /// The root supervisor: how it restarts its children and how often it may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<SupervisorSection>,
+    /// Every child's restart, backoff, breaker, heartbeat and shutdown policy, unless an entry
+    /// under `children` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicySection>,
+    /// How the tree shuts down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown: Option<ShutdownSection>,
+    /// The journal and the metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<ObservabilitySection>,
+    /// Per-child overrides, keyed by the child's path from the root
+    /// (`bot/execution/order_router`). Every path must name a child of the tree.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub children: BTreeMap<String, ChildSection>,
+}
+
+/// A supervisor's strategy and restart intensity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisorSection {
+    /// Which children restart when one fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Spelled<Strategy>>,
+    /// How many restarts within how long the supervisor tolerates before it gives up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intensity: Option<IntensitySection>,
+}
+
+/// A restart intensity: at most `max_restarts` restarts within `within`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntensitySection {
+    /// Restarts tolerated within the window (1 to 10,000).
+    #[schemars(range(min = 1, max = 10_000))]
+    pub max_restarts: u32,
+    /// The sliding window, e.g. `"60s"`.
+    pub within: Text<std::time::Duration>,
+}
+
+/// A child's policies. Under `policy` they apply to every child; under `children` to one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    /// When it is restarted: `always`, `on_failure` or `never` (or OTP's `permanent`,
+    /// `transient`, `temporary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<Spelled<RestartPolicy>>,
+    /// The delay before each restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<BackoffSection>,
+    /// When it stops being restarted: after `max_failures` failures within `within`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<BreakerSection>,
+    /// How long it may go without a heartbeat before it counts as stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<HeartbeatSection>,
+    /// How it is stopped: `brutal_kill`, `infinity`, or `{ timeout: "5s" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown: Option<ChildShutdown>,
+}
+
+/// One child's overrides: its policies, and for a nested supervisor its strategy and
+/// intensity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChildSection {
+    /// As under `policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<Spelled<RestartPolicy>>,
+    /// As under `policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<BackoffSection>,
+    /// As under `policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<BreakerSection>,
+    /// As under `policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<HeartbeatSection>,
+    /// As under `policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown: Option<ChildShutdown>,
+    /// Only for a nested supervisor: its strategy and intensity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<SupervisorSection>,
+}
+
+/// Exponential backoff: `base`, doubled per consecutive failure, up to `max`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffSection {
+    /// The first delay, e.g. `"100ms"`; at most `max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Text<std::time::Duration>>,
+    /// The largest delay, e.g. `"30s"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Text<std::time::Duration>>,
+    /// How delays are randomised: `none`, `full` or `equal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Spelled<Jitter>>,
+    /// How long it must run without failing before the backoff starts again from `base`
+    /// (the cooldown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_after: Option<Text<std::time::Duration>>,
+}
+
+/// A circuit breaker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSection {
+    /// `false` restarts for ever, however often it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Failures within `within` that open it (1 to 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10_000))]
+    pub max_failures: Option<u32>,
+    /// The sliding window, e.g. `"10m"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Text<std::time::Duration>>,
+    /// What opening does: `terminate` the child, or also `escalate` to its supervisor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_open: Option<Spelled<OnOpen>>,
+}
+
+/// Heartbeat staleness.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatSection {
+    /// Silence longer than this marks the child stale, e.g. `"3s"`.
+    pub stale_after: Text<std::time::Duration>,
+}
+
+/// How the tree shuts down.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownSection {
+    /// How long each child gets to stop after it is cancelled, unless its own `shutdown`
+    /// says otherwise, e.g. `"5s"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graceful_timeout: Option<Text<std::time::Duration>>,
+}
+
+/// The journal and the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObservabilitySection {
+    /// Events the journal keeps for replay (0 turns it off; at most 65,536).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 65_536))]
+    pub journal_capacity: Option<u32>,
+    /// Events a live subscriber may fall behind by (1 to 65,536).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65_536))]
+    pub event_capacity: Option<u32>,
+}
