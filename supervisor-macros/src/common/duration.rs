@@ -47,17 +47,19 @@ pub(crate) fn parse(text: &str) -> Result<u64, String> {
     let mut nanos = whole
         .checked_mul(unit_nanos)
         .ok_or_else(|| too_long(text))?;
+    // Trailing zeros change nothing ("1.50s" is "1.5s") but would make the sum overflow.
+    let fraction = fraction.trim_end_matches('0');
     if !fraction.is_empty() {
-        let digits: u128 = fraction.parse().map_err(|_| malformed())?;
-        let scale = 10u128
-            .checked_pow(fraction.len() as u32)
-            .ok_or_else(malformed)?;
-        // Checked: a long fraction would overflow (and a panic is no error message).
-        let part = digits.checked_mul(unit_nanos).ok_or_else(malformed)?;
+        let finer = || format!("invalid duration \"{text}\": finer than a nanosecond; {EXPECTED}");
+        let digits: u128 = fraction.parse().map_err(|_| finer())?;
+        let scale = u32::try_from(fraction.len())
+            .ok()
+            .and_then(|len| 10u128.checked_pow(len))
+            .ok_or_else(finer)?;
+        // Checked: so many digits are finer than a nanosecond anyway.
+        let part = digits.checked_mul(unit_nanos).ok_or_else(finer)?;
         if !part.is_multiple_of(scale) {
-            return Err(format!(
-                "invalid duration \"{text}\": finer than a nanosecond; {EXPECTED}"
-            ));
+            return Err(finer());
         }
         nanos = nanos
             .checked_add(part / scale)

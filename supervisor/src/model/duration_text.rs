@@ -54,17 +54,19 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut nanos = whole
         .checked_mul(unit_nanos)
         .ok_or_else(|| too_long(text))?;
+    // Trailing zeros change nothing ("1.50s" is "1.5s") but would make the sum overflow.
+    let fraction = fraction.trim_end_matches('0');
     if !fraction.is_empty() {
-        let digits: u128 = fraction.parse().map_err(|_| malformed())?;
+        let finer = || format!("invalid duration \"{text}\": finer than a nanosecond; {EXPECTED}");
+        let digits: u128 = fraction.parse().map_err(|_| finer())?;
         let scale = u32::try_from(fraction.len())
             .ok()
             .and_then(|len| 10u128.checked_pow(len))
-            .ok_or_else(malformed)?;
-        let part = digits.checked_mul(unit_nanos).ok_or_else(malformed)?;
+            .ok_or_else(finer)?;
+        // Checked: so many digits are finer than a nanosecond anyway.
+        let part = digits.checked_mul(unit_nanos).ok_or_else(finer)?;
         if !part.is_multiple_of(scale) {
-            return Err(format!(
-                "invalid duration \"{text}\": finer than a nanosecond; {EXPECTED}"
-            ));
+            return Err(finer());
         }
         nanos = nanos
             .checked_add(part / scale)
@@ -168,6 +170,16 @@ mod tests {
         for (duration, text) in cases {
             assert_eq!(format_duration(duration), text);
         }
+    }
+
+    #[test]
+    fn long_fractions_are_exact_or_finer_than_a_nanosecond() {
+        assert_eq!(
+            parse_duration("1.50000000000000000000000000000000000000000h"),
+            Ok(Duration::from_secs(5400))
+        );
+        let finer = parse_duration("1.99999999999999999999999999999h").unwrap_err();
+        assert!(finer.contains("finer than a nanosecond"), "{finer}");
     }
 
     #[test]
