@@ -218,8 +218,17 @@ impl Applier<'_> {
         let mut policy = (*code).clone();
         let mut entry = Entry::new(&path, child_kind(child.kind()));
         let mut sources = Sources::default();
+        let nested = child.kind() == ChildKind::Supervisor;
+        let global = global.map(PolicyFields::from).map(|mut fields| {
+            if nested {
+                // A nested supervisor never heartbeats and bounds its own shutdown.
+                fields.heartbeat = None;
+                fields.shutdown = None;
+            }
+            fields
+        });
         for (section, field) in [
-            (global.map(PolicyFields::from), "policy".to_owned()),
+            (global, "policy".to_owned()),
             (own.map(PolicyFields::from), own_field.clone()),
         ] {
             if let Some(section) = section {
@@ -258,9 +267,17 @@ impl Applier<'_> {
                 Some(_) => Arc::new(policy),
             };
             if !base_over_max && let Err(error) = check_added_child(parent, auto_shutdown, &child) {
+                // At the child's entry, or at `policy` when only that changed it.
+                let (at, field) = match own {
+                    Some(_) => (
+                        self.config.position(&format!("{own_field}#key")),
+                        own_field.clone(),
+                    ),
+                    None => (self.config.position("policy#key"), "policy".to_owned()),
+                };
                 self.problems.push(Problem::at(
-                    self.config.position(&own_field).unwrap_or_default(),
-                    &own_field,
+                    at.unwrap_or_default(),
+                    &field,
                     None,
                     format!("the configured child is rejected: {error}"),
                 ));

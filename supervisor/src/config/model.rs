@@ -20,7 +20,9 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<SupervisorSection>,
     /// Every child's restart, backoff, breaker, heartbeat and shutdown policy, unless an entry
-    /// under `children` says otherwise.
+    /// under `children` says otherwise. A nested supervisor takes its restart, backoff and
+    /// breaker from here, not its heartbeat or shutdown (it never heartbeats and bounds its
+    /// own shutdown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicySection>,
     /// How the tree shuts down.
@@ -72,7 +74,7 @@ pub struct PolicySection {
     /// When it stops being restarted: after `max_failures` failures within `within`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<BreakerSection>,
-    /// How long it may go without a heartbeat before it counts as stale.
+    /// How long it may run without a heartbeat before it is treated as hung and restarted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat: Option<HeartbeatSection>,
     /// How it is stopped: `brutal_kill`, `infinity`, or `{ timeout: "5s" }`.
@@ -143,11 +145,12 @@ pub struct BreakerSection {
     pub on_open: Option<Spelled<OnOpen>>,
 }
 
-/// Heartbeat staleness.
+/// The heartbeat limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatSection {
-    /// Silence longer than this marks the child stale, e.g. `"3s"`.
+    /// A running child silent for longer than this is treated as hung and restarted, e.g.
+    /// `"3s"`.
     pub stale_after: Text<std::time::Duration>,
 }
 

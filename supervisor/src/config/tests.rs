@@ -348,3 +348,32 @@ fn observability_reaches_the_supervisor_config() {
     assert_eq!(applied.journal_capacity(), 0);
     assert_eq!(applied.event_capacity(), 16);
 }
+
+#[test]
+fn policy_gives_a_nested_supervisor_no_heartbeat_or_shutdown_but_its_entry_cannot_either() {
+    let configured =
+        apply("policy:\n  heartbeat: {stale_after: 3s}\n  shutdown: brutal_kill\n").unwrap();
+    let child = |name: &str| {
+        configured
+            .spec
+            .children()
+            .iter()
+            .find(|c| c.name() == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        child("market_feed").heartbeat_timeout(),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(child("execution").heartbeat_timeout(), None);
+    assert_eq!(child("execution").shutdown(), None);
+    let error = apply("children:\n  bot/execution: {heartbeat: {stale_after: 3s}}\n").unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("2:3: `children.bot/execution`: the configured child is rejected"),
+        "{error}"
+    );
+}

@@ -21,6 +21,9 @@ pub enum SupervisorError {
     /// A [`SupervisorConfig`](crate::SupervisorConfig) value is out of range; nothing was
     /// started.
     InvalidConfig(ConfigError),
+    /// A configuration file was rejected (every problem is listed); nothing was started.
+    #[cfg(feature = "config")]
+    ConfigFile(crate::config::ConfigFileError),
     /// A control loop of the tree panicked (a bug in this crate: please report it). Every task
     /// of the tree was aborted; the message is the panic's.
     Internal(String),
@@ -40,6 +43,8 @@ impl fmt::Display for SupervisorError {
             }
             SupervisorError::Spec(error) => write!(f, "invalid supervision tree: {error}"),
             SupervisorError::InvalidConfig(error) => write!(f, "invalid supervisor config: {error}"),
+            #[cfg(feature = "config")]
+            SupervisorError::ConfigFile(error) => write!(f, "invalid configuration file {error}"),
             SupervisorError::Internal(message) => write!(
                 f,
                 "internal error, please report it: a control loop panicked ({message}); every task of the tree was aborted"
@@ -56,6 +61,8 @@ impl Error for SupervisorError {
             SupervisorError::Escalated(escalation) => Some(escalation),
             SupervisorError::Spec(error) => Some(error),
             SupervisorError::InvalidConfig(error) => Some(error),
+            #[cfg(feature = "config")]
+            SupervisorError::ConfigFile(error) => Some(error),
             SupervisorError::Internal(_) => None,
         }
     }

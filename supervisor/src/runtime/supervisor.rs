@@ -126,6 +126,51 @@ impl Supervisor {
         Ok(Self::launch(spec, config, false).await?.0)
     }
 
+    /// Like [`start_with_config`](Self::start_with_config), with a configuration file applied
+    /// first ([`TreeConfig::apply`](crate::config::TreeConfig::apply) and
+    /// [`TreeConfig::supervisor_config`](crate::config::TreeConfig::supervisor_config)): the
+    /// file's values override the spec's, its `children` entries override its `policy`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use supervisor::config::TreeConfig;
+    /// use supervisor::{ServicePhase, Supervisor, SupervisorConfig, SupervisorSpec, service_fn};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // In code the feed restarts after a failure (on_failure, the default) ...
+    /// let spec = SupervisorSpec::builder("bot")
+    ///     .child(service_fn("feed", |_ctx| async {
+    ///         Err::<(), _>(std::io::Error::other("exchange down"))
+    ///     }))
+    ///     .build()?;
+    /// // ... the operator's file says never.
+    /// let file = TreeConfig::from_yaml("children:\n  bot/feed: { restart: never }\n", "bot.yaml")?;
+    /// let config = SupervisorConfig::default().without_signal_handler();
+    /// let tree = Supervisor::start_configured(spec, &file, config).await?;
+    /// tokio::time::sleep(Duration::from_secs(1)).await;
+    /// let state = tree.current_state().await;
+    /// let feed = state.find("bot/feed").unwrap();
+    /// assert_eq!((feed.phase, feed.attempt), (ServicePhase::Terminated, 1));
+    /// tree.shutdown_tree("example", "done").await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SupervisorError::ConfigFile`] when the file does not fit the tree (a path that names
+    /// no child, say), and as [`start_with_config`](Self::start_with_config).
+    #[cfg(feature = "config")]
+    pub async fn start_configured(
+        spec: SupervisorSpec,
+        file: &crate::config::TreeConfig,
+        config: SupervisorConfig,
+    ) -> Result<SupervisorHandle, SupervisorError> {
+        let configured = file.apply(spec).map_err(SupervisorError::ConfigFile)?;
+        Self::start_with_config(configured.spec, file.supervisor_config(config)).await
+    }
+
     /// Like [`start_with_config`](Self::start_with_config), with a subscription to the
     /// tree's [`LifecycleEvent`]s taken before anything starts, so the first starts are in it.
     ///

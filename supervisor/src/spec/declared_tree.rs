@@ -92,6 +92,23 @@ impl DeclaredTree {
         Supervisor::start_with_config(spec, config).await
     }
 
+    /// Starts the tree with a configuration file applied (see
+    /// [`Supervisor::start_configured`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), and [`SupervisorError::ConfigFile`] when the file does not
+    /// fit the tree.
+    #[cfg(feature = "config")]
+    pub async fn start_configured(
+        self,
+        file: &crate::config::TreeConfig,
+        config: SupervisorConfig,
+    ) -> Result<SupervisorHandle, SupervisorError> {
+        let spec = self.spec.map_err(SupervisorError::Spec)?;
+        Supervisor::start_configured(spec, file, config).await
+    }
+
     /// Like [`start_with_config`](Self::start_with_config), with a subscription to the tree's
     /// events taken before anything starts (see [`Supervisor::start_with_events`]).
     ///
