@@ -342,6 +342,24 @@ async fn the_journal_capacity_comes_from_the_file() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn per_child_metrics_can_be_turned_off_in_the_file() {
+    for (yaml, listed) in [("", 1), ("observability: { child_metrics: false }\n", 0)] {
+        let spec = SupervisorSpec::builder("bot")
+            .child(idle("feed"))
+            .build()
+            .unwrap();
+        let tree = start(spec, yaml).await;
+        let metrics = tree.metrics().snapshot();
+        assert_eq!(
+            (metrics.spawned_total, metrics.children.len()),
+            (1, listed),
+            "{yaml:?}"
+        );
+        tree.shutdown_tree("test", "done").await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_file_that_does_not_fit_the_tree_starts_nothing() {
     let attempts = Arc::new(AtomicU32::new(0));
     let spec = SupervisorSpec::builder("bot")

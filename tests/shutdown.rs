@@ -278,3 +278,88 @@ async fn each_child_of_a_wave_is_aborted_at_its_own_deadline() {
         ]
     );
 }
+
+/// A worker stuck inside a poll (blocking code in an async fn) cannot be aborted until the
+/// poll returns. Shutdown waits the abort wait for it, then reports it detached and returns
+/// while it is still stuck; the others are unaffected. (Real threads: a stuck poll cannot
+/// happen on the paused single-threaded clock. The stuck poll is bounded, so that a missing
+/// detach fails the assertion instead of hanging.)
+#[test]
+fn a_worker_stuck_in_a_poll_is_detached_after_the_abort_wait() {
+    use std::sync::Mutex;
+    use std::sync::mpsc;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(3)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (release, released) = mpsc::channel::<()>();
+    let (entered, entering) = mpsc::channel::<()>();
+    let released = Arc::new(Mutex::new(released));
+    let entered = Arc::new(Mutex::new(entered));
+    let report = runtime.block_on(async move {
+        let stuck = service_fn("stuck", move |_ctx| {
+            let (released, entered) = (Arc::clone(&released), Arc::clone(&entered));
+            async move {
+                let _ = entered.lock().unwrap().send(());
+                // Holds its worker thread inside this poll until released.
+                let _ = released
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(30));
+            }
+        });
+        let spec = SupervisorSpec::builder("bot")
+            .shutdown_timeout(Duration::from_millis(20))
+            .abort_wait(Duration::from_millis(100))
+            .child(stuck)
+            .child(service_fn(
+                "feed",
+                |ctx| async move { ctx.cancelled().await },
+            ))
+            .build()
+            .unwrap();
+        let tree = Supervisor::start_with_config(spec, test_config())
+            .await
+            .unwrap();
+        tokio::task::spawn_blocking(move || entering.recv().unwrap())
+            .await
+            .unwrap();
+        let report = tree.shutdown_tree("test", "done").await;
+        let state = tree.current_state().await;
+        let stuck = state.find("bot/stuck").unwrap();
+        assert_eq!(stuck.phase, supervisor::ServicePhase::Terminated);
+        assert_eq!(
+            stuck.last_exit.as_deref(),
+            Some("detached: it could not be aborted after the shutdown timeout")
+        );
+        report
+    });
+    // Shutdown returned while the worker was still stuck: only now is it let go.
+    release.send(()).unwrap();
+    assert_eq!(
+        outcomes(&report),
+        [
+            ("bot/stuck", supervisor::StopOutcome::Detached),
+            ("bot/feed", supervisor::StopOutcome::Graceful)
+        ]
+    );
+    drop(runtime);
+}
+
+#[test]
+fn an_abort_wait_must_be_positive_and_bounded() {
+    for wait in [
+        Duration::ZERO,
+        supervisor::MAX_DURATION + Duration::from_secs(1),
+    ] {
+        let error = SupervisorSpec::builder("bot")
+            .abort_wait(wait)
+            .build()
+            .unwrap_err();
+        assert!(error.to_string().contains("abort_wait"), "{error}");
+    }
+    let spec = SupervisorSpec::builder("bot").build().unwrap();
+    assert_eq!(spec.abort_wait(), Duration::from_secs(5));
+}

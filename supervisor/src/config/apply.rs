@@ -18,7 +18,9 @@ use crate::error::closest;
 use crate::model::{
     BackoffConfig, ChildKind, CircuitBreakerConfig, Intensity, RestartPolicy, format_duration,
 };
-use crate::spec::{ChildPolicy, ChildSpec, Run, SupervisorSpec, check_added_child};
+use crate::spec::{
+    ChildPolicy, ChildSpec, DEFAULT_ABORT_WAIT, Run, SupervisorSpec, check_added_child,
+};
 
 /// A tree with a configuration file applied, and what each value is and where it came from.
 #[derive(Debug, Clone)]
@@ -31,8 +33,8 @@ pub struct Configured {
 
 impl TreeConfig {
     /// Applies the file to `spec`: the root's `supervisor` group, `policy` to every child,
-    /// `shutdown.graceful_timeout` to every supervisor, then each `children` entry to the
-    /// child at its path.
+    /// the `shutdown` group to every supervisor, then each `children` entry to the child at
+    /// its path.
     ///
     /// # Errors
     ///
@@ -90,7 +92,8 @@ impl TreeConfig {
         Ok(Configured { spec, effective })
     }
 
-    /// `config` with the file's `observability` group applied (journal and event capacity).
+    /// `config` with the file's `observability` group applied (journal and event capacity,
+    /// per-child metrics).
     pub fn supervisor_config(&self, config: SupervisorConfig) -> SupervisorConfig {
         let Some(observability) = &self.file().observability else {
             return config;
@@ -101,6 +104,9 @@ impl TreeConfig {
         }
         if let Some(capacity) = observability.event_capacity {
             config = config.with_event_capacity(capacity as usize);
+        }
+        if let Some(listed) = observability.child_metrics {
+            config = config.with_child_metrics(listed);
         }
         config
     }
@@ -191,6 +197,23 @@ impl Applier<'_> {
             match graceful {
                 Some(_) => self.file_at("shutdown.graceful_timeout"),
                 None => Source::code_or_default(spec.shutdown_timeout == Duration::from_secs(5)),
+            },
+        );
+        let abort_wait = self
+            .config
+            .file()
+            .shutdown
+            .as_ref()
+            .and_then(|s| s.abort_wait);
+        if let Some(Text(wait)) = abort_wait {
+            spec.abort_wait = wait;
+        }
+        entry.set(
+            "abort_wait",
+            format_duration(spec.abort_wait),
+            match abort_wait {
+                Some(_) => self.file_at("shutdown.abort_wait"),
+                None => Source::code_or_default(spec.abort_wait == DEFAULT_ABORT_WAIT),
             },
         );
         self.entries.push(entry);

@@ -162,9 +162,14 @@ pub struct ShutdownSection {
     /// says otherwise, e.g. `"5s"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graceful_timeout: Option<Text<std::time::Duration>>,
+    /// After a worker that did not stop in time is aborted, how long shutdown waits for its
+    /// task to be gone; past it, a task stuck inside a poll is reported detached and shutdown
+    /// goes on (e.g. `"5s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_wait: Option<Text<std::time::Duration>>,
 }
 
-/// The journal and the metrics.
+/// The journal, the live event stream and the metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObservabilitySection {
@@ -176,4 +181,8 @@ pub struct ObservabilitySection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65_536))]
     pub event_capacity: Option<u32>,
+    /// Whether the metrics list every child with its counters (the Prometheus collector's
+    /// per-child series); `false` keeps only the tree's totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_metrics: Option<bool>,
 }

@@ -241,12 +241,13 @@ fn a_file_base_above_a_code_max_is_found_when_applied() {
 #[test]
 fn the_file_overrides_the_code_and_children_override_policy() {
     let configured = apply(
-        "supervisor:\n  strategy: one_for_all\npolicy:\n  restart: always\n  backoff: {base: 250ms}\nshutdown:\n  graceful_timeout: 2s\nchildren:\n  bot/risk_engine:\n    restart: on_failure\n    shutdown: brutal_kill\n  bot/execution:\n    supervisor: {intensity: {max_restarts: 3, within: 10s}}\n",
+        "supervisor:\n  strategy: one_for_all\npolicy:\n  restart: always\n  backoff: {base: 250ms}\nshutdown:\n  graceful_timeout: 2s\n  abort_wait: 1s\nchildren:\n  bot/risk_engine:\n    restart: on_failure\n    shutdown: brutal_kill\n  bot/execution:\n    supervisor: {intensity: {max_restarts: 3, within: 10s}}\n",
     )
     .unwrap();
     let spec = &configured.spec;
     assert_eq!(spec.strategy(), Strategy::OneForAll);
     assert_eq!(spec.shutdown_timeout(), Duration::from_secs(2));
+    assert_eq!(spec.abort_wait(), Duration::from_secs(1));
     let child = |name: &str| spec.children().iter().find(|c| c.name() == name).unwrap();
     assert_eq!(child("market_feed").restart(), RestartPolicy::Always);
     assert_eq!(
@@ -291,7 +292,7 @@ fn the_file_overrides_the_code_and_children_override_policy() {
     assert_eq!(source("bot", "supervisor", "strategy"), at(2, 13));
     assert_eq!(source("bot", "supervisor", "intensity"), Source::Default);
     assert_eq!(source("bot/market_feed", "child", "restart"), at(4, 12));
-    assert_eq!(source("bot/risk_engine", "child", "restart"), at(10, 14));
+    assert_eq!(source("bot/risk_engine", "child", "restart"), at(11, 14));
     assert_eq!(
         source("bot/risk_engine", "child", "backoff.base"),
         at(5, 19)
@@ -310,14 +311,18 @@ fn the_file_overrides_the_code_and_children_override_policy() {
     );
     assert_eq!(
         source("bot/execution", "supervisor", "intensity"),
-        at(13, 29)
+        at(14, 29)
+    );
+    assert_eq!(
+        source("bot/execution", "supervisor", "abort_wait"),
+        at(8, 15)
     );
     let printed = effective.to_string();
     assert!(
         printed.contains("bot/risk_engine (child)\n  restart                on_failure"),
         "{printed}"
     );
-    assert!(printed.contains("bot.yaml:10:14"), "{printed}");
+    assert!(printed.contains("bot.yaml:11:14"), "{printed}");
 }
 
 #[test]
@@ -340,13 +345,14 @@ fn children_that_shared_a_policy_share_the_configured_one() {
 #[test]
 fn observability_reaches_the_supervisor_config() {
     let config = TreeConfig::from_yaml(
-        "observability: {journal_capacity: 0, event_capacity: 16}\n",
+        "observability: {journal_capacity: 0, event_capacity: 16, child_metrics: false}\n",
         "bot.yaml",
     )
     .unwrap();
     let applied = config.supervisor_config(crate::SupervisorConfig::default());
     assert_eq!(applied.journal_capacity(), 0);
     assert_eq!(applied.event_capacity(), 16);
+    assert!(!applied.child_metrics());
 }
 
 #[test]

@@ -35,8 +35,9 @@ pub enum TerminationReason {
     },
     /// It did not stop within its shutdown timeout and was aborted.
     Aborted,
-    /// A blocking worker that did not stop within its shutdown timeout. It cannot be aborted,
-    /// so it was left to finish on its own and is no longer tracked.
+    /// It did not stop within its shutdown timeout and could not be aborted: a blocking
+    /// worker (its thread cannot be stopped), or a task stuck inside a poll past the abort
+    /// wait. It was left to finish on its own and is no longer tracked.
     Detached,
     /// An operator removed it ([`remove_child`](crate::SupervisorHandle::remove_child)); its
     /// slot is released.
@@ -105,7 +106,7 @@ impl fmt::Display for TerminationReason {
             }
             TerminationReason::Aborted => f.write_str("aborted after the shutdown timeout"),
             TerminationReason::Detached => {
-                f.write_str("blocking worker detached after the shutdown timeout")
+                f.write_str("detached: it could not be aborted after the shutdown timeout")
             }
             TerminationReason::Removed => f.write_str("removed"),
         }

@@ -17,24 +17,31 @@ use crate::slab::Slab;
 /// assert_eq!(snapshot.active_services, 0);
 /// assert_eq!(snapshot.restarts_total, 0);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SupervisorMetrics {
     inner: Arc<Counters>,
+}
+
+impl Default for SupervisorMetrics {
+    /// Totals and every child listed.
+    fn default() -> Self {
+        SupervisorMetrics::new(true)
+    }
 }
 
 /// The children there are, each in an entry of its own (8 bytes per child), ordered by
 /// generation only when read.
 type Registry = Slab<Arc<ChildShared>>;
 
-#[derive(Default)]
 struct Counters {
     restarts_total: AtomicU64,
     active_services: AtomicU64,
     spawned_total: AtomicU64,
     terminated_total: AtomicU64,
     circuit_breaker_trips: AtomicU64,
-    /// Every child there is now by generation (so in creation order), with its path.
-    children: Mutex<Registry>,
+    /// Every child there is now by generation (so in creation order), with its path; `None`
+    /// when the children are not listed.
+    children: Option<Mutex<Registry>>,
 }
 
 impl std::fmt::Debug for Counters {
@@ -102,6 +109,20 @@ impl fmt::Display for MetricsSnapshot {
 }
 
 impl SupervisorMetrics {
+    /// Totals, and each child's counters if `list_children`.
+    pub(crate) fn new(list_children: bool) -> Self {
+        SupervisorMetrics {
+            inner: Arc::new(Counters {
+                restarts_total: AtomicU64::new(0),
+                active_services: AtomicU64::new(0),
+                spawned_total: AtomicU64::new(0),
+                terminated_total: AtomicU64::new(0),
+                circuit_breaker_trips: AtomicU64::new(0),
+                children: list_children.then(Mutex::default),
+            }),
+        }
+    }
+
     /// The current values. Each counter is read atomically; the set is not one transaction.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let c = &self.inner;
@@ -118,8 +139,10 @@ impl SupervisorMetrics {
     /// Each child's counters now.
     pub(crate) fn children(&self) -> Vec<ChildMetrics> {
         let now = tokio::time::Instant::now();
-        let mut children: Vec<Arc<ChildShared>> =
-            lock(&self.inner.children).iter().cloned().collect();
+        let Some(registry) = &self.inner.children else {
+            return Vec::new();
+        };
+        let mut children: Vec<Arc<ChildShared>> = lock(registry).iter().cloned().collect();
         children.sort_by_key(|shared| shared.generation);
         children
             .iter()
@@ -130,13 +153,19 @@ impl SupervisorMetrics {
             .collect()
     }
 
-    /// Lists a child; the key takes it off again.
+    /// Lists a child; the key takes it off again (`usize::MAX`, a key of nothing, when the
+    /// children are not listed).
     pub(crate) fn register(&self, shared: Arc<ChildShared>) -> usize {
-        lock(&self.inner.children).insert(shared)
+        match &self.inner.children {
+            Some(registry) => lock(registry).insert(shared),
+            None => usize::MAX,
+        }
     }
 
     pub(crate) fn deregister(&self, key: usize) {
-        lock(&self.inner.children).remove(key);
+        if let Some(registry) = &self.inner.children {
+            lock(registry).remove(key);
+        }
     }
 
     pub(crate) fn service_added(&self) {

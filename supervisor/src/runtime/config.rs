@@ -27,6 +27,7 @@ pub struct SupervisorConfig {
     rng_seed: Option<u64>,
     event_capacity: usize,
     journal_capacity: usize,
+    child_metrics: bool,
     /// Which of the settings that only [`Supervisor::new`](crate::Supervisor::new) uses were
     /// set, so that a declared tree can refuse them instead of ignoring them.
     imperative_only: ImperativeOnly,
@@ -51,6 +52,7 @@ impl Default for SupervisorConfig {
             rng_seed: None,
             event_capacity: 1024,
             journal_capacity: 1024,
+            child_metrics: true,
             imperative_only: ImperativeOnly::default(),
         }
     }
@@ -114,6 +116,16 @@ impl SupervisorConfig {
     /// (then an event with no subscriber is not even built). The default is 1,024.
     pub fn with_journal_capacity(mut self, capacity: usize) -> Self {
         self.journal_capacity = capacity;
+        self
+    }
+
+    /// Whether the metrics list every child with its counters
+    /// ([`MetricsSnapshot::children`](crate::MetricsSnapshot::children), and the Prometheus
+    /// collector's per-child series); on by default. Off, only the tree's totals are kept, and
+    /// a large fleet saves the listing (one entry per child) and its lock on every start and
+    /// removal. Each child's own counters stay in its state either way.
+    pub fn with_child_metrics(mut self, enabled: bool) -> Self {
+        self.child_metrics = enabled;
         self
     }
 
@@ -205,6 +217,12 @@ impl SupervisorConfig {
     /// The journal's capacity.
     pub fn journal_capacity(&self) -> usize {
         self.journal_capacity
+    }
+
+    /// Whether the metrics list every child (see
+    /// [`with_child_metrics`](Self::with_child_metrics)).
+    pub fn child_metrics(&self) -> bool {
+        self.child_metrics
     }
 }
 

@@ -84,7 +84,7 @@ impl Supervisor {
     pub fn new(config: SupervisorConfig) -> Self {
         let invalid = config.validate().err();
         let spec = SupervisorSpec::imperative_root(config.name(), config.shutdown_timeout());
-        let tree = TreeShared::new(config.event_capacity(), config.journal_capacity());
+        let tree = TreeShared::new(&config);
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
         if invalid.is_some() {
             root.request_shutdown("supervisor", "invalid config");
@@ -203,7 +203,7 @@ impl Supervisor {
         config
             .check_for_declared_tree(spec.name())
             .map_err(SupervisorError::InvalidConfig)?;
-        let tree = TreeShared::new(config.event_capacity(), config.journal_capacity());
+        let tree = TreeShared::new(&config);
         let events = subscribe.then(|| tree.subscribe());
         let root = Root::new(spec, tree, config.handles_signals(), config.rng_seed());
         let root = Arc::new(root);

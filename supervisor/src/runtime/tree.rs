@@ -51,9 +51,11 @@ pub(crate) struct EventSource {
 }
 
 impl TreeShared {
-    pub(crate) fn new(event_capacity: usize, journal_capacity: usize) -> Self {
+    pub(crate) fn new(config: &crate::SupervisorConfig) -> Self {
+        let (event_capacity, journal_capacity) =
+            (config.event_capacity(), config.journal_capacity());
         TreeShared {
-            metrics: SupervisorMetrics::default(),
+            metrics: SupervisorMetrics::new(config.child_metrics()),
             // Validated by both front doors; clamped again so that no value can panic here.
             events: broadcast::channel(event_capacity.clamp(1, MAX_EVENT_CAPACITY)).0,
             journal: Mutex::new(Journal::new(journal_capacity.min(MAX_EVENT_CAPACITY))),

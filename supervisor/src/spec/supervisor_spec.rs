@@ -42,6 +42,9 @@ pub struct SupervisorSpec {
     pub(crate) strategy: Strategy,
     pub(crate) intensity: Option<Intensity>,
     pub(crate) shutdown_timeout: Duration,
+    /// How long shutdown waits for an aborted worker's task to be gone before it reports the
+    /// worker detached and goes on.
+    pub(crate) abort_wait: Duration,
     pub(crate) auto_shutdown: AutoShutdown,
     pub(crate) children: Vec<ChildSpec>,
     /// Derived from `children` by `build`.
@@ -145,15 +148,20 @@ pub struct SupervisorSpecBuilder {
     strategy: Strategy,
     intensity: Option<Intensity>,
     shutdown_timeout: Duration,
+    abort_wait: Duration,
     auto_shutdown: AutoShutdown,
     children: Vec<ChildSpec>,
     max_dynamic_children: usize,
     pool: Option<PoolTemplate>,
 }
 
+/// The default [`SupervisorSpecBuilder::abort_wait`].
+pub(crate) const DEFAULT_ABORT_WAIT: Duration = Duration::from_secs(5);
+
 impl SupervisorSpec {
     /// A builder with the defaults: [`Strategy::OneForOne`], [`Intensity::default`] (10
-    /// restarts within 60 s), a 5 s shutdown timeout per child, [`AutoShutdown::Never`].
+    /// restarts within 60 s), a 5 s shutdown timeout per child, a 5 s abort wait,
+    /// [`AutoShutdown::Never`].
     pub fn builder(name: impl Into<Arc<str>>) -> SupervisorSpecBuilder {
         SupervisorSpecBuilder {
             nested_error: None,
@@ -161,6 +169,7 @@ impl SupervisorSpec {
             strategy: Strategy::OneForOne,
             intensity: Some(Intensity::default()),
             shutdown_timeout: Duration::from_secs(5),
+            abort_wait: DEFAULT_ABORT_WAIT,
             auto_shutdown: AutoShutdown::Never,
             children: Vec::new(),
             max_dynamic_children: 0,
@@ -176,6 +185,7 @@ impl SupervisorSpec {
             strategy: Strategy::OneForOne,
             intensity: None,
             shutdown_timeout,
+            abort_wait: DEFAULT_ABORT_WAIT,
             auto_shutdown: AutoShutdown::Never,
             children: Vec::new(),
             layout: Arc::default(),
@@ -193,6 +203,7 @@ impl SupervisorSpec {
             strategy: Strategy::OneForOne,
             intensity: Some(Intensity::default()),
             shutdown_timeout: Duration::from_secs(5),
+            abort_wait: DEFAULT_ABORT_WAIT,
             auto_shutdown: AutoShutdown::Never,
             children: Vec::new(),
             layout: Arc::default(),
@@ -230,6 +241,12 @@ impl SupervisorSpec {
     /// The default time each child gets to stop.
     pub fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
+    }
+
+    /// How long shutdown waits for an aborted worker's task (see
+    /// [`SupervisorSpecBuilder::abort_wait`]).
+    pub fn abort_wait(&self) -> Duration {
+        self.abort_wait
     }
 
     /// Whether significant children end it.
@@ -299,6 +316,16 @@ impl SupervisorSpecBuilder {
     /// The time each child gets to stop, unless its own [`ShutdownPolicy`] says otherwise.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long shutdown waits, after aborting a worker that did not stop in time, for its task
+    /// to be gone (5 s by default). A task stuck inside a poll (blocking code in an async
+    /// fn) cannot be aborted until that poll returns: past this wait it is reported
+    /// [`Detached`](crate::StopOutcome::Detached) and shutdown goes on without it. Nested
+    /// supervisors bound their own workers with their own wait.
+    pub fn abort_wait(mut self, wait: Duration) -> Self {
+        self.abort_wait = wait;
         self
     }
 
@@ -450,6 +477,7 @@ impl SupervisorSpecBuilder {
             strategy: self.strategy,
             intensity: self.intensity,
             shutdown_timeout: self.shutdown_timeout,
+            abort_wait: self.abort_wait,
             auto_shutdown: self.auto_shutdown,
             children: self.children,
             layout: Arc::new(layout),
@@ -474,6 +502,7 @@ impl SupervisorSpecBuilder {
             check_positive_duration("intensity.within", intensity.within).map_err(invalid)?;
         }
         check_dynamic_limit(self.max_dynamic_children).map_err(invalid)?;
+        check_positive_duration("abort_wait", self.abort_wait).map_err(invalid)?;
         check_positive_duration("shutdown_timeout", self.shutdown_timeout).map_err(invalid)
     }
 }

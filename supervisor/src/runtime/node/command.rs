@@ -298,6 +298,7 @@ impl Node {
                     purpose: StopPurpose::Hold(hold),
                     issued: false,
                     killed: false,
+                    detached: false,
                 });
                 self.slots[index].cause = self.correlation;
                 true

@@ -125,6 +125,7 @@ impl Node {
                     purpose: StopPurpose::Remove,
                     issued: false,
                     killed: false,
+                    detached: false,
                 });
                 self.slots[index].cause = self.correlation;
                 self.issue_free_stops(std::iter::once(index));

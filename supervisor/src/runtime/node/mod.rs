@@ -110,6 +110,8 @@ enum Due {
     Group(usize),
     /// The kill deadline of a batch of stops.
     Kill(usize),
+    /// The abort wait of a batch of aborted workers.
+    Detach(usize),
     Child {
         index: usize,
         attempt: u32,
@@ -149,6 +151,9 @@ pub(crate) struct Node {
     /// Kill deadlines by batch; the last one made takes the next stop with the same deadline.
     kills: Slab<KillBatch>,
     last_kill: Option<usize>,
+    /// Aborted workers by the end of their abort wait (same shape as the kill batches).
+    detaches: Slab<KillBatch>,
+    last_detach: Option<usize>,
     intensity: Option<FailureWindow>,
     /// How many slots hold a live task (see `set_task`).
     live_tasks: usize,
@@ -200,6 +205,8 @@ impl Node {
             groups: Slab::default(),
             kills: Slab::default(),
             last_kill: None,
+            detaches: Slab::default(),
+            last_detach: None,
             live_tasks: 0,
             timers: DelayQueue::new(),
             rng: rng_seed.map_or_else(seed_from_os, SmallRng::seed_from_u64),
@@ -251,7 +258,7 @@ impl Node {
                     let due = expired.into_inner();
                     self.correlation = match due {
                         Due::Group(group) => self.groups.get(group).and_then(|g| g.cause),
-                        Due::Kill(_) => None,
+                        Due::Kill(_) | Due::Detach(_) => None,
                         Due::Child { index, .. } => self.slots.get(index).and_then(|s| s.cause),
                     };
                     self.on_due(due);
@@ -599,6 +606,7 @@ impl Node {
                 }
             }
             Due::Kill(batch) => self.on_kill_deadline(batch),
+            Due::Detach(batch) => self.on_detach_deadline(batch),
         }
     }
 

@@ -56,6 +56,8 @@ pub(crate) struct Stop {
     pub(crate) issued: bool,
     /// Aborted (or, if blocking, detached) after its shutdown policy ran out.
     pub(crate) killed: bool,
+    /// Aborted at shutdown and still not gone after the abort wait: given up on.
+    pub(crate) detached: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use crate::model::MAX_DURATION;
 use crate::model::{RestartPolicy, ServicePhase, ShutdownPolicy, TerminationReason};
 use crate::observe::EventKind;
 use crate::policy::ExitKind;
+use crate::runtime::attempt::AttemptExit;
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::tree::{ShutdownCause, lock};
 
@@ -73,6 +74,7 @@ impl Node {
                 purpose,
                 issued: false,
                 killed: false,
+                detached: false,
             });
             self.slots[member].cause = self.correlation;
         }
@@ -214,6 +216,70 @@ impl Node {
             tracing::warn!(path = %self.child_path(index), "did not stop in time; aborting");
         }
         self.abort_attempt(index);
+        let worker = !self.is_blocking(index) && self.slots[index].nested.is_none();
+        if purpose == StopPurpose::Shutdown && worker {
+            self.detach_after(index, self.spec.abort_wait);
+        }
+    }
+
+    /// Gives up on the aborted worker if its task is not gone `wait` from now: in the batch
+    /// of the last abort whose deadline is at least that far (up to 1 ms later), or in a new
+    /// one with its own timer, so that aborting a whole wave sets one timer.
+    fn detach_after(&mut self, index: usize, wait: Duration) {
+        let now = Instant::now();
+        let Some(due) = now.checked_add(wait.min(MAX_DURATION)) else {
+            return;
+        };
+        let member = (index, self.slots[index].attempt);
+        let last = self.last_detach.and_then(|id| self.detaches.get_mut(id));
+        if let Some(batch) = last
+            && batch.deadline >= due
+        {
+            batch.members.push(member);
+            return;
+        }
+        let deadline = due + Duration::from_millis(1);
+        let id = self.detaches.insert(KillBatch {
+            deadline,
+            members: vec![member],
+        });
+        self.timers.insert_at(Due::Detach(id), deadline);
+        self.last_detach = Some(id);
+    }
+
+    /// An abort wait passed: those of its workers whose aborted attempt has still not ended
+    /// (stuck inside a poll) are reported detached; shutdown goes on without them.
+    pub(super) fn on_detach_deadline(&mut self, batch: usize) {
+        let Some(KillBatch { members, .. }) = self.detaches.remove(batch) else {
+            return;
+        };
+        if self.last_detach == Some(batch) {
+            self.last_detach = None;
+        }
+        for (index, attempt) in members {
+            let Some(slot) = self.slots.get_mut(index) else {
+                continue;
+            };
+            let stuck = slot.attempt == attempt && slot.task.is_some();
+            let Some(stop) = slot.stop.as_mut().filter(|_| stuck) else {
+                continue;
+            };
+            stop.detached = true;
+            tracing::error!(
+                path = %self.child_path(index),
+                wait = ?self.spec.abort_wait,
+                "aborted but still running after the abort wait (stuck inside a poll?); detaching it"
+            );
+            self.emit(Some(index), |_| EventKind::Detached);
+            let exit = AttemptExit {
+                index,
+                generation: self.slots[index].generation,
+                attempt,
+                outcome: None,
+                abort_panic: None,
+            };
+            self.on_exit(exit);
+        }
     }
 
     /// Aborts the child's attempt: a nested supervisor through its abort token (its loop
@@ -259,7 +325,7 @@ impl Node {
     /// A child in a stop wave exited (`exit` is `None` when it was aborted or detached).
     pub(super) fn on_stopped(&mut self, index: usize, stop: Stop, exit: Option<ExitKind>) {
         let outcome = match exit {
-            None if self.is_blocking(index) => StopOutcome::Detached,
+            None if self.is_blocking(index) || stop.detached => StopOutcome::Detached,
             None => StopOutcome::Aborted,
             // A nested supervisor that was killed ends normally, after aborting its children.
             Some(_) if stop.killed && self.slots[index].nested.is_some() => StopOutcome::Aborted,
@@ -344,6 +410,7 @@ impl Node {
                                     purpose: StopPurpose::Unbind(dependency),
                                     issued: false,
                                     killed: false,
+                                    detached: false,
                                 });
                                 slot.cause = self.correlation;
                                 to_stop.push(dependent);
