@@ -99,6 +99,15 @@
 //! it. Pausing or quarantining the feed stops the order router too, which waits (`Waiting`)
 //! until the feed runs again; the risk engine keeps running.
 //!
+//! # Configuration files
+//!
+//! With the `config` feature, [`config::TreeConfig`] reads an operator's YAML file, checks it
+//! against its JSON Schema ([`config::json_schema`]) and lists every problem at its line and
+//! column; [`TreeConfig::apply`](config::TreeConfig::apply) lays it over a spec
+//! (defaults < code < the file's `policy` < its `children` entries) and reports each
+//! effective value with its source; [`Supervisor::start_configured`] does both and starts
+//! the tree. See the [`config`] module.
+//!
 //! # Operating a running tree
 //!
 //! [`SupervisorHandle`] steers a running tree by path (`bot/execution/order_router`):
