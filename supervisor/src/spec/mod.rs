@@ -15,5 +15,7 @@ pub use declared_tree::DeclaredTree;
 pub(crate) use pool::PoolTemplate;
 pub(crate) use service_output::Classified;
 pub use service_output::ServiceOutput;
-pub(crate) use supervisor_spec::{DEFAULT_ABORT_WAIT, check_added_child};
+#[cfg(feature = "config")]
+pub(crate) use supervisor_spec::DEFAULT_ABORT_WAIT;
+pub(crate) use supervisor_spec::check_added_child;
 pub use supervisor_spec::{SupervisorSpec, SupervisorSpecBuilder};

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::error::SendError;
 
-use super::{Node, Stop, StopPurpose};
+use super::{NO_BATCH, Node, Stop, StopPurpose};
 use crate::error::{CommandError, closest};
 use crate::model::{ChildKind, ServicePhase, TerminationReason};
 use crate::observe::EventKind;
@@ -299,6 +299,7 @@ impl Node {
                     issued: false,
                     killed: false,
                     detached: false,
+                    abort_batch: NO_BATCH,
                 });
                 self.slots[index].cause = self.correlation;
                 true

@@ -1,7 +1,7 @@
 //! Children added and removed at run time: `add_child`, a pool's `start_child`,
 //! `remove_child`, `count_children`.
 
-use super::{Node, Stop, StopPurpose};
+use super::{NO_BATCH, Node, Stop, StopPurpose};
 use crate::error::{CommandError, ConfigError, SpecError};
 use crate::model::{ChildKind, MAX_NESTING_DEPTH, ServicePhase, TerminationReason};
 use crate::runtime::command::{ChildCounts, Command, CommandRequest, Reply};
@@ -126,6 +126,7 @@ impl Node {
                     issued: false,
                     killed: false,
                     detached: false,
+                    abort_batch: NO_BATCH,
                 });
                 self.slots[index].cause = self.correlation;
                 self.issue_free_stops(std::iter::once(index));

@@ -43,7 +43,7 @@ use crate::policy::{FailureWindow, seed_from_os};
 use crate::slab::Slab;
 use crate::spec::{ChildSpec, SupervisorSpec};
 use slot::ChildSlot;
-pub(crate) use slot::{LastExit, Stop, StopPurpose};
+pub(crate) use slot::{LastExit, NO_BATCH, Stop, StopPurpose};
 
 impl Drop for Node {
     /// A node dropped before its loop ended (it panicked, or its own task was aborted) takes
@@ -151,8 +151,8 @@ pub(crate) struct Node {
     /// Kill deadlines by batch; the last one made takes the next stop with the same deadline.
     kills: Slab<KillBatch>,
     last_kill: Option<usize>,
-    /// Aborted workers by the end of their abort wait (same shape as the kill batches).
-    detaches: Slab<KillBatch>,
+    /// The deadlines of the abort-wait batches (see `detach_after`).
+    detaches: Slab<Instant>,
     last_detach: Option<usize>,
     intensity: Option<FailureWindow>,
     /// How many slots hold a live task (see `set_task`).

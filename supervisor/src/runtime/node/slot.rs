@@ -58,7 +58,12 @@ pub(crate) struct Stop {
     pub(crate) killed: bool,
     /// Aborted at shutdown and still not gone after the abort wait: given up on.
     pub(crate) detached: bool,
+    /// The abort-wait batch it was aborted in ([`NO_BATCH`] if none).
+    pub(crate) abort_batch: u32,
 }
+
+/// No abort-wait batch.
+pub(crate) const NO_BATCH: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StopPurpose {
@@ -134,3 +139,5 @@ impl ChildSlot {
         self.shared.stop_running(now);
     }
 }
+// A slot holds one per child: the batch number lives in the padding.
+const _: () = assert!(std::mem::size_of::<Option<Stop>>() <= 24);

@@ -4,7 +4,7 @@ use tokio::time::Instant;
 
 use std::time::Duration;
 
-use super::{ChildDue, Due, KillBatch, LastExit, Node, Stop, StopPurpose};
+use super::{ChildDue, Due, KillBatch, LastExit, NO_BATCH, Node, Stop, StopPurpose};
 use crate::model::MAX_DURATION;
 use crate::model::{RestartPolicy, ServicePhase, ShutdownPolicy, TerminationReason};
 use crate::observe::EventKind;
@@ -75,6 +75,7 @@ impl Node {
                 issued: false,
                 killed: false,
                 detached: false,
+                abort_batch: NO_BATCH,
             });
             self.slots[member].cause = self.correlation;
         }
@@ -133,7 +134,7 @@ impl Node {
         self.clear_timer(index);
         self.set_phase(index, ServicePhase::Stopping);
         match self.shutdown_policy(index) {
-            ShutdownPolicy::BrutalKill => self.kill(index),
+            ShutdownPolicy::BrutalKill => self.kill_at(index, wave),
             ShutdownPolicy::Timeout(limit) => match wave {
                 Some(now) => self.kill_after(index, limit, now),
                 None => self.set_timer(index, ChildDue::Kill, limit),
@@ -141,7 +142,7 @@ impl Node {
             ShutdownPolicy::Infinity => {}
         }
         if self.abort.is_cancelled() && self.shutdown.is_some() {
-            self.kill(index);
+            self.kill_at(index, wave);
         }
     }
 
@@ -173,7 +174,7 @@ impl Node {
     /// A batch's deadline passed: those of its children still stopping the same attempt are
     /// killed.
     pub(super) fn on_kill_deadline(&mut self, batch: usize) {
-        let Some(KillBatch { members, .. }) = self.kills.remove(batch) else {
+        let Some(KillBatch { members, deadline }) = self.kills.remove(batch) else {
             return;
         };
         if self.last_kill == Some(batch) {
@@ -186,7 +187,7 @@ impl Node {
                     && slot.stop.as_ref().is_some_and(|stop| stop.issued)
             });
             if stopping {
-                self.kill(index);
+                self.kill_at(index, Some(deadline));
             }
         }
     }
@@ -195,6 +196,12 @@ impl Node {
     /// reconciles. A blocking worker cannot be aborted: at shutdown its task is detached (and
     /// reported); for a restart its thread is waited for, so that two attempts never overlap.
     pub(super) fn kill(&mut self, index: usize) {
+        self.kill_at(index, None);
+    }
+
+    /// [`kill`](Self::kill) at `now`, when the caller knows it (a wave, a batch deadline):
+    /// a whole wave's aborts then share one abort-wait batch without reading the clock each.
+    fn kill_at(&mut self, index: usize, now: Option<Instant>) {
         let Some(stop) = &mut self.slots[index].stop else {
             return;
         };
@@ -218,53 +225,67 @@ impl Node {
         self.abort_attempt(index);
         let worker = !self.is_blocking(index) && self.slots[index].nested.is_none();
         if purpose == StopPurpose::Shutdown && worker {
-            self.detach_after(index, self.spec.abort_wait);
+            let now = now.unwrap_or_else(Instant::now);
+            self.detach_after(index, self.spec.abort_wait, now);
         }
     }
 
-    /// Gives up on the aborted worker if its task is not gone `wait` from now: in the batch
-    /// of the last abort whose deadline is at least that far (up to 1 ms later), or in a new
-    /// one with its own timer, so that aborting a whole wave sets one timer.
-    fn detach_after(&mut self, index: usize, wait: Duration) {
-        let now = Instant::now();
+    /// Gives up on the aborted worker if its task is not gone `wait` after `now`: it joins the
+    /// last abort-wait batch whose deadline is at least that far (up to 1 ms later), or opens
+    /// a new one with its own timer. A batch is a number on its members' stops, no list: a
+    /// whole wave's aborts cost one timer, and a batch is only looked at if its deadline
+    /// comes before the tree has ended (a task stuck inside a poll).
+    fn detach_after(&mut self, index: usize, wait: Duration, now: Instant) {
         let Some(due) = now.checked_add(wait.min(MAX_DURATION)) else {
             return;
         };
-        let member = (index, self.slots[index].attempt);
-        let last = self.last_detach.and_then(|id| self.detaches.get_mut(id));
-        if let Some(batch) = last
-            && batch.deadline >= due
-        {
-            batch.members.push(member);
-            return;
-        }
-        let deadline = due + Duration::from_millis(1);
-        let id = self.detaches.insert(KillBatch {
-            deadline,
-            members: vec![member],
+        let joined = self.last_detach.filter(|&id| {
+            self.detaches
+                .get(id)
+                .is_some_and(|&deadline| deadline >= due)
         });
-        self.timers.insert_at(Due::Detach(id), deadline);
-        self.last_detach = Some(id);
+        let id = match joined {
+            Some(id) => id,
+            None => {
+                let deadline = due + Duration::from_millis(1);
+                let id = self.detaches.insert(deadline);
+                self.timers.insert_at(Due::Detach(id), deadline);
+                self.last_detach = Some(id);
+                id
+            }
+        };
+        if let Some(stop) = &mut self.slots[index].stop {
+            // Batches are few (one per abort instant); a number past u32 joins none.
+            stop.abort_batch = u32::try_from(id).unwrap_or(NO_BATCH);
+        }
     }
 
     /// An abort wait passed: those of its workers whose aborted attempt has still not ended
     /// (stuck inside a poll) are reported detached; shutdown goes on without them.
     pub(super) fn on_detach_deadline(&mut self, batch: usize) {
-        let Some(KillBatch { members, .. }) = self.detaches.remove(batch) else {
+        if self.detaches.remove(batch).is_none() {
             return;
-        };
+        }
         if self.last_detach == Some(batch) {
             self.last_detach = None;
         }
-        for (index, attempt) in members {
-            let Some(slot) = self.slots.get_mut(index) else {
-                continue;
-            };
-            let stuck = slot.attempt == attempt && slot.task.is_some();
-            let Some(stop) = slot.stop.as_mut().filter(|_| stuck) else {
-                continue;
-            };
-            stop.detached = true;
+        let Ok(number) = u32::try_from(batch) else {
+            return;
+        };
+        let stuck: Vec<usize> = (0..self.slots.len())
+            .filter(|&index| {
+                let slot = &self.slots[index];
+                slot.task.is_some()
+                    && slot
+                        .stop
+                        .as_ref()
+                        .is_some_and(|stop| stop.abort_batch == number)
+            })
+            .collect();
+        for index in stuck {
+            if let Some(stop) = &mut self.slots[index].stop {
+                stop.detached = true;
+            }
             tracing::error!(
                 path = %self.child_path(index),
                 wait = ?self.spec.abort_wait,
@@ -274,7 +295,7 @@ impl Node {
             let exit = AttemptExit {
                 index,
                 generation: self.slots[index].generation,
-                attempt,
+                attempt: self.slots[index].attempt,
                 outcome: None,
                 abort_panic: None,
             };
@@ -311,13 +332,14 @@ impl Node {
     /// at once.
     pub(super) fn abort_all(&mut self) {
         self.aborting = true;
+        let now = Instant::now();
         for index in 0..self.slots.len() {
             if let Some(stop) = &mut self.slots[index].stop {
                 stop.issued = true;
                 if let Some(token) = &self.slots[index].token {
                     token.cancel();
                 }
-                self.kill(index);
+                self.kill_at(index, Some(now));
             }
         }
     }
@@ -411,6 +433,7 @@ impl Node {
                                     issued: false,
                                     killed: false,
                                     detached: false,
+                                    abort_batch: NO_BATCH,
                                 });
                                 slot.cause = self.correlation;
                                 to_stop.push(dependent);
