@@ -362,7 +362,10 @@ async fn per_child_metrics_can_be_turned_off_in_the_file() {
 static FLAKY_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 
 /// In code: restarted after every failure, 100 ms apart.
-#[service(restart = "always", backoff(base = "100ms", max = "100ms", jitter = "none"))]
+#[service(
+    restart = "always",
+    backoff(base = "100ms", max = "100ms", jitter = "none")
+)]
 async fn flaky(_ctx: TaskContext) -> std::io::Result<()> {
     FLAKY_ATTEMPTS.fetch_add(1, Ordering::SeqCst);
     Err(std::io::Error::other("down"))
@@ -387,8 +390,14 @@ async fn a_tree_from_the_dsl_takes_the_file_over_its_service_options() {
     run_for(1_000).await;
     assert_eq!(FLAKY_ATTEMPTS.load(Ordering::SeqCst), 1, "never restarted");
     let state = tree.current_state().await;
-    assert_eq!(state.find("bot/flaky").unwrap().phase, ServicePhase::Terminated);
-    assert_eq!(state.find("bot/steady").unwrap().phase, ServicePhase::Running);
+    assert_eq!(
+        state.find("bot/flaky").unwrap().phase,
+        ServicePhase::Terminated
+    );
+    assert_eq!(
+        state.find("bot/steady").unwrap().phase,
+        ServicePhase::Running
+    );
     tree.shutdown_tree("test", "done").await;
 }
 

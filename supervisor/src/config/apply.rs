@@ -9,9 +9,7 @@ use std::time::Duration;
 use super::effective::{EffectiveConfig, Entry, Source};
 use super::error::{ConfigFileError, Problem};
 use super::load::TreeConfig;
-use super::model::{
-    BackoffSection, BreakerSection, ChildSection, PolicySection, SupervisorSection,
-};
+use super::model::{BackoffSection, BreakerSection, PolicyFields, SupervisorSection};
 use super::values::{ChildShutdown, Spelled, Text};
 use crate::SupervisorConfig;
 use crate::error::closest;
@@ -142,6 +140,23 @@ impl Applier<'_> {
         Source::File(self.config.position(field).unwrap_or_default())
     }
 
+    /// A supervisor's duration setting: the file's value (at `file_field`) over the code's,
+    /// recorded in `entry` as `name` with its source.
+    fn duration(
+        &self,
+        entry: &mut Entry,
+        (name, file_field): (&'static str, &str),
+        file: Option<Text<Duration>>,
+        (code, default): (Duration, Duration),
+    ) -> Duration {
+        let (value, source) = match file {
+            Some(Text(value)) => (value, self.file_at(file_field)),
+            None => (code, Source::code_or_default(code == default)),
+        };
+        entry.set(name, format_duration(value), source);
+        value
+    }
+
     /// A supervisor and, recursively, its children. `group` is the file's `supervisor` group
     /// for it (`field` its path in the document).
     fn supervisor(
@@ -182,39 +197,20 @@ impl Applier<'_> {
                 None => Source::code_or_default(spec.intensity == Some(Intensity::default())),
             },
         );
-        let graceful = self
-            .config
-            .file()
-            .shutdown
-            .as_ref()
-            .and_then(|s| s.graceful_timeout);
-        if let Some(Text(timeout)) = graceful {
-            spec.shutdown_timeout = timeout;
-        }
-        entry.set(
-            "shutdown_timeout",
-            format_duration(spec.shutdown_timeout),
-            match graceful {
-                Some(_) => self.file_at("shutdown.graceful_timeout"),
-                None => Source::code_or_default(spec.shutdown_timeout == Duration::from_secs(5)),
-            },
+        let shutdown = self.config.file().shutdown.as_ref();
+        let graceful = shutdown.and_then(|s| s.graceful_timeout);
+        spec.shutdown_timeout = self.duration(
+            &mut entry,
+            ("shutdown_timeout", "shutdown.graceful_timeout"),
+            graceful,
+            (spec.shutdown_timeout, Duration::from_secs(5)),
         );
-        let abort_wait = self
-            .config
-            .file()
-            .shutdown
-            .as_ref()
-            .and_then(|s| s.abort_wait);
-        if let Some(Text(wait)) = abort_wait {
-            spec.abort_wait = wait;
-        }
-        entry.set(
-            "abort_wait",
-            format_duration(spec.abort_wait),
-            match abort_wait {
-                Some(_) => self.file_at("shutdown.abort_wait"),
-                None => Source::code_or_default(spec.abort_wait == DEFAULT_ABORT_WAIT),
-            },
+        let abort_wait = shutdown.and_then(|s| s.abort_wait);
+        spec.abort_wait = self.duration(
+            &mut entry,
+            ("abort_wait", "shutdown.abort_wait"),
+            abort_wait,
+            (spec.abort_wait, DEFAULT_ABORT_WAIT),
         );
         self.entries.push(entry);
         let auto_shutdown = spec.auto_shutdown;
@@ -442,39 +438,6 @@ struct Sources {
     breaker: Option<String>,
     heartbeat: Option<String>,
     shutdown: Option<String>,
-}
-
-/// The policy fields of a `policy` group or a `children` entry.
-struct PolicyFields<'a> {
-    restart: Option<&'a Spelled<RestartPolicy>>,
-    backoff: Option<&'a BackoffSection>,
-    circuit_breaker: Option<&'a BreakerSection>,
-    heartbeat: Option<&'a super::model::HeartbeatSection>,
-    shutdown: Option<&'a ChildShutdown>,
-}
-
-impl<'a> From<&'a PolicySection> for PolicyFields<'a> {
-    fn from(p: &'a PolicySection) -> Self {
-        PolicyFields {
-            restart: p.restart.as_ref(),
-            backoff: p.backoff.as_ref(),
-            circuit_breaker: p.circuit_breaker.as_ref(),
-            heartbeat: p.heartbeat.as_ref(),
-            shutdown: p.shutdown.as_ref(),
-        }
-    }
-}
-
-impl<'a> From<&'a ChildSection> for PolicyFields<'a> {
-    fn from(c: &'a ChildSection) -> Self {
-        PolicyFields {
-            restart: c.restart.as_ref(),
-            backoff: c.backoff.as_ref(),
-            circuit_breaker: c.circuit_breaker.as_ref(),
-            heartbeat: c.heartbeat.as_ref(),
-            shutdown: c.shutdown.as_ref(),
-        }
-    }
 }
 
 /// The file's backoff fields over the code's backoff.

@@ -60,51 +60,78 @@ pub struct IntensitySection {
     pub within: Text<std::time::Duration>,
 }
 
-/// A child's policies. Under `policy` they apply to every child; under `children` to one.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PolicySection {
-    /// When it is restarted: `always`, `on_failure` or `never` (or OTP's `permanent`,
-    /// `transient`, `temporary`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restart: Option<Spelled<RestartPolicy>>,
-    /// The delay before each restart.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff: Option<BackoffSection>,
-    /// When it stops being restarted: after `max_failures` failures within `within`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub circuit_breaker: Option<BreakerSection>,
-    /// How long it may run without a heartbeat before it is treated as hung and restarted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heartbeat: Option<HeartbeatSection>,
-    /// How it is stopped: `brutal_kill`, `infinity`, or `{ timeout: "5s" }`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shutdown: Option<ChildShutdown>,
+/// Declares a group of a child's policies: the five fields every such group has (so that
+/// `policy` and a `children` entry cannot drift apart), then its own.
+macro_rules! policy_group {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $($(#[$field_attr:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// When it is restarted: `always`, `on_failure` or `never` (or OTP's `permanent`,
+            /// `transient`, `temporary`).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub restart: Option<Spelled<RestartPolicy>>,
+            /// The delay before each restart.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub backoff: Option<BackoffSection>,
+            /// When it stops being restarted: after `max_failures` failures within `within`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub circuit_breaker: Option<BreakerSection>,
+            /// How long it may run without a heartbeat before it is treated as hung and
+            /// restarted.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub heartbeat: Option<HeartbeatSection>,
+            /// How it is stopped: `brutal_kill`, `infinity`, or `{ timeout: "5s" }`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub shutdown: Option<ChildShutdown>,
+            $(
+                $(#[$field_attr])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: $ty,
+            )*
+        }
+
+        impl<'a> From<&'a $name> for PolicyFields<'a> {
+            fn from(group: &'a $name) -> Self {
+                PolicyFields {
+                    restart: group.restart.as_ref(),
+                    backoff: group.backoff.as_ref(),
+                    circuit_breaker: group.circuit_breaker.as_ref(),
+                    heartbeat: group.heartbeat.as_ref(),
+                    shutdown: group.shutdown.as_ref(),
+                }
+            }
+        }
+    };
 }
 
-/// One child's overrides: its policies, and for a nested supervisor its strategy and
-/// intensity.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChildSection {
-    /// As under `policy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restart: Option<Spelled<RestartPolicy>>,
-    /// As under `policy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff: Option<BackoffSection>,
-    /// As under `policy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub circuit_breaker: Option<BreakerSection>,
-    /// As under `policy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heartbeat: Option<HeartbeatSection>,
-    /// As under `policy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shutdown: Option<ChildShutdown>,
-    /// Only for a nested supervisor: its strategy and intensity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub supervisor: Option<SupervisorSection>,
+/// The policy fields of a `policy` group or a `children` entry, by reference.
+pub(crate) struct PolicyFields<'a> {
+    pub(crate) restart: Option<&'a Spelled<RestartPolicy>>,
+    pub(crate) backoff: Option<&'a BackoffSection>,
+    pub(crate) circuit_breaker: Option<&'a BreakerSection>,
+    pub(crate) heartbeat: Option<&'a HeartbeatSection>,
+    pub(crate) shutdown: Option<&'a ChildShutdown>,
+}
+
+policy_group! {
+    /// A child's policies. Under `policy` they apply to every child; under `children` to one.
+    pub struct PolicySection {}
+}
+
+policy_group! {
+    /// One child's overrides: its policies, and for a nested supervisor its strategy and
+    /// intensity.
+    pub struct ChildSection {
+        /// Only for a nested supervisor: its strategy and intensity.
+        pub supervisor: Option<SupervisorSection>,
+    }
 }
 
 /// Exponential backoff: `base`, doubled per consecutive failure, up to `max`.
