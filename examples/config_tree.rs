@@ -56,9 +56,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             order_router(),
         },
     };
-    // Every problem of the file at once, with its line and column; nothing runs then.
-    let file = TreeConfig::load(&path)?;
-    let configured = file.apply(tree.into_spec()?)?;
+    // Every problem of the file and of its fit to the tree at once, each at its line and
+    // column; nothing runs then.
+    let configured = match TreeConfig::load_for(&path, tree.into_spec()?) {
+        Ok(configured) => configured,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(2);
+        }
+    };
     println!(
         "effective configuration ({path}):\n\n{}",
         configured.effective
@@ -67,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    let config = file.supervisor_config(SupervisorConfig::default().without_signal_handler());
+    let config = configured.supervisor_config(SupervisorConfig::default().without_signal_handler());
     let (tree, mut events) = Supervisor::start_with_events(configured.spec, config).await?;
     let printer = tokio::spawn(async move {
         while let Ok(event) = events.recv().await {

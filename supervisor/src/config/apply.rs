@@ -9,8 +9,11 @@ use std::time::Duration;
 use super::effective::{EffectiveConfig, Entry, Source};
 use super::error::{ConfigFileError, Problem};
 use super::load::TreeConfig;
-use super::model::{BackoffSection, BreakerSection, PolicyFields, SupervisorSection};
+use super::model::{
+    BackoffSection, BreakerSection, ObservabilitySection, PolicyFields, SupervisorSection,
+};
 use super::values::{ChildShutdown, Spelled, Text};
+use super::yaml::Position;
 use crate::SupervisorConfig;
 use crate::error::closest;
 use crate::model::{
@@ -27,6 +30,8 @@ pub struct Configured {
     pub spec: SupervisorSpec,
     /// The merged settings of every supervisor and child, with their sources.
     pub effective: EffectiveConfig,
+    /// For [`supervisor_config`](Self::supervisor_config).
+    observability: Option<ObservabilitySection>,
 }
 
 impl TreeConfig {
@@ -40,41 +45,22 @@ impl TreeConfig {
     /// closest one), a `supervisor` group for a child that is not a supervisor, a merged
     /// backoff whose base is above its max, or a child the runtime would reject.
     pub fn apply(&self, spec: SupervisorSpec) -> Result<Configured, ConfigFileError> {
-        let mut problems = Vec::new();
-        let paths = tree_paths(&spec);
-        for (path, section) in &self.file().children {
-            let at = self
-                .position(&format!("children.{path}#key"))
-                .unwrap_or_default();
-            match paths.get(path.as_str()) {
-                None => {
-                    let hint = match closest(path, paths.keys().map(String::as_str)) {
-                        Some(close) => format!(" (did you mean `{close}`?)"),
-                        None => String::new(),
-                    };
-                    problems.push(Problem::at(
-                        at,
-                        &format!("children.{path}"),
-                        None,
-                        format!(
-                            "no child at this path{hint}; paths start at the root (`{}/...`)",
-                            spec.name
-                        ),
-                    ));
-                }
-                Some(kind) if section.supervisor.is_some() && *kind != ChildKind::Supervisor => {
-                    problems.push(Problem::at(
-                        self.position(&format!("children.{path}.supervisor#key"))
-                            .unwrap_or(at),
-                        &format!("children.{path}.supervisor"),
-                        None,
-                        "this child is not a supervisor; strategy and intensity are a supervisor's"
-                            .to_owned(),
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
+        let keys: Vec<ChildKey> = self
+            .file()
+            .children
+            .iter()
+            .map(|(path, section)| ChildKey {
+                path: path.clone(),
+                at: self
+                    .position(&format!("children.{path}#key"))
+                    .unwrap_or_default(),
+                supervisor_at: section.supervisor.as_ref().map(|_| {
+                    self.position(&format!("children.{path}.supervisor#key"))
+                        .unwrap_or_default()
+                }),
+            })
+            .collect();
+        let problems = path_problems(&spec, &keys);
         let mut applier = Applier {
             config: self,
             problems,
@@ -87,27 +73,95 @@ impl TreeConfig {
             return Err(ConfigFileError::new(self.origin(), applier.problems));
         }
         let effective = EffectiveConfig::new(self.origin(), applier.entries);
-        Ok(Configured { spec, effective })
+        Ok(Configured {
+            spec,
+            effective,
+            observability: self.file().observability.clone(),
+        })
     }
 
     /// `config` with the file's `observability` group applied (journal and event capacity,
     /// per-child metrics).
     pub fn supervisor_config(&self, config: SupervisorConfig) -> SupervisorConfig {
-        let Some(observability) = &self.file().observability else {
-            return config;
-        };
-        let mut config = config;
-        if let Some(capacity) = observability.journal_capacity {
-            config = config.with_journal_capacity(capacity as usize);
-        }
-        if let Some(capacity) = observability.event_capacity {
-            config = config.with_event_capacity(capacity as usize);
-        }
-        if let Some(listed) = observability.child_metrics {
-            config = config.with_child_metrics(listed);
-        }
-        config
+        observability_over(self.file().observability.as_ref(), config)
     }
+}
+
+impl Configured {
+    /// `config` with the file's `observability` group applied (see
+    /// [`TreeConfig::supervisor_config`]).
+    pub fn supervisor_config(&self, config: SupervisorConfig) -> SupervisorConfig {
+        observability_over(self.observability.as_ref(), config)
+    }
+}
+
+/// The file's `observability` group over `config`.
+fn observability_over(
+    observability: Option<&ObservabilitySection>,
+    config: SupervisorConfig,
+) -> SupervisorConfig {
+    let Some(observability) = observability else {
+        return config;
+    };
+    let mut config = config;
+    if let Some(capacity) = observability.journal_capacity {
+        config = config.with_journal_capacity(capacity as usize);
+    }
+    if let Some(capacity) = observability.event_capacity {
+        config = config.with_event_capacity(capacity as usize);
+    }
+    if let Some(listed) = observability.child_metrics {
+        config = config.with_child_metrics(listed);
+    }
+    config
+}
+
+/// A `children` entry's key: its path, where it was written, and where its `supervisor`
+/// group was, if it has one.
+pub(crate) struct ChildKey {
+    pub(crate) path: String,
+    pub(crate) at: Position,
+    pub(crate) supervisor_at: Option<Position>,
+}
+
+/// The problems of `children` keys against the tree: paths that name no child (with the
+/// closest), `supervisor` groups for children that are not supervisors.
+pub(crate) fn path_problems(spec: &SupervisorSpec, keys: &[ChildKey]) -> Vec<Problem> {
+    let paths = tree_paths(spec);
+    let mut problems = Vec::new();
+    for key in keys {
+        let path = &key.path;
+        match paths.get(path.as_str()) {
+            None => {
+                let hint = match closest(path, paths.keys().map(String::as_str)) {
+                    Some(close) => format!(" (did you mean `{close}`?)"),
+                    None => String::new(),
+                };
+                problems.push(Problem::at(
+                    key.at,
+                    &format!("children.{path}"),
+                    None,
+                    format!(
+                        "no child at this path{hint}; paths start at the root (`{}/...`)",
+                        spec.name
+                    ),
+                ));
+            }
+            Some(kind) if *kind != ChildKind::Supervisor => {
+                if let Some(at) = key.supervisor_at {
+                    problems.push(Problem::at(
+                        at,
+                        &format!("children.{path}.supervisor"),
+                        None,
+                        "this child is not a supervisor; strategy and intensity are a supervisor's"
+                            .to_owned(),
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    problems
 }
 
 /// Every path in the tree, with its kind.

@@ -7,10 +7,12 @@ use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 
+use super::apply::{ChildKey, Configured, path_problems};
 use super::error::{ConfigFileError, Problem};
 use super::model::ConfigFile;
 use super::validate;
 use super::yaml::{self, Node, Position, Value};
+use crate::SupervisorSpec;
 use crate::model::{format_duration, parse_duration};
 
 /// The largest file read: far above any real configuration.
@@ -54,25 +56,24 @@ impl TreeConfig {
     /// [`ConfigFileError`] listing every problem: unreadable or oversized file, not UTF-8, not
     /// YAML, unknown fields, values of the wrong type or out of bounds.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigFileError> {
-        let path = path.as_ref();
-        let origin = path.display().to_string();
-        let unreadable = |error: std::io::Error| {
-            ConfigFileError::new(
-                &origin,
-                vec![Problem::whole(format!("cannot read the file: {error}"))],
-            )
-        };
-        let size = std::fs::metadata(path).map_err(unreadable)?.len();
-        if size > MAX_FILE_BYTES {
-            return Err(ConfigFileError::new(
-                &origin,
-                vec![Problem::whole(format!(
-                    "the file is {size} bytes; at most {MAX_FILE_BYTES} are read"
-                ))],
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(unreadable)?;
+        let (bytes, origin) = read_bounded(path.as_ref())?;
         Self::from_yaml_bytes(&bytes, &origin)
+    }
+
+    /// Reads the file at `path` and applies it to `spec` in one step, so that one error lists
+    /// every problem of the file and of its fit to the tree (paths that name no child among
+    /// them) at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load) and [`apply`](Self::apply), together.
+    pub fn load_for(
+        path: impl AsRef<Path>,
+        spec: SupervisorSpec,
+    ) -> Result<Configured, ConfigFileError> {
+        let (bytes, origin) = read_bounded(path.as_ref())?;
+        let text = utf8(&bytes, &origin)?;
+        Self::from_yaml_for(text, &origin, spec)
     }
 
     /// Checks YAML held in memory; `origin` names it in errors (a path, `"<env>"`).
@@ -81,16 +82,7 @@ impl TreeConfig {
     ///
     /// As [`load`](Self::load).
     pub fn from_yaml_bytes(bytes: &[u8], origin: &str) -> Result<Self, ConfigFileError> {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Self::from_yaml(text, origin),
-            Err(error) => Err(ConfigFileError::new(
-                origin,
-                vec![Problem::whole(format!(
-                    "not UTF-8 text (invalid byte at offset {})",
-                    error.valid_up_to()
-                ))],
-            )),
-        }
+        Self::from_yaml(utf8(bytes, origin)?, origin)
     }
 
     /// Checks YAML text; `origin` names it in errors.
@@ -99,9 +91,35 @@ impl TreeConfig {
     ///
     /// As [`load`](Self::load).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ConfigFileError> {
-        let mut node = yaml::parse(text).map_err(|(message, at)| {
-            ConfigFileError::new(origin, vec![Problem::at(at, "", None, message)])
-        })?;
+        Self::check(text, origin).map_err(|(problems, _)| ConfigFileError::new(origin, problems))
+    }
+
+    /// [`from_yaml`](Self::from_yaml) and [`apply`](Self::apply) in one step (see
+    /// [`load_for`](Self::load_for)).
+    ///
+    /// # Errors
+    ///
+    /// As [`load_for`](Self::load_for).
+    pub fn from_yaml_for(
+        text: &str,
+        origin: &str,
+        spec: SupervisorSpec,
+    ) -> Result<Configured, ConfigFileError> {
+        match Self::check(text, origin) {
+            Ok(config) => config.apply(spec),
+            Err((mut problems, node)) => {
+                if let Some(node) = node {
+                    problems.extend(path_problems(&spec, &child_keys(&node)));
+                }
+                Err(ConfigFileError::new(origin, problems))
+            }
+        }
+    }
+
+    /// The checked file, or its problems and (if it was YAML) its document.
+    fn check(text: &str, origin: &str) -> Result<Self, (Vec<Problem>, Option<Node>)> {
+        let mut node = yaml::parse(text)
+            .map_err(|(message, at)| (vec![Problem::at(at, "", None, message)], None))?;
         if node.value == Value::Null {
             // An empty file (or one of comments only) sets nothing.
             node.value = Value::Map(Vec::new());
@@ -109,12 +127,11 @@ impl TreeConfig {
         let mut problems = validate::check(schema(), &node);
         problems.extend(backoff_problems(&node));
         if !problems.is_empty() {
-            return Err(ConfigFileError::new(origin, problems));
+            return Err((problems, Some(node)));
         }
-        let file = serde_json::from_value::<ConfigFile>(to_json(&node)).map_err(|error| {
+        let file = serde_json::from_value::<ConfigFile>(to_json(&node))
             // Not expected: the schema check accepts only what the types read.
-            ConfigFileError::new(origin, vec![Problem::whole(error.to_string())])
-        })?;
+            .map_err(|error| (vec![Problem::whole(error.to_string())], None))?;
         let mut positions = BTreeMap::new();
         record_positions(&node, "", &mut positions);
         Ok(TreeConfig {
@@ -138,6 +155,68 @@ impl TreeConfig {
     pub fn position(&self, path: &str) -> Option<Position> {
         self.positions.get(path).copied()
     }
+}
+
+/// The file's bytes and its name, or why it cannot be read: missing, unreadable, or larger
+/// than any real configuration.
+fn read_bounded(path: &Path) -> Result<(Vec<u8>, String), ConfigFileError> {
+    let origin = path.display().to_string();
+    let unreadable = |error: std::io::Error| {
+        ConfigFileError::new(
+            &origin,
+            vec![Problem::whole(format!("cannot read the file: {error}"))],
+        )
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(ConfigFileError::new(
+            &origin,
+            vec![Problem::whole(format!(
+                "the file is {size} bytes; at most {MAX_FILE_BYTES} are read"
+            ))],
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    Ok((bytes, origin))
+}
+
+fn utf8<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, ConfigFileError> {
+    std::str::from_utf8(bytes).map_err(|error| {
+        ConfigFileError::new(
+            origin,
+            vec![Problem::whole(format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                error.valid_up_to()
+            ))],
+        )
+    })
+}
+
+/// The keys of the document's `children` entries, for the checks against a tree.
+fn child_keys(node: &Node) -> Vec<ChildKey> {
+    let Some(Value::Map(entries)) = field(node, "children").map(|c| &c.value) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let Value::Str(path) = &key.value else {
+                return None;
+            };
+            let supervisor_at = match &value.value {
+                Value::Map(fields) => fields
+                    .iter()
+                    .find(|(name, _)| name.value == Value::Str("supervisor".to_owned()))
+                    .map(|(name, _)| name.at),
+                _ => None,
+            };
+            Some(ChildKey {
+                path: path.clone(),
+                at: key.at,
+                supervisor_at,
+            })
+        })
+        .collect()
 }
 
 /// The file's schema as JSON, made once.

@@ -383,3 +383,30 @@ fn policy_gives_a_nested_supervisor_no_heartbeat_or_shutdown_but_its_entry_canno
         "{error}"
     );
 }
+
+#[test]
+fn loading_for_a_tree_lists_the_files_problems_and_its_paths_together() {
+    let error = TreeConfig::from_yaml_for(
+        "policy:\n  restrat: never\nchildren:\n  bot/market_fed: {}\n  bot/market_feed:\n    supervisor: {}\n",
+        "bot.yaml",
+        bot(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        lines(&error),
+        [
+            "2:3: `policy.restrat`: unknown field (did you mean `restart`?); expected one of: \
+             `backoff`, `circuit_breaker`, `heartbeat`, `restart`, `shutdown`",
+            "4:3: `children.bot/market_fed`: no child at this path (did you mean \
+             `bot/market_feed`?); paths start at the root (`bot/...`)",
+            "6:5: `children.bot/market_feed.supervisor`: this child is not a supervisor; \
+             strategy and intensity are a supervisor's",
+        ]
+    );
+    let configured =
+        TreeConfig::from_yaml_for("policy: {restart: never}\n", "bot.yaml", bot()).unwrap();
+    assert_eq!(
+        configured.spec.children()[0].restart(),
+        RestartPolicy::Never
+    );
+}
