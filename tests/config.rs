@@ -377,13 +377,14 @@ async fn steady(ctx: TaskContext) {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_tree_from_the_dsl_takes_the_file_over_its_service_options() {
+async fn a_tree_from_the_dsl_takes_the_file_over_its_service_options_and_overrides() {
     let file = TreeConfig::from_yaml(
         "children:\n  bot/flaky: { restart: never }\n  bot/steady: { restart: never }\n",
         "bot.yaml",
     )
     .unwrap();
-    let tree = supervisor! { name = "bot", flaky(), steady() }
+    // The tree's own override (`with`) is code too: the file still wins.
+    let tree = supervisor! { name = "bot", flaky() with(restart = "on_failure"), steady() }
         .start_configured(&file, test_config())
         .await
         .unwrap();
