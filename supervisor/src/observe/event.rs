@@ -78,8 +78,9 @@ pub enum EventKind {
         /// names the child the command was for).
         command: Option<u64>,
     },
-    /// A blocking worker missed a deadline (its stop, startup or heartbeat) and cannot be
-    /// aborted: its thread is left to finish, and its next attempt waits for it.
+    /// A worker missed a deadline and cannot be aborted: a blocking worker (its stop, startup
+    /// or heartbeat deadline; its thread is left to finish and its next attempt waits for
+    /// it), or, at shutdown, a task still stuck inside a poll after the abort wait.
     Detached,
     /// Shutdown began.
     ShutdownRequested {
