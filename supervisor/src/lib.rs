@@ -192,6 +192,8 @@
 pub mod config;
 mod context;
 pub mod error;
+#[cfg(all(feature = "ipc", unix))]
+pub mod ipc;
 mod model;
 mod observe;
 pub mod policy;

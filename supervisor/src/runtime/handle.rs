@@ -48,6 +48,11 @@ impl SupervisorHandle {
         SupervisorHandle { root }
     }
 
+    /// The root supervisor's name: the first segment of every path in the tree.
+    pub fn name(&self) -> &str {
+        self.root.name()
+    }
+
     /// The whole tree now: every child's path, phase, attempt and last exit, nested
     /// supervisors included. After shutdown, the final state.
     pub async fn current_state(&self) -> TreeState {

@@ -140,6 +140,11 @@ impl Root {
         Ok(())
     }
 
+    /// The root supervisor's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     pub(crate) fn add_child(&self, spec: ChildSpec) -> Result<(), SpawnError> {
         if spec.name.is_empty() {
             return Err(SpawnError::EmptyName);
