@@ -47,14 +47,23 @@ const REMEMBERED_COMMANDS: usize = 1024;
 /// the JSON-lines protocol of `docs/ipc-protocol.md`. It ends when the tree ends, when
 /// [`stop`](Self::stop) is called or when it is dropped, and removes its socket file then.
 ///
-/// ```no_run
+/// ```
 /// use supervisor::ipc::IpcServer;
 /// use supervisor::prelude::*;
 ///
-/// # async fn run(tree: SupervisorHandle) -> Result<(), Box<dyn std::error::Error>> {
-/// let server = IpcServer::start(&tree, "/run/bot/supervisor.sock")?;
-/// tree.run_until_shutdown().await?; // the socket is removed when the tree has ended
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = SupervisorSpec::builder("bot")
+///     .child(service_fn("feed", |ctx| async move { ctx.cancelled().await }))
+///     .build()?;
+/// let config = SupervisorConfig::default().without_signal_handler();
+/// let tree = Supervisor::start_with_config(spec, config).await?;
+/// let path = std::env::temp_dir().join(format!("bot-{}.sock", std::process::id()));
+/// let server = IpcServer::start(&tree, &path)?;
+/// // The relay (or `socat - UNIX-CONNECT:<path>`) speaks JSON lines on it.
+/// tree.shutdown_tree("example", "done").await;
 /// server.stop().await;
+/// assert!(!path.exists(), "removed with the server");
 /// # Ok(())
 /// # }
 /// ```
