@@ -146,6 +146,12 @@ impl TreeConfig {
         &self.file
     }
 
+    /// The control socket's path (`ipc.path`), if the file sets one: for
+    /// `IpcServer::start` (feature `ipc`).
+    pub fn ipc_path(&self) -> Option<&Path> {
+        self.file.ipc.as_ref().map(|ipc| Path::new(&ipc.path))
+    }
+
     /// The file's name, as given.
     pub fn origin(&self) -> &str {
         &self.origin

@@ -1,11 +1,11 @@
 //! Policy from a YAML file (feature `config`): what an operator tunes at deploy time without
 //! recompiling.
 //!
-//! The file has five groups, all optional: `supervisor` (the root's strategy and intensity),
+//! The file has six groups, all optional: `supervisor` (the root's strategy and intensity),
 //! `policy` (every child's restart, backoff, circuit breaker, heartbeat and shutdown),
 //! `shutdown` (graceful timeout, abort wait), `observability` (journal and event capacity,
-//! per-child metrics) and `children`, overrides keyed by path (`bot/execution/order_router`;
-//! a nested supervisor's entry also takes `supervisor`). `examples/config/` holds the JSON
+//! per-child metrics), `ipc` (the control socket's path) and `children`, overrides keyed by
+//! path (`bot/execution/order_router`; a nested supervisor's entry also takes `supervisor`). `examples/config/` holds the JSON
 //! Schema, a commented template of every field and an example.
 //!
 //! **Precedence**: built-in defaults < values written in code (`#[service]` options,
@@ -59,7 +59,7 @@ pub use error::{ConfigFileError, Problem};
 pub use load::TreeConfig;
 pub use model::{
     BackoffSection, BreakerSection, ChildSection, ConfigFile, HeartbeatSection, IntensitySection,
-    ObservabilitySection, PolicySection, ShutdownSection, SupervisorSection,
+    IpcSection, ObservabilitySection, PolicySection, ShutdownSection, SupervisorSection,
 };
 pub use values::{ChildShutdown, Spelled, Spelling, Text};
 pub use yaml::Position;

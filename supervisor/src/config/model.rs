@@ -31,10 +31,23 @@ pub struct ConfigFile {
     /// The journal and the metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observability: Option<ObservabilitySection>,
+    /// The local control socket (`supervisor::ipc`, feature `ipc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<IpcSection>,
     /// Per-child overrides, keyed by the child's path from the root
     /// (`bot/execution/order_router`). Every path must name a child of the tree.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub children: BTreeMap<String, ChildSection>,
+}
+
+/// Where the local control socket is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IpcSection {
+    /// The Unix domain socket's path, e.g. `/run/bot/supervisor.sock`; created with mode
+    /// 0600, removed when the tree ends.
+    #[schemars(length(min = 1))]
+    pub path: String,
 }
 
 /// A supervisor's strategy and restart intensity.

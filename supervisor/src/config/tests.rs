@@ -73,7 +73,7 @@ fn unknown_fields_are_listed_with_the_closest_name_and_every_allowed_one() {
             "2:3: `policy.restrat`: unknown field (did you mean `restart`?); expected one of: \
              `backoff`, `circuit_breaker`, `heartbeat`, `restart`, `shutdown`",
             "3:1: `observabilty`: unknown field (did you mean `observability`?); expected one \
-             of: `children`, `observability`, `policy`, `shutdown`, `supervisor`",
+             of: `children`, `ipc`, `observability`, `policy`, `shutdown`, `supervisor`",
         ]
     );
 }
@@ -408,5 +408,22 @@ fn loading_for_a_tree_lists_the_files_problems_and_its_paths_together() {
     assert_eq!(
         configured.spec.children()[0].restart(),
         RestartPolicy::Never
+    );
+}
+
+#[test]
+fn the_control_sockets_path_is_read_and_may_not_be_empty() {
+    let config = TreeConfig::from_yaml("ipc: {path: /run/bot.sock}\n", "bot.yaml").unwrap();
+    assert_eq!(
+        config.ipc_path(),
+        Some(std::path::Path::new("/run/bot.sock"))
+    );
+    assert_eq!(
+        problems("ipc: {path: ''}\n"),
+        ["1:13: `ipc.path`: \"\": too short; expected text of at least 1 character(s)"]
+    );
+    assert_eq!(
+        problems("ipc: {}\n"),
+        ["1:6: `ipc.path`: missing; it is required here"]
     );
 }

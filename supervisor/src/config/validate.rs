@@ -229,6 +229,16 @@ fn check_text(schema: &Json, node: &Node, text: &str, field: &str, problems: &mu
     {
         problems.push(Problem::at(node.at, field, None, message));
     }
+    if let Some(min) = schema.get("minLength").and_then(Json::as_u64)
+        && (text.chars().count() as u64) < min
+    {
+        problems.push(Problem::at(
+            node.at,
+            field,
+            Some(node.value.to_string()),
+            format!("too short; expected text of at least {min} character(s)"),
+        ));
+    }
 }
 
 fn check_range(schema: &Json, node: &Node, number: i128, field: &str, problems: &mut Vec<Problem>) {
