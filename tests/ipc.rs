@@ -331,6 +331,7 @@ async fn a_client_that_never_reads_is_dropped_and_the_tree_runs_on() {
     let settings = IpcSettings {
         queue: 64,
         stalled_after: Duration::from_secs(3_600),
+        ..IpcSettings::default()
     };
     let server = IpcServer::start_with_settings(&tree, &path, settings).unwrap();
     let mut sleeper = Client::connect(&path).await;
@@ -398,4 +399,63 @@ async fn a_subscription_replays_the_journal_then_ends_with_the_tree() {
         "{kinds:?}"
     );
     drop(server);
+}
+
+#[tokio::test]
+async fn logs_tail_serves_the_last_lines_then_follows() {
+    use supervisor::ipc::LogBuffer;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let path = socket_path("logs");
+    let logs = LogBuffer::new(3);
+    let subscriber = tracing_subscriber::registry().with(logs.layer());
+    // This test's own lines only: the subscriber is this thread's while a guard lives.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // The tree logs its own start into it too; the test's lines come after.
+    let tree = tree(vec![idle("feed")]).await;
+    let settings = IpcSettings {
+        logs: Some(logs.clone()),
+        ..IpcSettings::default()
+    };
+    let server = IpcServer::start_with_settings(&tree, &path, settings).unwrap();
+    for n in 1..=5 {
+        tracing::info!(n, "line");
+    }
+    let mut client = Client::connect(&path).await;
+    // The buffer keeps the last three.
+    let tail = client
+        .ask(json!({"id": 1, "type": "logs.tail", "lines": 10}))
+        .await;
+    let messages: Vec<&str> = tail["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["line n=3", "line n=4", "line n=5"]);
+    assert_eq!(tail["lines"][0]["level"], "INFO");
+    let tail = client
+        .ask(json!({"id": 2, "type": "logs.tail", "lines": 1, "follow": true}))
+        .await;
+    assert_eq!(tail["lines"][0]["message"], "line n=5");
+    tracing::warn!("after");
+    let live = client.until("log").await.unwrap();
+    assert_eq!(
+        (
+            live["line"]["level"].clone(),
+            live["line"]["message"].clone()
+        ),
+        (json!("WARN"), json!("after"))
+    );
+    let last = tail["lines"][0]["seq"].as_u64().unwrap();
+    assert_eq!(live["line"]["seq"], last + 1);
+    // Without a buffer: unavailable.
+    let other_path = socket_path("nologs");
+    let plain = IpcServer::start(&tree, &other_path).unwrap();
+    let mut other = Client::connect(&other_path).await;
+    let error = other.ask(json!({"id": 3, "type": "logs.tail"})).await;
+    assert_eq!(error["error"]["kind"], "unavailable");
+    plain.stop().await;
+    server.stop().await;
+    tree.shutdown_tree("test", "done").await;
 }

@@ -48,6 +48,20 @@ pub enum RequestBody {
         #[serde(default)]
         from: u64,
     },
+    /// The process's last log lines, and with `follow` the live ones after them.
+    #[serde(rename = "logs.tail")]
+    LogsTail {
+        /// How many of the last lines (100 if left out).
+        #[serde(default = "default_tail")]
+        lines: usize,
+        /// Whether live lines follow.
+        #[serde(default)]
+        follow: bool,
+    },
+}
+
+fn default_tail() -> usize {
+    100
 }
 
 /// A command, with who asked and why. `command_id` makes it idempotent: the same id is
@@ -128,6 +142,26 @@ pub enum Message {
     /// Events a subscriber missed since the last one it got (it fell behind the live stream).
     #[serde(rename = "events.missed")]
     Missed {
+        /// How many.
+        count: u64,
+    },
+    /// The answer to `logs.tail`: the last lines, oldest first.
+    #[serde(rename = "logs")]
+    Logs {
+        /// The request's id.
+        id: u64,
+        /// The lines.
+        lines: Vec<LogLineView>,
+    },
+    /// One live log line of a `logs.tail` with `follow`.
+    #[serde(rename = "log")]
+    Log {
+        /// The line.
+        line: LogLineView,
+    },
+    /// Live log lines a follower missed (it fell behind).
+    #[serde(rename = "logs.missed")]
+    LogsMissed {
         /// How many.
         count: u64,
     },
@@ -240,10 +274,25 @@ pub struct EventView {
     pub text: String,
 }
 
+/// One log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLineView {
+    /// Its number in the buffer, from 1.
+    pub seq: u64,
+    /// Wall-clock time, in milliseconds since the Unix epoch.
+    pub wall_ms: u64,
+    /// `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
+    pub level: String,
+    /// The module or target that logged it.
+    pub target: String,
+    /// Its message, then its fields as `name=value`.
+    pub message: String,
+}
+
 /// Why a request was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorView {
-    /// `bad_request`, `unknown_action` or `command_failed`.
+    /// `bad_request`, `unknown_action`, `command_failed` or `unavailable`.
     pub kind: String,
     /// In words.
     pub message: String,
@@ -403,9 +452,13 @@ mod tests {
                 RequestBody::State => "state".to_owned(),
                 RequestBody::Command(_) => "command".to_owned(),
                 RequestBody::Subscribe { .. } => "events.subscribe".to_owned(),
+                RequestBody::LogsTail { .. } => "logs.tail".to_owned(),
             })
             .collect();
-        assert_eq!(kinds, ["hello", "state", "command", "events.subscribe"]);
+        assert_eq!(
+            kinds,
+            ["hello", "state", "command", "events.subscribe", "logs.tail"]
+        );
     }
 
     #[test]
@@ -419,6 +472,9 @@ mod tests {
                 Message::Subscribed { .. } => "events.subscribed",
                 Message::Event { .. } => "event",
                 Message::Missed { .. } => "events.missed",
+                Message::Logs { .. } => "logs",
+                Message::Log { .. } => "log",
+                Message::LogsMissed { .. } => "logs.missed",
                 Message::Error { .. } => "error",
                 Message::Bye { .. } => "bye",
             })
@@ -432,6 +488,9 @@ mod tests {
                 "events.subscribed",
                 "event",
                 "events.missed",
+                "logs",
+                "log",
+                "logs.missed",
                 "error",
                 "bye"
             ]

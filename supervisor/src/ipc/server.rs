@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::logs::LogBuffer;
 use super::protocol::{
     ACTIONS, CommandRequest, ErrorView, EventView, MAX_REQUEST_BYTES, Message, PROTOCOL_VERSION,
     ProcessInfo, ReceiptView, Request, RequestBody, TreeView,
@@ -23,13 +24,16 @@ use crate::error::CommandError;
 use crate::runtime::CommandReceipt;
 
 /// How a server treats its clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct IpcSettings {
     /// Messages queued for one client (at least 2); a client that falls this far behind is
     /// dropped, its last message a `bye` with the reason. 1,024 by default.
     pub queue: usize,
     /// A client that takes nothing for this long is dropped. 10 s by default.
     pub stalled_after: std::time::Duration,
+    /// Where `logs.tail` reads from: a [`LogBuffer`] whose layer the host added to its
+    /// `tracing` subscriber. None by default (then `logs.tail` is `unavailable`).
+    pub logs: Option<LogBuffer>,
 }
 
 impl Default for IpcSettings {
@@ -37,6 +41,7 @@ impl Default for IpcSettings {
         IpcSettings {
             queue: 1024,
             stalled_after: std::time::Duration::from_secs(10),
+            logs: None,
         }
     }
 }
@@ -199,7 +204,7 @@ async fn serve(
 /// a bounded queue.
 async fn connection(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToken) {
     let (read, write) = stream.into_split();
-    let settings = shared.settings;
+    let settings = shared.settings.clone();
     let (queue, outbox) = mpsc::channel(settings.queue);
     let closing = CancellationToken::new();
     let writer = tokio::spawn(write_loop(
@@ -213,6 +218,7 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>, stop: CancellationT
         queue,
         closing: closing.clone(),
         subscription: None,
+        following: None,
     };
     let reason = tokio::select! {
         reason = client.read_loop(read) => reason,
@@ -222,8 +228,11 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>, stop: CancellationT
             format!("the client fell {} messages behind; it is dropped", settings.queue)
         }
     };
-    if let Some(subscription) = client.subscription.take() {
-        subscription.abort();
+    for task in [client.subscription.take(), client.following.take()]
+        .into_iter()
+        .flatten()
+    {
+        task.abort();
     }
     // The queue keeps a slot for this.
     let _ = client.queue.try_send(Message::Bye { reason });
@@ -247,6 +256,8 @@ struct Client {
     /// Cancelled when the client's queue overflowed: it is dropped.
     closing: CancellationToken,
     subscription: Option<JoinHandle<()>>,
+    /// The task forwarding live log lines, for `logs.tail` with `follow`.
+    following: Option<JoinHandle<()>>,
 }
 
 impl Client {
@@ -308,7 +319,54 @@ impl Client {
                 self.subscribe(id, from);
                 None
             }
+            RequestBody::LogsTail { lines, follow } => self.logs(id, lines, follow),
         }
+    }
+
+    /// The last `lines` log lines; with `follow`, a task forwards the live ones after them
+    /// (the answer is then queued here, before any of them: `None`).
+    fn logs(&mut self, id: u64, lines: usize, follow: bool) -> Option<Message> {
+        let Some(buffer) = &self.shared.settings.logs else {
+            return Some(Message::Error {
+                id,
+                error: ErrorView::new(
+                    "unavailable",
+                    "this process collects no log lines (see supervisor::ipc::LogBuffer)",
+                ),
+            });
+        };
+        if let Some(previous) = self.following.take() {
+            previous.abort();
+        }
+        if !follow {
+            return Some(Message::Logs {
+                id,
+                lines: buffer.tail(lines),
+            });
+        }
+        let (tail, mut live) = buffer.follow(lines);
+        let queue = self.queue.clone();
+        let closing = self.closing.clone();
+        // Queued before the task can send a live line: the tail comes first. A full queue
+        // ends the connection (through `closing`).
+        if !queue_or_close(&queue, &closing, Message::Logs { id, lines: tail }) {
+            return None;
+        }
+        self.following = Some(tokio::spawn(async move {
+            loop {
+                let message = match live.recv().await {
+                    Ok(line) => Message::Log { line },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(count)) => {
+                        Message::LogsMissed { count }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if !queue_or_close(&queue, &closing, message) {
+                    return;
+                }
+            }
+        }));
+        None
     }
 
     async fn command(&self, id: u64, command: CommandRequest) -> Message {
