@@ -422,37 +422,33 @@ impl Client {
         let closing = self.closing.clone();
         let send = move |message: Message| queue_or_close(&queue, &closing, message);
         self.subscription = Some(tokio::spawn(async move {
-            let mut missed = 0;
             // The count of events the journal no longer holds comes first, as `Err`.
-            let first = events.next().await;
-            let first = match first {
+            let mut first = events.next().await;
+            let missed = match first {
                 Some(Err(crate::observe::Missed(n))) => {
-                    missed = n;
-                    None
+                    first = None;
+                    n
                 }
-                other => other,
+                _ => 0,
             };
             if !send(Message::Subscribed { id, missed }) {
                 return;
             }
-            let mut next = first;
-            loop {
-                let message = match next.take() {
-                    Some(Ok(event)) => Message::Event {
+            let mut item = match first {
+                Some(item) => Some(item),
+                None => events.next().await,
+            };
+            while let Some(next) = item {
+                let message = match next {
+                    Ok(event) => Message::Event {
                         event: EventView::from(&event),
                     },
-                    Some(Err(crate::observe::Missed(count))) => Message::Missed { count },
-                    None => match events.next().await {
-                        Some(item) => {
-                            next = Some(item);
-                            continue;
-                        }
-                        None => return,
-                    },
+                    Err(crate::observe::Missed(count)) => Message::Missed { count },
                 };
                 if !send(message) {
                     return;
                 }
+                item = events.next().await;
             }
         }));
     }
