@@ -116,7 +116,16 @@ async fn the_socket_is_private_and_removed_when_the_tree_ends() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let mut client = Client::connect(&path).await;
     tree.shutdown_tree("test", "done").await;
-    let bye = client.until("bye").await.unwrap();
+    // The shutdown report comes first, then the last word.
+    let report = client.until("report").await.unwrap();
+    assert_eq!(report["report"]["requested_by"], "test");
+    assert_eq!(report["report"]["reason"], "done");
+    assert_eq!(
+        report["report"]["children"],
+        json!([{"path": "bot/feed", "outcome": "graceful"}])
+    );
+    let bye = client.next().await.unwrap();
+    assert_eq!(bye["type"], "bye");
     assert_eq!(bye["reason"], "the tree has ended");
     assert_eq!(client.next().await, None, "closed after the bye");
     // The server removes its file as it ends, right after the bye.
@@ -167,8 +176,17 @@ async fn state_lists_every_child_with_its_phase_and_counters() {
     assert_eq!(feed["attempt"], 1);
     assert_eq!(feed["health"], "healthy");
     assert_eq!(feed["restarts"], 0);
+    assert_eq!(feed["restart"], "on_failure");
+    assert_eq!(feed["restart_in_ms"], Value::Null);
+    assert_eq!(state["tree"]["healthy"], true);
+    assert_eq!(state["tree"]["ready"], true);
+    assert_eq!(
+        state["tree"]["intensity"],
+        json!({"restarts": 0, "max_restarts": 10, "within_ms": 60_000})
+    );
     let execution = &state["tree"]["children"][1];
     assert_eq!(execution["kind"], "supervisor");
+    assert_eq!(execution["intensity"]["max_restarts"], 10);
     assert_eq!(
         execution["children"][0]["path"],
         "bot/execution/order_router"
@@ -390,12 +408,18 @@ async fn a_subscription_replays_the_journal_then_ends_with_the_tree() {
         if message["type"] == "event" {
             kinds.push(message["event"]["kind"].as_str().unwrap().to_owned());
         } else {
-            assert_eq!(message["type"], "bye");
+            kinds.push(message["type"].as_str().unwrap().to_owned());
         }
     }
+    // Every event of the shutdown, then the report, then the last word.
     assert_eq!(
-        kinds.last().map(String::as_str),
-        Some("shutdown_completed"),
+        kinds
+            .iter()
+            .rev()
+            .take(3)
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["bye", "report", "shutdown_completed"],
         "{kinds:?}"
     );
     drop(server);

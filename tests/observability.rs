@@ -187,3 +187,78 @@ async fn the_run_summary_counts_failures_escalations_and_shutdown_outcomes() {
     );
     assert!(table.contains("escalation: "), "{table}");
 }
+
+/// What an operator's view needs of each child: the countdown to a restart, the breaker and
+/// the supervisors' intensity in use, the dependency edges, the heartbeat's age, the policy.
+#[tokio::test(start_paused = true)]
+async fn the_state_shows_countdowns_budgets_edges_and_policies() {
+    let feed = service_fn("feed", |_| async {
+        Err::<(), _>(ServiceError::from("reset"))
+    })
+    .with_backoff(plain_backoff(1_000, 1_000).with_circuit_breaker(5, Duration::from_secs(60)));
+    let venues = SupervisorSpec::builder("venues")
+        .intensity(4, Duration::from_secs(30))
+        .child(feed)
+        .build()
+        .unwrap();
+    let db = service_fn("db", |ctx: TaskContext| async move {
+        loop {
+            ctx.heartbeat();
+            tokio::select! {
+                _ = ctx.cancelled() => return Ok::<(), ServiceError>(()),
+                _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+            }
+        }
+    })
+    .with_heartbeat_timeout(Duration::from_secs(2));
+    let router = service_fn("router", |ctx: TaskContext| async move {
+        ctx.cancelled().await;
+        Ok::<(), ServiceError>(())
+    })
+    .after(["db"])
+    .requires(["db"]);
+    let spec = SupervisorSpec::builder("bot")
+        .intensity(10, Duration::from_secs(60))
+        .child(ChildSpec::supervisor(venues))
+        .child(db)
+        .child(router)
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    // The feed failed at 0, 1 s and 2 s; at 2.45 s it waits for its fourth attempt, due at 3 s.
+    run_for(2_450).await;
+    let state = tree.current_state().await;
+    let feed = state.find("bot/venues/feed").unwrap();
+    assert_eq!(feed.phase, ServicePhase::BackingOff);
+    assert_eq!(feed.restart_in, Some(Duration::from_millis(550)));
+    assert_eq!(feed.breaker_failures, 3);
+    assert_eq!(feed.backoff.circuit_breaker().unwrap().max_failures, 5);
+    let venues = state.find("bot/venues").unwrap();
+    let intensity = venues.intensity.unwrap();
+    assert_eq!((intensity.restarts, intensity.max_restarts), (3, 4));
+    assert_eq!(intensity.to_string(), "3/4 in 30s");
+    // The root restarted nothing itself.
+    assert_eq!(state.intensity.unwrap().to_string(), "0/10 in 1m");
+    let db = state.find("bot/db").unwrap();
+    // Beats at 0, 300, ... 2,400 ms: the last 50 ms ago.
+    assert_eq!(db.heartbeat_age, Some(Duration::from_millis(50)));
+    assert_eq!(db.heartbeat_timeout, Some(Duration::from_secs(2)));
+    assert_eq!(db.restart_in, None);
+    let router = state.find("bot/router").unwrap();
+    assert_eq!(
+        (router.after.as_slice(), router.requires.as_slice()),
+        (&["db".to_owned()][..], &["db".to_owned()][..])
+    );
+    assert_eq!(router.restart, RestartPolicy::OnFailure);
+    // Once the tree has ended, nobody's intensity is in use.
+    tree.shutdown_tree("test", "done").await;
+    let ended = tree.current_state().await;
+    assert_eq!(ended.intensity, None);
+    assert!(
+        ended
+            .iter()
+            .all(|child| child.intensity.is_none() && child.restart_in.is_none())
+    );
+}

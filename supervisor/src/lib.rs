@@ -223,8 +223,9 @@ pub use observe::{
 };
 pub use runtime::{
     ChildCounts, ChildState, ChildSummary, Command, CommandAudit, CommandReceipt, Health,
-    HealthStatus, RunSummary, ServiceLifecycleSnapshot, ServiceShutdown, ShutdownReport,
-    SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle, TreeState,
+    HealthStatus, IntensityUse, RunSummary, ServiceLifecycleSnapshot, ServiceShutdown,
+    ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle,
+    TreeState,
 };
 pub use service::{ServiceFuture, TradingService};
 

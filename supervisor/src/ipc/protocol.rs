@@ -6,9 +6,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ChildKind, ServicePhase};
+use crate::model::{BackoffConfig, ChildKind, ServicePhase, ShutdownPolicy, format_duration};
 use crate::observe::{EventKind, LifecycleEvent};
-use crate::runtime::{ChildState, CommandReceipt, HealthStatus, TreeState};
+use crate::runtime::{
+    ChildState, CommandReceipt, Health, HealthStatus, IntensityUse, ShutdownReport, StopOutcome,
+    TreeState,
+};
 
 /// The protocol's version, in every `hello`. A change that a client could misread raises it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -173,6 +176,13 @@ pub enum Message {
         /// What went wrong.
         error: ErrorView,
     },
+    /// The tree's shutdown report, sent to every client once the tree has ended (before the
+    /// `bye`).
+    #[serde(rename = "report")]
+    Report {
+        /// The report.
+        report: ReportView,
+    },
     /// The process closes this connection, and why.
     #[serde(rename = "bye")]
     Bye {
@@ -197,8 +207,82 @@ pub struct ProcessInfo {
 pub struct TreeView {
     /// The root's name.
     pub name: String,
+    /// No child terminated unexpectedly, is unready or stale (a liveness probe).
+    pub healthy: bool,
+    /// Healthy and not shutting down (a readiness probe).
+    pub ready: bool,
+    /// Shutdown has begun.
+    pub shutting_down: bool,
+    /// The root's restart intensity in use (`null` once it has ended).
+    pub intensity: Option<IntensityView>,
     /// Its children; nested supervisors hold theirs.
     pub children: Vec<ChildView>,
+}
+
+/// A supervisor's restart intensity in use: `restarts` within the last `within_ms`, of the
+/// `max_restarts` it tolerates there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntensityView {
+    /// Restarts within the window now.
+    pub restarts: u32,
+    /// The most it tolerates there; one more escalates.
+    pub max_restarts: u32,
+    /// The window, in milliseconds.
+    pub within_ms: u64,
+}
+
+/// A child's backoff and circuit breaker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackoffView {
+    /// The first delay, in milliseconds.
+    pub base_ms: u64,
+    /// The largest delay, in milliseconds.
+    pub max_ms: u64,
+    /// Running this long resets the backoff, in milliseconds.
+    pub cooldown_ms: u64,
+    /// `none`, `full` or `equal`.
+    pub jitter: String,
+    /// The circuit breaker, if it has one.
+    pub breaker: Option<BreakerView>,
+}
+
+/// A circuit breaker and how close it is to opening.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerView {
+    /// Failures within the window now.
+    pub failures: u32,
+    /// It opens at this many within the window.
+    pub max_failures: u32,
+    /// The window, in milliseconds.
+    pub window_ms: u64,
+    /// `terminate` or `escalate`.
+    pub on_open: String,
+}
+
+/// A shutdown report: how each child stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportView {
+    /// Who asked for the shutdown.
+    pub requested_by: String,
+    /// Why.
+    pub reason: String,
+    /// From the request to the last task gone, in milliseconds.
+    pub duration_ms: u64,
+    /// Set when a control loop of the tree failed (a bug in the supervisor crate).
+    pub internal_error: Option<String>,
+    /// The report in words, as the tree's logs print it.
+    pub summary: String,
+    /// Each child, depth first.
+    pub children: Vec<StoppedView>,
+}
+
+/// How one child stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedView {
+    /// Its path.
+    pub path: String,
+    /// `graceful`, `aborted`, `detached`, `not_running` or `lost`.
+    pub outcome: String,
 }
 
 /// One child's state.
@@ -233,6 +317,24 @@ pub struct ChildView {
     pub health: String,
     /// What is wrong, for `stale` (silent for how long) and `terminated` (why).
     pub health_detail: Option<String>,
+    /// `always`, `on_failure` or `never`.
+    pub restart: String,
+    /// Its backoff and breaker.
+    pub backoff: BackoffView,
+    /// Its own shutdown policy in words (`null`: its supervisor's).
+    pub shutdown: Option<String>,
+    /// Siblings it starts after.
+    pub after: Vec<String>,
+    /// Siblings it requires: it stops while one of them is down.
+    pub requires: Vec<String>,
+    /// How long it may go without a heartbeat while running, in milliseconds.
+    pub heartbeat_timeout_ms: Option<u64>,
+    /// How long ago its last heartbeat was, in milliseconds.
+    pub heartbeat_age_ms: Option<u64>,
+    /// While it backs off, how long until its next attempt, in milliseconds.
+    pub restart_in_ms: Option<u64>,
+    /// A running nested supervisor's restart intensity in use.
+    pub intensity: Option<IntensityView>,
     /// A nested supervisor's children.
     pub children: Vec<ChildView>,
 }
@@ -311,6 +413,15 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// As the config file spells it.
+fn shutdown_text(policy: ShutdownPolicy) -> String {
+    match policy {
+        ShutdownPolicy::Timeout(limit) => format_duration(limit),
+        ShutdownPolicy::BrutalKill => "brutal_kill".to_owned(),
+        ShutdownPolicy::Infinity => "infinity".to_owned(),
+    }
+}
+
 fn kind_name(kind: ChildKind) -> &'static str {
     match kind {
         ChildKind::Async => "async",
@@ -332,11 +443,71 @@ pub(crate) fn phase_name(phase: ServicePhase) -> &'static str {
     }
 }
 
-impl From<&TreeState> for TreeView {
-    fn from(state: &TreeState) -> Self {
+impl TreeView {
+    /// The state, with its health as of `shutting_down`.
+    pub(crate) fn new(state: &TreeState, shutting_down: bool) -> Self {
+        let health = Health::of(state, shutting_down);
         TreeView {
             name: state.name.clone(),
+            healthy: health.healthy,
+            ready: health.ready,
+            shutting_down,
+            intensity: state.intensity.as_ref().map(IntensityView::from),
             children: state.children.iter().map(ChildView::from).collect(),
+        }
+    }
+}
+
+impl From<&IntensityUse> for IntensityView {
+    fn from(intensity: &IntensityUse) -> Self {
+        IntensityView {
+            restarts: intensity.restarts,
+            max_restarts: intensity.max_restarts,
+            within_ms: millis(intensity.within),
+        }
+    }
+}
+
+impl BackoffView {
+    fn new(backoff: &BackoffConfig, failures: u32) -> Self {
+        BackoffView {
+            base_ms: millis(backoff.base()),
+            max_ms: millis(backoff.max()),
+            cooldown_ms: millis(backoff.cooldown()),
+            jitter: backoff.jitter().to_string(),
+            breaker: backoff.circuit_breaker().map(|breaker| BreakerView {
+                failures,
+                max_failures: breaker.max_failures,
+                window_ms: millis(breaker.window),
+                on_open: breaker.on_open.to_string(),
+            }),
+        }
+    }
+}
+
+impl From<&ShutdownReport> for ReportView {
+    fn from(report: &ShutdownReport) -> Self {
+        ReportView {
+            requested_by: report.requested_by.clone(),
+            reason: report.reason.clone(),
+            duration_ms: millis(report.duration),
+            internal_error: report.internal_error.clone(),
+            summary: report.to_string(),
+            children: report
+                .services
+                .iter()
+                .map(|service| StoppedView {
+                    path: service.path.clone(),
+                    outcome: match service.outcome {
+                        StopOutcome::Graceful => "graceful",
+                        StopOutcome::Aborted => "aborted",
+                        StopOutcome::Detached => "detached",
+                        StopOutcome::NotRunning => "not_running",
+                        StopOutcome::Lost => "lost",
+                    }
+                    .to_owned(),
+                })
+                .collect(),
         }
     }
 }
@@ -367,6 +538,15 @@ impl From<&ChildState> for ChildView {
             uptime_ms: millis(child.stats.uptime),
             health: health.to_owned(),
             health_detail,
+            restart: child.restart.to_string(),
+            backoff: BackoffView::new(&child.backoff, child.breaker_failures),
+            shutdown: child.shutdown.map(shutdown_text),
+            after: child.after.clone(),
+            requires: child.requires.clone(),
+            heartbeat_timeout_ms: child.heartbeat_timeout.map(millis),
+            heartbeat_age_ms: child.heartbeat_age.map(millis),
+            restart_in_ms: child.restart_in.map(millis),
+            intensity: child.intensity.as_ref().map(IntensityView::from),
             children: child.children.iter().map(ChildView::from).collect(),
         }
     }
@@ -476,6 +656,7 @@ mod tests {
                 Message::Log { .. } => "log",
                 Message::LogsMissed { .. } => "logs.missed",
                 Message::Error { .. } => "error",
+                Message::Report { .. } => "report",
                 Message::Bye { .. } => "bye",
             })
             .collect();
@@ -492,6 +673,7 @@ mod tests {
                 "log",
                 "logs.missed",
                 "error",
+                "report",
                 "bye"
             ]
         );

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::logs::LogBuffer;
 use super::protocol::{
     ACTIONS, CommandRequest, ErrorView, EventView, MAX_REQUEST_BYTES, Message, PROTOCOL_VERSION,
-    ProcessInfo, ReceiptView, Request, RequestBody, TreeView,
+    ProcessInfo, ReceiptView, ReportView, Request, RequestBody, TreeView,
 };
 use super::socket::{self, IpcError, SocketFile};
 use crate::SupervisorHandle;
@@ -116,6 +116,7 @@ impl IpcServer {
             tree: tree.clone(),
             commands: Mutex::new(Remembered::default()),
             settings,
+            report: std::sync::OnceLock::new(),
         });
         let task = runtime.spawn(serve(bound.listener, bound.file, shared, stop.clone()));
         Ok(IpcServer {
@@ -153,6 +154,8 @@ struct Shared {
     /// Held while a command is carried out, so that one `command_id` runs once.
     commands: Mutex<Remembered>,
     settings: IpcSettings,
+    /// The shutdown report, once the tree has ended.
+    report: std::sync::OnceLock<ReportView>,
 }
 
 /// The answers of the last commands, by the client's `command_id`.
@@ -191,7 +194,11 @@ async fn serve(
                 }
                 Err(error) => tracing::warn!(path = %file.path().display(), %error, "ipc: accept failed"),
             },
-            _ = &mut ended => break,
+            report = &mut ended => {
+                // Read by each connection as it closes.
+                let _ = shared.report.set(ReportView::from(&report));
+                break;
+            }
             _ = stop.cancelled() => break,
         }
     }
@@ -233,6 +240,16 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>, stop: CancellationT
         .flatten()
     {
         task.abort();
+    }
+    if let Some(report) = client.shared.report.get() {
+        // Only if the slot kept for the `bye` stays free.
+        let _ = queue_or_close(
+            &client.queue,
+            &client.closing,
+            Message::Report {
+                report: report.clone(),
+            },
+        );
     }
     // The queue keeps a slot for this.
     let _ = client.queue.try_send(Message::Bye { reason });
@@ -308,10 +325,11 @@ impl Client {
                 },
             }),
             RequestBody::State => {
-                let state = self.shared.tree.current_state().await;
+                let tree = &self.shared.tree;
+                let state = tree.current_state().await;
                 Some(Message::State {
                     id,
-                    tree: TreeView::from(&state),
+                    tree: TreeView::new(&state, tree.is_shutting_down()),
                 })
             }
             RequestBody::Command(command) => Some(self.command(id, command).await),

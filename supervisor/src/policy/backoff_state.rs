@@ -39,6 +39,13 @@ impl BackoffProgress {
         self.exponent
     }
 
+    /// Failures that count towards the circuit breaker at `now` (0 before the first).
+    pub fn breaker_failures_at(&self, now: Instant) -> u32 {
+        self.breaker
+            .as_ref()
+            .map_or(0, |window| window.count_at(now))
+    }
+
     /// Notes that an attempt started running at `now`.
     pub fn record_start(&mut self, now: Instant) {
         self.running_since = Some(now);

@@ -27,4 +27,4 @@ pub use shutdown_report::{ServiceShutdown, ShutdownReport, StopOutcome};
 pub use snapshot::ServiceLifecycleSnapshot;
 pub use supervisor::Supervisor;
 pub(crate) use tree::{NodeMessage, lock};
-pub use tree_state::{ChildState, TreeState};
+pub use tree_state::{ChildState, IntensityUse, TreeState};

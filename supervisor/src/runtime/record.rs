@@ -53,6 +53,10 @@ pub(crate) struct Final {
     pub(crate) health: HealthStatus,
     /// How long before this state its last heartbeat was, if it ever sent one.
     pub(crate) heartbeat_age: Option<Duration>,
+    /// While backing off, how long until its restart is due.
+    pub(crate) restart_in: Option<Duration>,
+    /// Failures counting towards its circuit breaker.
+    pub(crate) breaker_failures: u32,
 }
 
 impl Final {
@@ -72,6 +76,8 @@ impl Final {
             stats: ChildStats::default(),
             health: HealthStatus::Healthy,
             heartbeat_age: None,
+            restart_in: None,
+            breaker_failures: 0,
         }
     }
 
@@ -89,10 +95,20 @@ impl Final {
                     .map(ToString::to_string)
                     .or_else(|| describe_last_exit(self.last_exit, self.last_failure.as_deref()))
             }),
-            tags: self.policy.tags.iter().map(|t| t.to_string()).collect(),
+            tags: names(&self.policy.tags),
             last_failure: self.last_failure.as_ref().map(|f| f.message().to_owned()),
             stats: self.stats,
             health: self.health.clone(),
+            restart: self.policy.restart,
+            backoff: self.policy.backoff,
+            shutdown: self.policy.shutdown,
+            after: names(&self.policy.dependencies),
+            requires: names(&self.policy.requirements),
+            heartbeat_timeout: self.policy.heartbeat_timeout,
+            heartbeat_age: self.heartbeat_age,
+            restart_in: self.restart_in,
+            breaker_failures: self.breaker_failures,
+            intensity: None,
             children: Vec::new(),
         }
     }
@@ -111,6 +127,10 @@ impl Final {
             last_heartbeat_age: self.heartbeat_age,
         }
     }
+}
+
+fn names(names: &[Arc<str>]) -> Vec<String> {
+    names.iter().map(|name| name.to_string()).collect()
 }
 
 /// How an attempt ended, in words.
@@ -316,6 +336,8 @@ impl Ended {
                 stats: ChildStats::default(),
                 health: HealthStatus::Terminated("lost".into()),
                 heartbeat_age: None,
+                restart_in: None,
+                breaker_failures: 0,
             },
             outcome: StopOutcome::Lost,
             nested: Vec::new(),

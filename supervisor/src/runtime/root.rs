@@ -17,8 +17,8 @@ use super::record::{Ended, build_forest, states};
 use super::shutdown_report::ShutdownReport;
 use super::signal::{ShutdownSignals, next_signal};
 use super::snapshot::ServiceLifecycleSnapshot;
-use super::tree::{Names, NestedLink, NodeMessage, ShutdownCause, TreeShared, lock};
-use super::tree_state::{ChildState, TreeState};
+use super::tree::{Names, NestedLink, NodeAnswer, NodeMessage, ShutdownCause, TreeShared, lock};
+use super::tree_state::{ChildState, IntensityUse, TreeState};
 use crate::error::{CommandError, SpawnError, SupervisorError};
 use crate::model::check_name;
 use crate::observe::EventStream;
@@ -269,19 +269,20 @@ impl Root {
     }
 
     pub(crate) async fn current_state(&self) -> TreeState {
-        let children = if lock(&self.state).unstarted.is_some() {
-            Vec::new()
+        let (intensity, children) = if lock(&self.state).unstarted.is_some() {
+            (None, Vec::new())
         } else {
             match query_children(&self.notify).await {
-                Some(children) => children,
+                Some(answer) => answer,
                 None => {
                     self.finished.drained.cancelled().await;
-                    self.read_exit(Ended::children).unwrap_or_default()
+                    (None, self.read_exit(Ended::children).unwrap_or_default())
                 }
             }
         };
         TreeState {
             name: self.name.to_string(),
+            intensity,
             children,
         }
     }
@@ -378,23 +379,23 @@ impl Root {
     }
 }
 
-/// One node's answer to a state query: each child, and for a running nested supervisor the
-/// link to ask next.
-type Answer = Vec<(ChildState, Option<Arc<NestedLink>>)>;
-
-async fn ask(inbox: &UnboundedSender<NodeMessage>) -> Option<Answer> {
+async fn ask(inbox: &UnboundedSender<NodeMessage>) -> Option<NodeAnswer> {
     let (reply, answer) = oneshot::channel();
     inbox.send(NodeMessage::State(reply)).ok()?;
     answer.await.ok()
 }
 
-/// A node's children with their nested children filled in, or `None` if the node is gone.
-/// Nodes are asked one after another from a queue (no future nested per level), then the
-/// answers are assembled into the tree.
-async fn query_children(inbox: &UnboundedSender<NodeMessage>) -> Option<Vec<ChildState>> {
+/// A node's intensity in use and its children with their nested children filled in, or `None`
+/// if the node is gone. Nodes are asked one after another from a queue (no future nested per
+/// level), then the answers are assembled into the tree.
+async fn query_children(
+    inbox: &UnboundedSender<NodeMessage>,
+) -> Option<(Option<IntensityUse>, Vec<ChildState>)> {
     let mut entries = Vec::new();
     let mut queue = VecDeque::new();
-    let top = add_answer(ask(inbox).await?, &mut entries, &mut queue);
+    let answer = ask(inbox).await?;
+    let intensity = answer.intensity;
+    let top = add_answer(answer.children, &mut entries, &mut queue);
     while let Some((parent, link)) = queue.pop_front() {
         let live = match link.inbox() {
             Some(inbox) => ask(&inbox).await,
@@ -402,7 +403,10 @@ async fn query_children(inbox: &UnboundedSender<NodeMessage>) -> Option<Vec<Chil
         };
         match live {
             Some(answer) => {
-                let children = add_answer(answer, &mut entries, &mut queue);
+                if let Some(state) = entries[parent].state.as_mut() {
+                    state.intensity = answer.intensity;
+                }
+                let children = add_answer(answer.children, &mut entries, &mut queue);
                 entries[parent].children = children;
             }
             // It ended meanwhile: as its last run left it.
@@ -428,7 +432,7 @@ async fn query_children(inbox: &UnboundedSender<NodeMessage>) -> Option<Vec<Chil
             }
         },
     );
-    Some(forest.into_iter().flatten().collect())
+    Some((intensity, forest.into_iter().flatten().collect()))
 }
 
 /// A child in a state query being assembled: its state and the entries of its children.
@@ -440,7 +444,7 @@ struct Entry {
 /// Adds a node's answer as entries and queues its running nested supervisors; returns the
 /// new entries.
 fn add_answer(
-    answer: Answer,
+    answer: Vec<(ChildState, Option<Arc<NestedLink>>)>,
     entries: &mut Vec<Entry>,
     queue: &mut VecDeque<(usize, Arc<NestedLink>)>,
 ) -> Vec<usize> {

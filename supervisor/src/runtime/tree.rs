@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::command::CommandRequest;
 use super::record::ChildRecord;
 use super::snapshot::ServiceLifecycleSnapshot;
-use super::tree_state::ChildState;
+use super::tree_state::{ChildState, IntensityUse};
 use crate::model::MAX_EVENT_CAPACITY;
 use crate::observe::{EventKind, Journal, LifecycleEvent, SupervisorMetrics};
 use crate::spec::ChildSpec;
@@ -158,6 +158,13 @@ impl TreeShared {
 pub(crate) type Names = Arc<Mutex<HashMap<Arc<str>, usize>>>;
 
 /// What handles, contexts and parents send to a node's control loop.
+/// A node's answer to a state query: its restart intensity in use and each child, with the
+/// link to ask next for a running nested supervisor.
+pub(crate) struct NodeAnswer {
+    pub(crate) intensity: Option<IntensityUse>,
+    pub(crate) children: Vec<(ChildState, Option<Arc<NestedLink>>)>,
+}
+
 pub(crate) enum NodeMessage {
     Spawn(ChildSpec),
     Ready {
@@ -170,7 +177,7 @@ pub(crate) enum NodeMessage {
     /// Answered as soon as the loop reads it: everything before it has been handled (the
     /// first start pass, say).
     Sync(oneshot::Sender<()>),
-    State(oneshot::Sender<Vec<(ChildState, Option<Arc<NestedLink>>)>>),
+    State(oneshot::Sender<NodeAnswer>),
     Shutdown(ShutdownCause),
     /// An operator command for a child of this node, or of a node below it.
     Command(Box<CommandRequest>),

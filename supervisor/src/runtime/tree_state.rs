@@ -1,7 +1,10 @@
 use std::fmt;
 
 use super::health::HealthStatus;
-use crate::model::{ChildKind, ServicePhase};
+use std::time::Duration;
+
+use crate::model::format_duration;
+use crate::model::{BackoffConfig, ChildKind, RestartPolicy, ServicePhase, ShutdownPolicy};
 use crate::observe::ChildStats;
 
 /// A whole tree at one instant, from
@@ -11,8 +14,34 @@ use crate::observe::ChildStats;
 pub struct TreeState {
     /// The root supervisor's name.
     pub name: String,
+    /// The root's restart intensity in use (`None` once the tree has ended).
+    pub intensity: Option<IntensityUse>,
     /// The root's children, in declaration order; nested supervisors hold theirs.
     pub children: Vec<ChildState>,
+}
+
+/// How much of a supervisor's restart intensity is in use: `restarts` within the last
+/// `within`, of the `max_restarts` it tolerates there. Displays as `3/10 in 1m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntensityUse {
+    /// Restarts within the window now.
+    pub restarts: u32,
+    /// Restarts it tolerates within the window; one more escalates.
+    pub max_restarts: u32,
+    /// The window.
+    pub within: Duration,
+}
+
+impl fmt::Display for IntensityUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{} in {}",
+            self.restarts,
+            self.max_restarts,
+            format_duration(self.within)
+        )
+    }
 }
 
 /// One child in a [`TreeState`].
@@ -38,6 +67,28 @@ pub struct ChildState {
     pub stats: ChildStats,
     /// Its part in the tree's [`Health`](crate::Health).
     pub health: HealthStatus,
+    /// Its restart policy.
+    pub restart: RestartPolicy,
+    /// Its backoff and circuit breaker.
+    pub backoff: BackoffConfig,
+    /// Its own shutdown policy (`None`: its supervisor's default).
+    pub shutdown: Option<ShutdownPolicy>,
+    /// The siblings it starts after (`after`).
+    pub after: Vec<String>,
+    /// The siblings it requires (`requires`): it stops while one of them is down.
+    pub requires: Vec<String>,
+    /// How long it may go without a heartbeat while running, if it must send them.
+    pub heartbeat_timeout: Option<Duration>,
+    /// How long ago its last heartbeat was, if it ever sent one.
+    pub heartbeat_age: Option<Duration>,
+    /// While it backs off: how long until its next attempt (`None` while its restart waits
+    /// for a sibling of its restart scope to stop).
+    pub restart_in: Option<Duration>,
+    /// Failures now counting towards its circuit breaker (which opens at
+    /// `backoff.circuit_breaker().max_failures`).
+    pub breaker_failures: u32,
+    /// A running nested supervisor's restart intensity in use (`None` for other kinds).
+    pub intensity: Option<IntensityUse>,
     /// A nested supervisor's children (empty for other kinds).
     pub children: Vec<ChildState>,
 }

@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::time::DelayQueue;
 
 use super::record::{ChildRecord, NodeExit};
-use super::tree::{EventSource, Names, NodeMessage, ShutdownCause, TreeShared, lock};
+use super::tree::{EventSource, Names, NodeAnswer, NodeMessage, ShutdownCause, TreeShared, lock};
 use crate::context::TaskContext;
 use crate::error::Escalation;
 use crate::model::{MAX_DURATION, ServicePhase, ShutdownPolicy};
@@ -306,7 +306,10 @@ impl Node {
                 let _ = reply.send(());
             }
             NodeMessage::State(reply) => {
-                let _ = reply.send(self.child_states());
+                let _ = reply.send(NodeAnswer {
+                    intensity: self.intensity_use(),
+                    children: self.child_states(),
+                });
             }
             NodeMessage::Shutdown(cause) => {
                 self.new_cause();

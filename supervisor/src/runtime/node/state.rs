@@ -11,7 +11,7 @@ use crate::runtime::record::{ChildRecord, Final, mark_not_running, states};
 use crate::runtime::shutdown_report::StopOutcome;
 use crate::runtime::snapshot::ServiceLifecycleSnapshot;
 use crate::runtime::tree::{NestedLink, lock};
-use crate::runtime::tree_state::ChildState;
+use crate::runtime::tree_state::{ChildState, IntensityUse};
 
 impl Node {
     pub(super) fn snapshots(&self) -> Vec<ServiceLifecycleSnapshot> {
@@ -118,7 +118,33 @@ impl Node {
                 .shared
                 .last_heartbeat()
                 .map(|at| now.saturating_duration_since(at)),
+            restart_in: self
+                .restart_due(index)
+                .map(|due| due.saturating_duration_since(now)),
+            breaker_failures: slot.backoff.breaker_failures_at(now.into_std()),
         }
+    }
+
+    /// When a backing-off child's restart group is due (none while the group waits for a
+    /// member still stopping, or once its delay has passed).
+    fn restart_due(&self, index: usize) -> Option<Instant> {
+        let slot = &self.slots[index];
+        if slot.phase != ServicePhase::BackingOff {
+            return None;
+        }
+        let key = self.groups.get(slot.group?)?.timer.as_ref()?;
+        Some(self.timers.deadline(key))
+    }
+
+    /// The restart intensity in use now, if this supervisor has one.
+    pub(super) fn intensity_use(&self) -> Option<IntensityUse> {
+        let window = self.intensity.as_ref()?;
+        let limits = self.spec.intensity?;
+        Some(IntensityUse {
+            restarts: window.count_at(Instant::now().into_std()),
+            max_restarts: limits.max_restarts,
+            within: limits.within,
+        })
     }
 
     fn health_of(&self, index: usize) -> HealthStatus {
