@@ -10,8 +10,10 @@
 
 use std::time::Duration;
 
+use supervisor::ipc::IpcServer;
 use supervisor::prelude::*;
 use supervisor::{CompactDuration, EventKind, LifecycleEvent};
+use supervisor_dashboard::{Dashboard, DashboardFile, TargetSettings};
 use tokio::time::{interval, sleep};
 
 /// Drops its exchange connection on its first three attempts, then streams quotes.
@@ -99,25 +101,57 @@ async fn order_router(ctx: TaskContext) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_seconds() -> Result<u64, String> {
+/// `--seconds N` (10 by default; with `--dashboard`, until Ctrl-C) and `--dashboard`.
+fn options() -> Result<(Option<u64>, bool), String> {
     let mut args = std::env::args().skip(1);
-    let mut seconds = 10;
+    let (mut seconds, mut dashboard) = (None, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seconds" => {
                 let value = args.next().ok_or("--seconds needs a number")?;
-                seconds = value
-                    .parse()
-                    .map_err(|_| format!("--seconds needs a whole number, not `{value}`"))?;
+                seconds = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--seconds needs a whole number, not `{value}`"))?,
+                );
             }
+            "--dashboard" => dashboard = true,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; usage: trading_bot [--seconds N]"
+                    "unknown argument `{other}`; usage: trading_bot [--seconds N] [--dashboard]"
                 ));
             }
         }
     }
-    Ok(seconds)
+    let seconds = match (seconds, dashboard) {
+        (Some(seconds), _) => Some(seconds),
+        (None, false) => Some(10),
+        (None, true) => None,
+    };
+    Ok((seconds, dashboard))
+}
+
+/// The tree's control socket and the dashboard watching it, in this process: the page on
+/// 127.0.0.1 (port 7070, or another if that one is taken), with commands enabled, as for an
+/// operator on this machine.
+async fn start_dashboard(
+    tree: &SupervisorHandle,
+) -> Result<(IpcServer, Dashboard), Box<dyn std::error::Error>> {
+    let socket = std::env::temp_dir().join(format!("trading_bot-{}.sock", std::process::id()));
+    let server = IpcServer::start(tree, &socket)?;
+    let mut file = DashboardFile {
+        targets: vec![socket],
+        control: true,
+        ..DashboardFile::default()
+    };
+    let dashboard = match Dashboard::start(file.check(|_| None)?, TargetSettings::default()).await {
+        Ok(dashboard) => dashboard,
+        Err(_) => {
+            file.listen = Some("127.0.0.1:0".to_owned());
+            Dashboard::start(file.check(|_| None)?, TargetSettings::default()).await?
+        }
+    };
+    Ok((server, dashboard))
 }
 
 fn print_event(event: &LifecycleEvent) {
@@ -151,7 +185,7 @@ fn one_line_panic_hook() {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seconds = run_seconds()?;
+    let (seconds, with_dashboard) = options()?;
     one_line_panic_hook();
     let tree = supervisor! {
         name = "bot",
@@ -166,7 +200,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // good if the feed did).
         order_router() requires(market_feed),
     };
-    println!("trading bot supervised for {seconds} s (Ctrl-C to stop early)");
+    match seconds {
+        Some(seconds) => println!("trading bot supervised for {seconds} s (Ctrl-C to stop early)"),
+        None => println!("trading bot supervised until Ctrl-C"),
+    }
     println!("startup order: {}", tree.startup_order().join(", "));
     let (tree, mut events) = tree.start_with_events(SupervisorConfig::default()).await?;
     let printer = tokio::spawn(async move {
@@ -177,9 +214,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
+    let dashboard = if with_dashboard {
+        let (server, dashboard) = start_dashboard(&tree).await?;
+        println!(
+            "dashboard at {} (control socket {}; commands enabled)",
+            dashboard.url(),
+            server.path().display()
+        );
+        Some((server, dashboard))
+    } else {
+        None
+    };
     let timer = tokio::spawn({
         let tree = tree.clone();
         async move {
+            let Some(seconds) = seconds else {
+                return;
+            };
             sleep(Duration::from_secs(seconds)).await;
             println!("--- {seconds} s elapsed: shutting down ---");
             tree.shutdown_tree("timer", "run time elapsed").await;
@@ -189,6 +240,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = tree.run_until_shutdown().await?;
     timer.abort();
     printer.await?;
+    if let Some((server, dashboard)) = dashboard {
+        server.stop().await;
+        dashboard.stop().await;
+    }
 
     let m = tree.metrics().snapshot();
     println!(

@@ -1,11 +1,35 @@
-//! The dashboard's relay: it watches supervised processes through their local control
-//! sockets (`supervisor::ipc`), keeps each one's latest state and recent events, and
-//! reconnects when a process restarts. The browser UI and its WebSocket API are served from
-//! what it keeps.
+//! The dashboard: a relay that watches supervised processes through their local control
+//! sockets (`supervisor::ipc`) and serves a browser UI and a WebSocket API from what it keeps.
+//!
+//! ```no_run
+//! use supervisor_dashboard::{Dashboard, DashboardFile, TargetSettings};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let file = DashboardFile::from_yaml("targets: [/run/bot/control.sock]")?;
+//! let settings = file.check(|name| std::env::var(name).ok())?;
+//! let dashboard = Dashboard::start(settings, TargetSettings::default()).await?;
+//! println!("dashboard at {}", dashboard.url());
+//! # Ok(())
+//! # }
+//! ```
 
 #![cfg(unix)]
 #![deny(missing_docs)]
 
+mod auth;
+mod config;
+mod relay;
+mod serve;
 mod target;
+mod view;
+mod web;
 
-pub use target::{Target, TargetSettings, TargetStatus};
+pub use auth::{MIN_TOKEN_LEN, Token};
+pub use config::{
+    AuthSource, ConfigError, DEFAULT_LISTEN, DashboardFile, DashboardSettings, MAX_TARGETS,
+    TlsFiles,
+};
+pub use relay::Relay;
+pub use serve::Dashboard;
+pub use target::{CommandAnswer, CommandFailure, Target, TargetSettings, TargetStatus};

@@ -15,8 +15,9 @@ mod socket;
 
 pub use logs::{LogBuffer, LogLayer, MAX_LOG_LINES};
 pub use protocol::{
-    ACTIONS, ChildView, CommandRequest, ErrorView, EventView, LogLineView, MAX_REQUEST_BYTES,
-    Message, PROTOCOL_VERSION, ProcessInfo, ReceiptView, Request, RequestBody, TreeView,
+    ACTIONS, BackoffView, BreakerView, ChildView, CommandRequest, ErrorView, EventView,
+    IntensityView, LogLineView, MAX_REQUEST_BYTES, Message, PROTOCOL_VERSION, ProcessInfo,
+    ReceiptView, ReportView, Request, RequestBody, StoppedView, TreeView,
 };
 pub use server::{IpcServer, IpcSettings};
 pub use socket::IpcError;

@@ -200,6 +200,9 @@ pub struct ProcessInfo {
     pub tree: String,
     /// The crate's version.
     pub version: String,
+    /// When the tree started (wall clock, milliseconds since the Unix epoch). A tree's
+    /// journal starts again at 1 with each run: with `pid` this tells the runs apart.
+    pub started_ms: u64,
 }
 
 /// A tree's state.

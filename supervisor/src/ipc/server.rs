@@ -322,6 +322,14 @@ impl Client {
                     pid: std::process::id(),
                     tree: self.shared.tree.name().to_owned(),
                     version: env!("CARGO_PKG_VERSION").to_owned(),
+                    started_ms: self
+                        .shared
+                        .tree
+                        .started_wall()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |since| {
+                            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+                        }),
                 },
             }),
             RequestBody::State => {

@@ -17,8 +17,9 @@ mod termination;
 pub use auto_shutdown::AutoShutdown;
 pub use backoff_config::{BackoffConfig, CircuitBreakerConfig, Jitter, OnOpen};
 pub use child_kind::ChildKind;
+pub(crate) use duration_text::format_duration;
 #[cfg(feature = "config")]
-pub(crate) use duration_text::{PATTERN as DURATION_PATTERN, format_duration, parse_duration};
+pub(crate) use duration_text::{PATTERN as DURATION_PATTERN, parse_duration};
 pub use intensity::Intensity;
 pub use limits::{
     MAX_DURATION, MAX_DYNAMIC_CHILDREN, MAX_EVENT_CAPACITY, MAX_FAILURE_COUNT, MAX_NESTING_DEPTH,

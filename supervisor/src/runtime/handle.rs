@@ -53,6 +53,13 @@ impl SupervisorHandle {
         self.root.name()
     }
 
+    /// The wall-clock time the tree started: with the process id, it tells one run of a tree
+    /// from another (its journal's sequence numbers start again with each).
+    #[cfg(feature = "ipc")]
+    pub(crate) fn started_wall(&self) -> std::time::SystemTime {
+        self.root.tree.epoch_wall()
+    }
+
     /// The whole tree now: every child's path, phase, attempt and last exit, nested
     /// supervisors included. After shutdown, the final state.
     pub async fn current_state(&self) -> TreeState {

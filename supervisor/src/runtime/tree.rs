@@ -96,6 +96,12 @@ impl TreeShared {
         any
     }
 
+    /// The wall-clock time at the tree's start.
+    #[cfg(feature = "ipc")]
+    pub(crate) fn epoch_wall(&self) -> SystemTime {
+        self.epoch_wall
+    }
+
     /// Records an event in the journal and sends it to subscribers. Building it allocates
     /// nothing for most kinds (the path is shared); with no subscriber it is not cloned.
     pub(crate) fn emit(&self, source: EventSource, kind: EventKind) {
