@@ -62,6 +62,8 @@ pub struct TargetStatus {
     pub process: Option<ProcessInfo>,
     /// The tree as last read (kept while disconnected, to show what was last seen).
     pub tree: Option<TreeView>,
+    /// When it was read.
+    pub tree_read_at: Option<Instant>,
     /// The most recent events, oldest first.
     pub events: VecDeque<EventView>,
     /// Events the target's journal no longer held, or that the relay fell behind on.
@@ -288,11 +290,15 @@ struct Session<'a, F: Fn()> {
 
 impl<F: Fn()> Session<'_, F> {
     async fn run(&mut self, stream: UnixStream, commands: &mut mpsc::Receiver<Pending>) -> String {
-        let (read, mut write) = stream.into_split();
+        let (read, write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
-        if let Err(error) = send(&mut write, json!({"id": HELLO, "type": "hello"})).await {
-            return error;
-        }
+        // A write that fails (the process closing its end) is not the end: what it sent
+        // before, its shutdown report and `bye` among it, is read to the end first.
+        let mut write = Writer {
+            write,
+            broken: None,
+        };
+        write.send(json!({"id": HELLO, "type": "hello"})).await;
         // A state read in flight (since when), whether events came since the last one, and
         // when the next may be sent.
         let mut reading: Option<Instant> = None;
@@ -302,10 +308,9 @@ impl<F: Fn()> Session<'_, F> {
         loop {
             let now = Instant::now();
             let due = if events_since { next_read } else { idle_read };
-            if reading.is_none() && self.connected() && now >= due {
-                if let Err(error) = send(&mut write, json!({"id": STATE, "type": "state"})).await {
-                    return error;
-                }
+            let may_read = reading.is_none() && write.broken.is_none() && self.connected();
+            if may_read && now >= due {
+                write.send(json!({"id": STATE, "type": "state"})).await;
                 reading = Some(now);
                 events_since = false;
             }
@@ -314,7 +319,11 @@ impl<F: Fn()> Session<'_, F> {
                 line = lines.next_line() => {
                     let line = match line {
                         Ok(Some(line)) => line,
-                        Ok(None) => return "the process closed the connection".to_owned(),
+                        Ok(None) => {
+                            return write
+                                .broken
+                                .unwrap_or_else(|| "the process closed the connection".to_owned())
+                        }
                         Err(error) => return format!("read failed: {error}"),
                     };
                     // A newer process may send what this relay does not know; it is skipped.
@@ -330,9 +339,7 @@ impl<F: Fn()> Session<'_, F> {
                                 json!({"id": SUBSCRIBE, "type": "events.subscribe", "from": from}),
                             ];
                             for request in asked {
-                                if let Err(error) = send(&mut write, request).await {
-                                    return error;
-                                }
+                                write.send(request).await;
                             }
                             reading = Some(Instant::now());
                         }
@@ -354,13 +361,14 @@ impl<F: Fn()> Session<'_, F> {
                         .unwrap_or_else(|_| json!({}));
                     request["id"] = json!(id);
                     request["type"] = json!("command");
-                    if let Err(error) = send(&mut write, request).await {
-                        let _ = pending.reply.send(Err(CommandFailure::Unanswered(error.clone())));
-                        return error;
+                    if write.send(request).await {
+                        self.waiting.insert(id, pending.reply);
+                    } else {
+                        let why = write.broken.clone().unwrap_or_default();
+                        let _ = pending.reply.send(Err(CommandFailure::Unanswered(why)));
                     }
-                    self.waiting.insert(id, pending.reply);
                 }
-                _ = wake, if reading.is_none() && self.connected() => {}
+                _ = wake, if may_read => {}
             }
         }
     }
@@ -382,6 +390,7 @@ impl<F: Fn()> Session<'_, F> {
                     status.events.clear();
                     status.report = None;
                     status.tree = None;
+                    status.tree_read_at = None;
                 }
                 status.connected = true;
                 status.connections += 1;
@@ -390,6 +399,7 @@ impl<F: Fn()> Session<'_, F> {
             }
             Message::State { tree, .. } => {
                 status.tree = Some(tree);
+                status.tree_read_at = Some(Instant::now());
                 return Ok(Seen::State);
             }
             Message::Subscribed { missed, .. } | Message::Missed { count: missed } => {
@@ -436,9 +446,23 @@ enum Seen {
     Other,
 }
 
-async fn send(write: &mut OwnedWriteHalf, request: serde_json::Value) -> Result<(), String> {
-    write
-        .write_all(format!("{request}\n").as_bytes())
-        .await
-        .map_err(|error| format!("cannot send: {error}"))
+/// The session's writing half; once a write failed, nothing more is sent.
+struct Writer {
+    write: OwnedWriteHalf,
+    broken: Option<String>,
+}
+
+impl Writer {
+    /// Sends a request; false if it could not be (now or before).
+    async fn send(&mut self, request: serde_json::Value) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        let line = format!("{request}\n");
+        if let Err(error) = self.write.write_all(line.as_bytes()).await {
+            self.broken = Some(format!("cannot send: {error}"));
+            return false;
+        }
+        true
+    }
 }

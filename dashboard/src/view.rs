@@ -28,6 +28,8 @@ pub(crate) struct Seen {
     /// Each child as sent, and when.
     children: HashMap<String, (ChildView, Instant)>,
     tree_header: Option<Value>,
+    /// When the tree last compared was read: the same tree is not compared twice.
+    tree_read_at: Option<Instant>,
     /// The last event sent.
     last_event: u64,
 }
@@ -35,11 +37,10 @@ pub(crate) struct Seen {
 impl Seen {
     /// The messages that bring this browser up to date with `target`.
     pub(crate) fn update(&mut self, id: &str, target: &Target) -> Vec<Value> {
-        let now = Instant::now();
-        target.with_status(|status| self.messages(id, status, now))
+        target.with_status(|status| self.messages(id, status))
     }
 
-    fn messages(&mut self, id: &str, status: &TargetStatus, now: Instant) -> Vec<Value> {
+    fn messages(&mut self, id: &str, status: &TargetStatus) -> Vec<Value> {
         let mut out = Vec::new();
         let run = status.process.as_ref().map(|p| (p.pid, p.started_ms));
         let reset = run.is_some() && run != self.run;
@@ -48,6 +49,7 @@ impl Seen {
             self.run = run;
             self.children.clear();
             self.tree_header = None;
+            self.tree_read_at = None;
             self.last_event = 0;
         }
         let header = json!({
@@ -70,10 +72,14 @@ impl Seen {
             out.push(header);
             self.header = Some(compared);
         }
-        if let Some(tree) = &status.tree
-            && let Some(message) = self.tree_changes(id, tree, now)
+        if let (Some(tree), Some(read_at)) = (&status.tree, status.tree_read_at)
+            && self.tree_read_at != Some(read_at)
         {
-            out.push(message);
+            // Clock-driven fields are compared as of when the tree was read.
+            self.tree_read_at = Some(read_at);
+            if let Some(message) = self.tree_changes(id, tree, read_at) {
+                out.push(message);
+            }
         }
         let new: Vec<&supervisor::ipc::EventView> = status
             .events
@@ -256,5 +262,45 @@ fn shallow(child: &ChildView) -> ChildView {
         restart_in_ms: child.restart_in_ms,
         intensity: child.intensity,
         children: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(phase: &str, uptime_ms: u64) -> ChildView {
+        serde_json::from_value(json!({
+            "path": "bot/feed", "name": "feed", "kind": "async", "phase": phase, "attempt": 1,
+            "last_exit": null, "last_failure": null, "tags": [], "restarts": 0, "failures": 0,
+            "breaker_trips": 0, "uptime_ms": uptime_ms, "health": "healthy",
+            "health_detail": null, "restart": "always",
+            "backoff": {"base_ms": 100, "max_ms": 1000, "cooldown_ms": 1000, "jitter": "none",
+                "breaker": null},
+            "shutdown": null, "after": [], "requires": [], "heartbeat_timeout_ms": null,
+            "heartbeat_age_ms": null, "restart_in_ms": null, "intensity": null, "children": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_running_childs_uptime_is_counted_on_by_the_browser_not_resent() {
+        let at = Instant::now();
+        let now = at + Duration::from_millis(2_000);
+        let sent = child("running", 1_000);
+        assert!(!differs(&sent, at, &child("running", 3_000), now));
+        assert!(
+            !differs(&sent, at, &child("running", 3_900), now),
+            "within the drift"
+        );
+        assert!(differs(&sent, at, &child("running", 4_500), now), "drifted");
+        // Not running, its uptime stands still: any change is news.
+        let stopped = child("backing_off", 1_000);
+        assert!(!differs(&stopped, at, &child("backing_off", 1_000), now));
+        assert!(differs(&stopped, at, &child("backing_off", 1_200), now));
+        assert!(
+            differs(&sent, at, &child("backing_off", 3_000), now),
+            "a new phase"
+        );
     }
 }

@@ -145,14 +145,19 @@ async fn next(ws: &mut Ws) -> Option<Value> {
     }
 }
 
-/// The next message satisfying `wanted`.
+/// The next message satisfying `wanted`, within the watchdog.
 async fn until(ws: &mut Ws, wanted: impl Fn(&Value) -> bool) -> Value {
-    loop {
-        let message = next(ws).await.expect("the connection stays open");
-        if wanted(&message) {
-            return message;
+    let wait = async {
+        loop {
+            let message = next(ws).await.expect("the connection stays open");
+            if wanted(&message) {
+                return message;
+            }
         }
-    }
+    };
+    tokio::time::timeout(WATCHDOG, wait)
+        .await
+        .expect("the message within the watchdog")
 }
 
 async fn say(ws: &mut Ws, message: Value) {

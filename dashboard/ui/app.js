@@ -9,11 +9,13 @@ const EVENTS_KEPT = 5000;      // per target, in the page
 const EVENTS_SHOWN = 500;      // in the log at once
 const PER_CHILD = 200;         // events kept per child, for its timeline and exits
 const TIMELINE_MS = 60000;
+const COLLAPSE_ABOVE = 100;    // a supervisor with more children starts collapsed
 
 const $ = (id) => document.getElementById(id);
 const page = {
   socket: null, retry: 1000, control: false, authRequired: false,
   ids: [], current: null, targets: new Map(), selected: null, pending: null,
+  inbox: [], flushing: false,
 };
 
 function targetState(id) {
@@ -33,12 +35,23 @@ function connect() {
   const socket = new WebSocket(`${scheme}//${location.host}/ws`);
   page.socket = socket;
   socket.onopen = () => { page.retry = 1000; page.targets.clear(); $("rows").textContent = ""; };
-  socket.onmessage = (e) => receive(JSON.parse(e.data));
+  // Messages are applied in batches, so that a burst costs one layout, not one per message.
+  socket.onmessage = (e) => {
+    page.inbox.push(JSON.parse(e.data));
+    if (!page.flushing) { page.flushing = true; setTimeout(flush, 50); }
+  };
   socket.onclose = () => {
     setBadge("health", "relay lost", "bad");
     setTimeout(connect, page.retry);
     page.retry = Math.min(page.retry * 2, 10000);
   };
+}
+
+function flush() {
+  page.flushing = false;
+  const batch = page.inbox;
+  page.inbox = [];
+  for (const m of batch) receive(m);
 }
 
 function send(message) {
@@ -159,6 +172,7 @@ function onTree(m) {
     t.children.set(entry.child.path, { ...entry, at: now });
     if (m.target === page.current) drawRow(t, entry.child.path);
   }
+  if (m.changed.length) collapseLarge(t, m.changed);
   for (const path of m.removed) {
     t.children.delete(path);
     t.rows.get(path)?.remove();
@@ -168,6 +182,21 @@ function onTree(m) {
     if (t.orderDirty) reorder(t);
     drawHeader();
     if (page.selected && m.changed.some((e) => e.child.path === page.selected)) drawInspector();
+  }
+}
+
+// A supervisor seen for the first time with many children starts collapsed: its rows
+// exist, hidden, and cost no layout until it is opened.
+function collapseLarge(t, changed) {
+  const counts = new Map();
+  for (const e of changed) if (e.parent) counts.set(e.parent, (counts.get(e.parent) || 0) + 1);
+  for (const [parent, n] of counts) {
+    if (n > COLLAPSE_ABOVE && !t.seenLarge?.has(parent)) {
+      (t.seenLarge ||= new Set()).add(parent);
+      t.collapsed.add(parent);
+      t.orderDirty = true;
+      if (t.rows.has(parent)) drawRow(t, parent);
+    }
   }
 }
 
@@ -259,7 +288,9 @@ function drawRow(t, path) {
   cells[4].textContent = budgets.join(" · ");
   drawClock(row, e);
   const edges = [];
-  if (c.after.length) edges.push(`after ${c.after.join(", ")}`);
+  // `requires` implies `after`: shown once.
+  const after = c.after.filter((name) => !c.requires.includes(name));
+  if (after.length) edges.push(`after ${after.join(", ")}`);
   if (c.requires.length) edges.push(`requires ${c.requires.join(", ")}`);
   cells[6].textContent = edges.join(" · ");
   cells[7].textContent = c.last_exit || "";
@@ -320,14 +351,15 @@ function onEvents(m) {
   }
   if (t.events.length > EVENTS_KEPT) t.events.splice(0, t.events.length - EVENTS_KEPT);
   if (m.target !== page.current) return;
+  // Newest first: nothing to scroll.
   const log = $("events"), audit = $("audit");
+  const fresh = document.createDocumentFragment(), audited = document.createDocumentFragment();
   for (const ev of m.events) {
-    if (matches(ev)) log.appendChild(eventItem(ev));
-    if (ev.kind === "command") audit.appendChild(eventItem(ev));
+    if (matches(ev)) fresh.prepend(eventItem(ev));
+    if (ev.kind === "command") audited.prepend(eventItem(ev));
   }
+  log.prepend(fresh); audit.prepend(audited);
   trim(log); trim(audit);
-  log.scrollTop = log.scrollHeight;
-  audit.scrollTop = audit.scrollHeight;
   if (page.selected && m.events.some((ev) => ev.path === page.selected)) drawInspector();
 }
 
@@ -353,7 +385,7 @@ function eventItem(ev) {
 }
 
 function trim(list) {
-  while (list.children.length > EVENTS_SHOWN) list.firstChild.remove();
+  while (list.children.length > EVENTS_SHOWN) list.lastChild.remove();
 }
 
 function drawLog() {
@@ -361,10 +393,9 @@ function drawLog() {
   const log = $("events"), audit = $("audit");
   log.textContent = ""; audit.textContent = "";
   if (!t) return;
-  const shown = t.events.filter(matches).slice(-EVENTS_SHOWN);
+  const shown = t.events.filter(matches).slice(-EVENTS_SHOWN).reverse();
   log.append(...shown.map(eventItem));
-  audit.append(...t.events.filter((ev) => ev.kind === "command").slice(-EVENTS_SHOWN).map(eventItem));
-  log.scrollTop = log.scrollHeight;
+  audit.append(...t.events.filter((ev) => ev.kind === "command").slice(-EVENTS_SHOWN).reverse().map(eventItem));
 }
 
 // ---- inspector ------------------------------------------------------------------------
@@ -418,12 +449,16 @@ function drawInspector() {
 function drawTimeline(t, events, c) {
   const box = $("timeline");
   box.textContent = "";
+  // The last minute, or the tree's life so far if shorter.
   const now = t.lastEventAt + (performance.now() - (t.lastEventSeen || performance.now()));
-  const start = now - TIMELINE_MS;
-  const x = (at) => `${Math.max(0, ((at - start) / TIMELINE_MS) * 100)}%`;
+  const span = Math.min(TIMELINE_MS, Math.max(now, 1000));
+  const start = now - span;
+  const x = (at) => `${Math.max(0, ((at - start) / span) * 100)}%`;
+  // "running -> backing off": the phases as the state spells them.
+  const phases = (ev) => ev.text.split(" -> ").map((p) => p.trim().replace(/ /g, "_"));
   const changes = events.filter((ev) => ev.kind === "phase_changed");
-  let phase = changes.length ? changes[0].text.split(" -> ")[0] : c.phase;
-  let from = start;
+  let phase = changes.length ? phases(changes[0])[0] : c.phase;
+  let from = Math.max(start, 0);
   const segment = (until) => {
     if (until <= start) return;
     const div = document.createElement("div");
@@ -431,13 +466,13 @@ function drawTimeline(t, events, c) {
       : phase === "starting" ? "starting" : "stopped";
     div.className = `seg ${kind}`;
     div.style.left = x(Math.max(from, start));
-    div.style.width = `${((until - Math.max(from, start)) / TIMELINE_MS) * 100}%`;
+    div.style.width = `${((until - Math.max(from, start)) / span) * 100}%`;
     div.title = phase;
     box.appendChild(div);
   };
   for (const ev of changes) {
     segment(ev.at_ms);
-    phase = ev.text.split(" -> ")[1] || phase;
+    phase = phases(ev)[1] || phase;
     from = ev.at_ms;
   }
   segment(now);
