@@ -49,6 +49,10 @@ async fn main() {
         }
     };
     if text {
+        if settings.targets.is_empty() {
+            eprintln!("supervisor-dashboard: --text follows --target sockets only");
+            std::process::exit(2);
+        }
         cli::print_changes(&settings.targets).await;
         return;
     }

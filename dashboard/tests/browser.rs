@@ -148,6 +148,36 @@ async fn until_true(client: &Client, script: &str) {
         .unwrap_or_else(|_| panic!("`{script}` within the watchdog"));
 }
 
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A small trading tree: a feed, a poller after it, a router requiring it, a risk loader
 /// that keeps failing, and a nested supervisor of venues.
 async fn trading_tree() -> SupervisorHandle {
@@ -210,72 +240,24 @@ async fn an_operator_sees_every_child_and_restarts_one_with_a_reason() {
         shown.push(row.attr("data-path").await.unwrap().unwrap());
     }
     assert_eq!(shown, paths);
-    let edges = client
-        .find(Locator::Css("tr[data-path='bot/order_router'] td.edges"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let edges = text(&client, "tr[data-path='bot/order_router'] td.edges").await;
     assert_eq!(edges, "requires market_feed");
-    let health = client
-        .find(Locator::Id("health"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let health = text(&client, "#health").await;
     assert_eq!(health, "healthy");
 
     // Select the feed, restart it with a reason, confirm.
-    client
-        .find(Locator::Css("tr[data-path='bot/market_feed']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "tr[data-path='bot/market_feed']").await;
     until_true(
         &client,
         "document.getElementById('sel-path').textContent === 'bot/market_feed'",
     )
     .await;
-    client
-        .find(Locator::Id("operator"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#controls button[data-action='restart']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let title = client
-        .find(Locator::Id("confirm-title"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    type_into(&client, "#operator", "alice").await;
+    click(&client, "#controls button[data-action='restart']").await;
+    let title = text(&client, "#confirm-title").await;
     assert_eq!(title, "restart bot/market_feed?");
-    client
-        .find(Locator::Id("confirm-reason"))
-        .await
-        .unwrap()
-        .send_keys("stale quotes")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("confirm-ok"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "#confirm-reason", "stale quotes").await;
+    click(&client, "#confirm-ok").await;
 
     // The restart in the tree, the audit entry with who and why, the events in the log.
     until_true(
@@ -302,6 +284,40 @@ async fn an_operator_sees_every_child_and_restarts_one_with_a_reason() {
         2
     );
 
+    // The log filtered by kind, then by subtree.
+    client
+        .execute(
+            "const k = document.getElementById('filter-kind'); k.value = 'command'; k.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until_true(
+        &client,
+        "(() => { const li = [...document.querySelectorAll('#events li')]; return li.length === 1 && li[0].dataset.kind === 'command'; })()",
+    )
+    .await;
+    client
+        .execute(
+            "const k = document.getElementById('filter-kind'); k.value = ''; k.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    type_into(&client, "#filter-path", "bot/venues").await;
+    until_true(
+        &client,
+        "(() => { const li = [...document.querySelectorAll('#events li .path')]; return li.length > 0 && li.every(p => p.textContent.startsWith('bot/venues')); })()",
+    )
+    .await;
+    client
+        .execute(
+            "const p = document.getElementById('filter-path'); p.value = ''; p.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+
     // A reload loses nothing: the same events come back from the relay.
     let before: i64 = client
         .execute(
@@ -320,25 +336,13 @@ async fn an_operator_sees_every_child_and_restarts_one_with_a_reason() {
     .await;
 
     // The inspector of the child that keeps failing: its spec, exits and timeline.
-    client
-        .find(Locator::Css("tr[data-path='bot/risk_limits']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "tr[data-path='bot/risk_limits']").await;
     until_true(
         &client,
         "document.querySelectorAll('#exits li').length >= 2 && document.querySelectorAll('#timeline .mark.failure').length >= 2",
     )
     .await;
-    let spec = client
-        .find(Locator::Id("spec"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let spec = text(&client, "#spec").await;
     assert!(spec.contains("limits file unreadable"), "{spec}");
     let shot = client.screenshot().await.unwrap();
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");

@@ -509,3 +509,79 @@ async fn every_socket_in_the_directory_is_watched_as_they_come() {
     first_server.stop().await;
     first.shutdown_tree("test", "done").await;
 }
+
+#[tokio::test]
+async fn with_a_client_ca_only_clients_with_its_certificates_are_served() {
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, ServerName};
+    let dir = dir("mtls");
+    let server_cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let mut client_params = rcgen::CertificateParams::new(vec!["operator".to_owned()]).unwrap();
+    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client_cert = client_params.signed_by(&client_key, &ca).unwrap();
+    std::fs::write(dir.join("cert.pem"), server_cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), server_cert.signing_key.serialize_pem()).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    let socket = dir.join("bot.sock");
+    let tree = bot().await;
+    let server = IpcServer::start(&tree, &socket).unwrap();
+    let yaml = format!(
+        "listen: 127.0.0.1:0\ntargets: [{}]\ntls: {{cert: {d}/cert.pem, key: {d}/key.pem, client_ca: {d}/ca.pem}}",
+        socket.display(),
+        d = dir.display()
+    );
+    let settings = DashboardFile::from_yaml(&yaml)
+        .unwrap()
+        .check(|_| None)
+        .unwrap();
+    let dashboard = Dashboard::start(settings, TargetSettings::default())
+        .await
+        .unwrap();
+    let address = dashboard.address();
+
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.add(server_cert.cert.der().clone()).unwrap();
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let builder = || {
+        tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots.clone())
+    };
+    let request = "GET /api/targets HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let name = ServerName::try_from("localhost").unwrap();
+    // With the CA's certificate: served.
+    let with_cert = builder()
+        .with_client_auth_cert(
+            vec![client_cert.der().clone()],
+            PrivateKeyDer::Pkcs8(client_key.serialize_der().into()),
+        )
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(with_cert))
+        .connect(name.clone(), TcpStream::connect(address).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(http(tls, request).await.0, 200);
+    // Without one: no answer (the handshake fails, now or at the first read).
+    let without = tokio_rustls::TlsConnector::from(Arc::new(builder().with_no_client_auth()));
+    let answered = match without
+        .connect(name, TcpStream::connect(address).await.unwrap())
+        .await
+    {
+        Ok(mut tls) => {
+            let _ = tls.write_all(request.as_bytes()).await;
+            let mut answer = Vec::new();
+            let _ = tls.read_to_end(&mut answer).await;
+            !answer.is_empty()
+        }
+        Err(_) => false,
+    };
+    assert!(!answered, "a client without a certificate is not served");
+    dashboard.stop().await;
+    server.stop().await;
+    tree.shutdown_tree("test", "done").await;
+}
