@@ -197,6 +197,8 @@ pub mod ipc;
 mod model;
 mod observe;
 pub mod policy;
+#[cfg(all(feature = "systemd", unix))]
+pub mod systemd;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::private::*;
@@ -223,9 +225,9 @@ pub use observe::{
 };
 pub use runtime::{
     ChildCounts, ChildState, ChildSummary, Command, CommandAudit, CommandReceipt, Health,
-    HealthStatus, IntensityUse, RunSummary, ServiceLifecycleSnapshot, ServiceShutdown,
-    ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig, SupervisorHandle,
-    TreeState,
+    HealthStatus, IntensityUse, LIVENESS_TIMEOUT, Probe, RunSummary, ServiceLifecycleSnapshot,
+    ServiceShutdown, ShutdownReport, SpawnOptions, StopOutcome, Supervisor, SupervisorConfig,
+    SupervisorHandle, TreeState,
 };
 pub use service::{ServiceFuture, TradingService};
 

@@ -5,6 +5,7 @@ use tokio::sync::broadcast;
 
 use super::command::{Action, ChildCounts, Command, CommandReceipt};
 use super::health::Health;
+use super::probe::Probe;
 use super::root::Root;
 use super::run_summary::RunSummary;
 use super::shutdown_report::ShutdownReport;
@@ -375,6 +376,38 @@ impl SupervisorHandle {
     pub async fn health(&self) -> Health {
         let shutting_down = self.is_shutting_down();
         Health::of(&self.current_state().await, shutting_down)
+    }
+
+    /// A liveness probe (Kubernetes' `livenessProbe`): passes while every control loop of the
+    /// tree answers within [`LIVENESS_TIMEOUT`](crate::LIVENESS_TIMEOUT); fails once the tree
+    /// has ended or a loop is stuck. A child that fails does not fail it: restarting children
+    /// is the tree's job, restarting the process the orchestrator's.
+    ///
+    /// ```
+    /// use supervisor::prelude::*;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spec = SupervisorSpec::builder("bot")
+    ///     .child(service_fn("feed", |ctx| async move { ctx.cancelled().await }))
+    ///     .build()?;
+    /// let tree = Supervisor::start_with_config(spec, SupervisorConfig::default().without_signal_handler()).await?;
+    /// assert!(tree.liveness().await.passing);
+    /// tree.shutdown_tree("example", "done").await;
+    /// assert_eq!(tree.liveness().await.detail, "the tree has ended");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn liveness(&self) -> Probe {
+        self.root.liveness(crate::LIVENESS_TIMEOUT).await
+    }
+
+    /// A readiness probe (Kubernetes' `readinessProbe`): passes once every child has been
+    /// started, while the tree is [healthy](Self::health) and until shutdown begins (so that
+    /// traffic drains first). Its detail names what is starting or unhealthy.
+    pub async fn readiness(&self) -> Probe {
+        let shutting_down = self.is_shutting_down();
+        Probe::readiness(&self.current_state().await, shutting_down)
     }
 
     /// What the run amounted to so far, per child: restarts, failures by kind, the last

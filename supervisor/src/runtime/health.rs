@@ -25,6 +25,23 @@ pub enum HealthStatus {
     Terminated(String),
 }
 
+impl std::fmt::Display for HealthStatus {
+    /// `healthy`, `excluded`, `not ready`, `stale (silent 12s)`, `terminated: <why>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HealthStatus::Healthy => f.write_str("healthy"),
+            HealthStatus::Excluded => f.write_str("excluded"),
+            HealthStatus::NotReady => f.write_str("not ready"),
+            HealthStatus::Stale { silent } => write!(
+                f,
+                "stale (silent {})",
+                crate::observe::CompactDuration(*silent)
+            ),
+            HealthStatus::Terminated(why) => write!(f, "terminated: {why}"),
+        }
+    }
+}
+
 impl HealthStatus {
     /// Whether it counts against the tree's health.
     pub fn is_unhealthy(&self) -> bool {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::CatchPanic;
 use super::command::{Action, ChildCounts, CommandReceipt, CommandRequest, Reply};
 use super::node::{Node, NodeSetup};
+use super::probe::Probe;
 use super::record::{Ended, build_forest, states};
 use super::shutdown_report::ShutdownReport;
 use super::signal::{ShutdownSignals, next_signal};
@@ -21,8 +22,10 @@ use super::tree::{Names, NestedLink, NodeAnswer, NodeMessage, ShutdownCause, Tre
 use super::tree_state::{ChildState, IntensityUse, TreeState};
 use crate::error::{CommandError, SpawnError, SupervisorError};
 use crate::model::check_name;
+use crate::observe::CompactDuration;
 use crate::observe::EventStream;
 use crate::spec::{ChildSpec, SupervisorSpec};
+use std::time::Duration;
 
 pub(crate) struct Root {
     name: Arc<str>,
@@ -352,6 +355,29 @@ impl Root {
             Reply::Receipt(_) => Err(CommandError::Interrupted {
                 path: supervisor.to_owned(),
             }),
+        }
+    }
+
+    /// Whether every control loop of the tree answers a state query within `within`.
+    pub(crate) async fn liveness(&self, within: Duration) -> Probe {
+        if self.finished.drained.is_cancelled() {
+            return match self.read_exit(Ended::report).and_then(|r| r.internal_error) {
+                Some(error) => {
+                    Probe::fail(format!("the tree ended with an internal error: {error}"))
+                }
+                None => Probe::fail("the tree has ended"),
+            };
+        }
+        if lock(&self.state).unstarted.is_some() {
+            return Probe::pass();
+        }
+        match tokio::time::timeout(within, query_children(&self.notify)).await {
+            Ok(Some(_)) => Probe::pass(),
+            Ok(None) => Probe::fail("the tree has ended"),
+            Err(_) => Probe::fail(format!(
+                "a control loop did not answer within {}",
+                CompactDuration(within)
+            )),
         }
     }
 
