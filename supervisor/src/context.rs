@@ -134,6 +134,12 @@ impl TaskContext {
         TaskContext::new(Arc::new(child), CancellationToken::new(), 1)
     }
 
+    /// The child's path, shared.
+    #[cfg(feature = "testing")]
+    pub(crate) fn path_shared(&self) -> Arc<str> {
+        Arc::clone(&self.child.path)
+    }
+
     /// The service's name.
     pub fn name(&self) -> &str {
         &self.child.name

@@ -199,6 +199,8 @@ mod observe;
 pub mod policy;
 #[cfg(all(feature = "systemd", unix))]
 pub mod systemd;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::private::*;

@@ -36,6 +36,15 @@ impl FailureMessage {
         FailureMessage(Source::Failure(Arc::clone(failure)))
     }
 
+    /// What failed: an error, a panic or a missed deadline (`None` for a message made from
+    /// text).
+    pub fn kind(&self) -> Option<FailureKind> {
+        match &self.0 {
+            Source::Failure(failure) => Some(failure.kind()),
+            Source::Text(_) => None,
+        }
+    }
+
     /// The message.
     pub fn as_str(&self) -> &str {
         match &self.0 {

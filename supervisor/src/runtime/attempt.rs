@@ -78,6 +78,16 @@ pub(crate) trait SpawnAttempt: Send + Sync {
         ctx: TaskContext,
         span: tracing::Span,
     ) -> AbortHandle;
+
+    /// Like `spawn`, the attempt wrapped so that a test kit can inject faults into it.
+    #[cfg(feature = "testing")]
+    fn spawn_with_faults(
+        self: Arc<Self>,
+        report: ExitReport,
+        ctx: TaskContext,
+        span: tracing::Span,
+        board: Arc<crate::testing::FaultBoard>,
+    ) -> AbortHandle;
 }
 
 impl<M: MakeAttempt> SpawnAttempt for M {
@@ -88,6 +98,18 @@ impl<M: MakeAttempt> SpawnAttempt for M {
         span: tracing::Span,
     ) -> AbortHandle {
         tokio::spawn(Attempt::new(report, ctx, self).instrument(span)).abort_handle()
+    }
+
+    #[cfg(feature = "testing")]
+    fn spawn_with_faults(
+        self: Arc<Self>,
+        report: ExitReport,
+        ctx: TaskContext,
+        span: tracing::Span,
+        board: Arc<crate::testing::FaultBoard>,
+    ) -> AbortHandle {
+        let make = Arc::new(crate::testing::FaultyMake { inner: self, board });
+        tokio::spawn(Attempt::new(report, ctx, make).instrument(span)).abort_handle()
     }
 }
 

@@ -28,9 +28,41 @@ pub struct SupervisorConfig {
     event_capacity: usize,
     journal_capacity: usize,
     child_metrics: bool,
+    #[cfg(feature = "testing")]
+    faults: FaultHook,
     /// Which of the settings that only [`Supervisor::new`](crate::Supervisor::new) uses were
     /// set, so that a declared tree can refuse them instead of ignoring them.
     imperative_only: ImperativeOnly,
+}
+
+/// A test kit's fault board, compared by identity.
+#[cfg(feature = "testing")]
+#[derive(Clone, Default)]
+struct FaultHook(Option<std::sync::Arc<crate::testing::FaultBoard>>);
+
+#[cfg(feature = "testing")]
+impl PartialEq for FaultHook {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Eq for FaultHook {}
+
+#[cfg(feature = "testing")]
+impl std::fmt::Debug for FaultHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "FaultHook(on)"
+        } else {
+            "FaultHook(off)"
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,6 +82,8 @@ impl Default for SupervisorConfig {
             handle_signals: true,
             default_backoff: BackoffConfig::default(),
             rng_seed: None,
+            #[cfg(feature = "testing")]
+            faults: FaultHook::default(),
             event_capacity: 1024,
             journal_capacity: 1024,
             child_metrics: true,
@@ -223,6 +257,18 @@ impl SupervisorConfig {
     /// [`with_child_metrics`](Self::with_child_metrics)).
     pub fn child_metrics(&self) -> bool {
         self.child_metrics
+    }
+
+    /// Attempts of async children are wrapped so that this board's faults reach them.
+    #[cfg(feature = "testing")]
+    pub(crate) fn with_faults(mut self, board: std::sync::Arc<crate::testing::FaultBoard>) -> Self {
+        self.faults = FaultHook(Some(board));
+        self
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn faults(&self) -> Option<std::sync::Arc<crate::testing::FaultBoard>> {
+        self.faults.0.clone()
     }
 }
 

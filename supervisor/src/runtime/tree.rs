@@ -40,6 +40,9 @@ pub(crate) struct TreeShared {
     /// Cancelled on a second shutdown signal: every node aborts what is still stopping (each
     /// nested node's abort token is a child of its parent's, and the root's is this one).
     pub(crate) abort_now: CancellationToken,
+    /// Where a test kit's faults for async children wait (feature `testing`).
+    #[cfg(feature = "testing")]
+    pub(crate) faults: Option<Arc<crate::testing::FaultBoard>>,
 }
 
 /// What an event says about its child, besides its kind.
@@ -66,6 +69,8 @@ impl TreeShared {
             epoch: Instant::now(),
             epoch_wall: SystemTime::now(),
             abort_now: CancellationToken::new(),
+            #[cfg(feature = "testing")]
+            faults: config.faults(),
         }
     }
 

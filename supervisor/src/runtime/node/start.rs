@@ -119,6 +119,11 @@ impl Node {
             attempt,
         };
         let task = match &self.child_spec(index).run {
+            #[cfg(feature = "testing")]
+            Run::Async(factory) if self.tree.faults.is_some() => {
+                let board = self.tree.faults.clone().unwrap_or_default();
+                Arc::clone(factory).spawn_with_faults(report, ctx, span, board)
+            }
             Run::Async(factory) => Arc::clone(factory).spawn(report, ctx, span),
             Run::Blocking(factory) => {
                 Arc::new(BlockingAttempts(Arc::clone(factory))).spawn(report, ctx, span)
