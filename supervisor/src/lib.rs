@@ -108,6 +108,15 @@
 //! effective value with its source; [`Supervisor::start_configured`] does both and starts
 //! the tree. See the [`config`] module.
 //!
+//! # Production and testing
+//!
+//! - Feature `systemd`: `systemd::SystemdNotifier` sends `READY=1`, `WATCHDOG=1` (only
+//!   while healthy), `STOPPING=1` and `STATUS=`. For Kubernetes,
+//!   [`SupervisorHandle::liveness`] and [`SupervisorHandle::readiness`] give the probes.
+//! - Feature `ipc`: `ipc::IpcServer`, the local control socket the dashboard relays.
+//! - Feature `testing`: testing your supervision tree with `testing::TestKit`, faults injected
+//!   by path on the paused clock, and `expect_events!`.
+//!
 //! # Operating a running tree
 //!
 //! [`SupervisorHandle`] steers a running tree by path (`bot/execution/order_router`):
