@@ -9,6 +9,7 @@ fn ui_fail() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("ui-tests/service/*.rs");
     cases.compile_fail("ui-tests/tree/*.rs");
+    cases.compile_fail("ui-tests/testing/*.rs");
 }
 
 #[test]

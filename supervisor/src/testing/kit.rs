@@ -368,4 +368,9 @@ macro_rules! expect_events {
     };
     (@path _) => { ::std::option::Option::None };
     (@path $path:expr) => { ::std::option::Option::Some(::std::string::String::from($path)) };
+    ($($anything:tt)*) => {
+        ::std::compile_error!(
+            "expected `expect_events!(kit, [\"bot/feed\" => Started { attempt: 1 }, _ => ShutdownCompleted])`: the kit, then a list of `path => pattern` with `_` for any path"
+        )
+    };
 }
