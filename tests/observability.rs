@@ -6,32 +6,32 @@ use std::time::Duration;
 
 use common::*;
 use supervisor::prelude::*;
+use supervisor::testing::{EventPattern, TestKit};
 use supervisor::{ChildStats, HealthStatus};
 
 #[tokio::test(start_paused = true)]
 async fn every_child_has_counters_from_its_start() {
-    let flaky = service_fn("feed", |ctx: TaskContext| async move {
-        match ctx.attempt() {
-            1 => Err(ServiceError::from("reset")),
-            2 => panic!("bad frame"),
-            _ => {
-                ctx.cancelled().await;
-                Ok(())
-            }
-        }
-    })
-    .with_backoff(plain_backoff(100, 100));
+    let idle = |name| {
+        service_fn(
+            name,
+            |ctx: TaskContext| async move { ctx.cancelled().await },
+        )
+    };
     let spec = SupervisorSpec::builder("bot")
-        .child(flaky)
-        .child(service_fn("risk", |ctx: TaskContext| async move {
-            ctx.cancelled().await
-        }))
+        .child(idle("feed").with_backoff(plain_backoff(100, 100)))
+        .child(idle("risk"))
         .build()
         .unwrap();
-    let tree = Supervisor::start_with_config(spec, test_config())
+    // The feed fails at once, and its second attempt panics as soon as it starts (100 ms).
+    let mut kit = TestKit::start_with_config(spec, test_config())
         .await
         .unwrap();
-    run_for(1_200).await;
+    kit.fail("bot/feed", "reset");
+    kit.expect("bot/feed", EventPattern::Restarted { attempt: 2 })
+        .await;
+    kit.panic("bot/feed", "bad frame");
+    run_for(1_100).await;
+    let tree = kit.tree();
     let metrics = tree.metrics().snapshot();
     let by_path: Vec<(&str, ChildStats)> = metrics
         .children
