@@ -304,7 +304,7 @@ impl<F: Fn()> Session<'_, F> {
         let mut reading: Option<Instant> = None;
         let mut events_since = false;
         let mut next_read = Instant::now();
-        let mut idle_read = Instant::now() + self.settings.refresh_idle;
+        let mut idle_read = later(Instant::now(), self.settings.refresh_idle);
         loop {
             let now = Instant::now();
             let due = if events_since { next_read } else { idle_read };
@@ -346,8 +346,8 @@ impl<F: Fn()> Session<'_, F> {
                         Ok(Seen::State) => {
                             let now = Instant::now();
                             let took = reading.take().map_or(Duration::ZERO, |at| now - at);
-                            next_read = now + self.settings.refresh_min.max(took.saturating_mul(4));
-                            idle_read = now + self.settings.refresh_idle.max(took.saturating_mul(8));
+                            next_read = later(now, self.settings.refresh_min.max(took.saturating_mul(4)));
+                            idle_read = later(now, self.settings.refresh_idle.max(took.saturating_mul(8)));
                         }
                         Ok(Seen::Other) => {}
                         Err(reason) => return reason,
@@ -444,6 +444,11 @@ enum Seen {
     Hello,
     State,
     Other,
+}
+
+/// `now + wait`, a year at most (a setting of any size cannot overflow the clock).
+fn later(now: Instant, wait: Duration) -> Instant {
+    now + wait.min(Duration::from_secs(365 * 24 * 3600))
 }
 
 /// The session's writing half; once a write failed, nothing more is sent.

@@ -37,6 +37,13 @@ use crate::SupervisorHandle;
 use crate::model::ServicePhase;
 use crate::observe::EventKind;
 
+/// The longest `settle` honoured (a larger one could overflow the clock).
+const MAX_SETTLE: Duration = Duration::from_secs(3_600);
+
+/// The longest time between two watchdog pings (a `WATCHDOG_USEC` of any size cannot
+/// overflow the clock).
+const MAX_PING_PERIOD: Duration = Duration::from_secs(24 * 3_600);
+
 /// Where and how often to notify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemdSettings {
@@ -46,7 +53,8 @@ pub struct SystemdSettings {
     /// The watchdog's timeout (`WATCHDOG_USEC`, for this process): pinged at half of it
     /// while healthy. None: no pings.
     pub watchdog: Option<Duration>,
-    /// The shortest time between two looks at the tree after changes (STATUS, READY).
+    /// The shortest time between two looks at the tree after changes (STATUS, READY); at
+    /// most an hour is honoured.
     pub settle: Duration,
 }
 
@@ -170,7 +178,7 @@ async fn notify_loop(
     // The watchdog's pings, at half its timeout (at least 1 ms apart).
     let period = settings
         .watchdog
-        .map(|timeout| (timeout / 2).max(Duration::from_millis(1)));
+        .map(|timeout| (timeout / 2).clamp(Duration::from_millis(1), MAX_PING_PERIOD));
     let mut pings = period.map(|period| {
         let mut interval = tokio::time::interval(period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -192,10 +200,10 @@ async fn notify_loop(
                         stopping = true;
                         sender.send(&[NotifyState::Stopping, NotifyState::Status("shutting down")]);
                     }
-                    look_at.get_or_insert_with(|| tokio::time::Instant::now() + settings.settle);
+                    look_at.get_or_insert_with(|| tokio::time::Instant::now() + settings.settle.min(MAX_SETTLE));
                 }
                 Err(RecvError::Lagged(_)) => {
-                    look_at.get_or_insert_with(|| tokio::time::Instant::now() + settings.settle);
+                    look_at.get_or_insert_with(|| tokio::time::Instant::now() + settings.settle.min(MAX_SETTLE));
                 }
                 Err(RecvError::Closed) => {
                     sender.send(&[NotifyState::Status("stopped")]);

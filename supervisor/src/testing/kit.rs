@@ -182,7 +182,8 @@ impl TestKit {
         &self.tree
     }
 
-    /// How long expectations wait (on the test's clock) before failing; 60 s by default.
+    /// How long expectations wait (on the test's clock) before failing; 60 s by default, at
+    /// most [`MAX_DURATION`](crate::MAX_DURATION).
     pub fn with_patience(mut self, patience: Duration) -> Self {
         self.patience = patience;
         self
@@ -257,7 +258,7 @@ impl TestKit {
     /// matched and listing every event seen from where the sequence began.
     pub async fn expect_sequence(&mut self, expected: &[Expected]) -> Vec<LifecycleEvent> {
         let start = self.cursor;
-        let deadline = tokio::time::Instant::now() + self.patience;
+        let deadline = tokio::time::Instant::now() + self.patience.min(crate::MAX_DURATION);
         let mut matched = Vec::with_capacity(expected.len());
         let mut step = 0;
         while step < expected.len() {
