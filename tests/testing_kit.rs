@@ -23,7 +23,6 @@ async fn a_panic_injected_at_once_restarts_the_child() {
         "bot/feed" => Panicked,
         "bot/feed" => Restarted { attempt: 2 },
     ]);
-    let _ = Duration::ZERO;
     kit.shutdown().await;
 }
 
