@@ -465,8 +465,7 @@ impl Applier<'_> {
                 Some(crate::ShutdownPolicy::Timeout(t)) => {
                     format!("timeout {}", format_duration(t))
                 }
-                Some(crate::ShutdownPolicy::BrutalKill) => "brutal_kill".to_owned(),
-                Some(crate::ShutdownPolicy::Infinity) => "infinity".to_owned(),
+                Some(keyword) => keyword.to_string(),
                 None => "the supervisor's shutdown_timeout".to_owned(),
             },
             source(&sources.shutdown, policy.shutdown.is_none()),

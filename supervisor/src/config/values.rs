@@ -115,8 +115,7 @@ impl Serialize for ChildShutdown {
                 map.serialize_entry("timeout", &Text(timeout))?;
                 map.end()
             }
-            ShutdownPolicy::BrutalKill => serializer.serialize_str("brutal_kill"),
-            ShutdownPolicy::Infinity => serializer.serialize_str("infinity"),
+            keyword => serializer.serialize_str(&keyword.to_string()),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{BackoffConfig, ChildKind, ServicePhase, ShutdownPolicy, format_duration};
+use crate::model::{BackoffConfig, ChildKind, ServicePhase};
 use crate::observe::{EventKind, LifecycleEvent};
 use crate::runtime::{
     ChildState, CommandReceipt, Health, HealthStatus, IntensityUse, ShutdownReport, StopOutcome,
@@ -416,15 +416,6 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// As the config file spells it.
-fn shutdown_text(policy: ShutdownPolicy) -> String {
-    match policy {
-        ShutdownPolicy::Timeout(limit) => format_duration(limit),
-        ShutdownPolicy::BrutalKill => "brutal_kill".to_owned(),
-        ShutdownPolicy::Infinity => "infinity".to_owned(),
-    }
-}
-
 fn kind_name(kind: ChildKind) -> &'static str {
     match kind {
         ChildKind::Async => "async",
@@ -543,7 +534,7 @@ impl From<&ChildState> for ChildView {
             health_detail,
             restart: child.restart.to_string(),
             backoff: BackoffView::new(&child.backoff, child.breaker_failures),
-            shutdown: child.shutdown.map(shutdown_text),
+            shutdown: child.shutdown.map(|policy| policy.to_string()),
             after: child.after.clone(),
             requires: child.requires.clone(),
             heartbeat_timeout_ms: child.heartbeat_timeout.map(millis),

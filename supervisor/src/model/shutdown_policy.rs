@@ -20,3 +20,15 @@ impl ShutdownPolicy {
     /// Every accepted keyword spelling (`Timeout` is written as a duration).
     pub const SPELLINGS: &'static [&'static str] = &["brutal_kill", "infinity"];
 }
+
+impl std::fmt::Display for ShutdownPolicy {
+    /// As config files spell it: the timeout as a duration (`5s`), or `brutal_kill`,
+    /// `infinity`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShutdownPolicy::Timeout(limit) => f.write_str(&super::format_duration(*limit)),
+            ShutdownPolicy::BrutalKill => f.write_str("brutal_kill"),
+            ShutdownPolicy::Infinity => f.write_str("infinity"),
+        }
+    }
+}
