@@ -185,35 +185,38 @@ async fn notify_loop(
         interval
     });
     // Look at the tree at once, then after changes, at most every `settle`.
+    let settle = settings.settle.min(MAX_SETTLE);
     let mut look_at = Some(tokio::time::Instant::now());
+    // STOPPING=1, once, whichever sign of the shutdown comes first.
+    let tell_stopping = |stopping: &mut bool| {
+        if !std::mem::replace(stopping, true) {
+            sender.send(&[NotifyState::Stopping, NotifyState::Status("shutting down")]);
+        }
+    };
     loop {
         tokio::select! {
             // Events first: the shutdown's own are told before the end.
             biased;
             _ = stop.cancelled() => return,
-            event = events.recv() => match event {
-                Ok(event) => {
-                    if matches!(event.kind, EventKind::ShutdownRequested { .. })
-                        && *event.path == *tree.name()
-                        && !stopping
+            event = events.recv() => {
+                match &event {
+                    Ok(event)
+                        if matches!(event.kind, EventKind::ShutdownRequested { .. })
+                            && *event.path == *tree.name() =>
                     {
-                        stopping = true;
-                        sender.send(&[NotifyState::Stopping, NotifyState::Status("shutting down")]);
+                        tell_stopping(&mut stopping);
                     }
-                    look_at.get_or_insert_with(|| tokio::time::Instant::now() + settings.settle.min(MAX_SETTLE));
+                    Err(RecvError::Closed) => {
+                        sender.send(&[NotifyState::Status("stopped")]);
+                        return;
+                    }
+                    // Any other event, or events missed: the tree changed.
+                    _ => {}
                 }
-                Err(RecvError::Lagged(_)) => {
-                    look_at.get_or_insert_with(|| tokio::time::Instant::now() + settings.settle.min(MAX_SETTLE));
-                }
-                Err(RecvError::Closed) => {
-                    sender.send(&[NotifyState::Status("stopped")]);
-                    return;
-                }
-            },
+                look_at.get_or_insert_with(|| tokio::time::Instant::now() + settle);
+            }
             _ = &mut ended => {
-                if !stopping {
-                    sender.send(&[NotifyState::Stopping, NotifyState::Status("shutting down")]);
-                }
+                tell_stopping(&mut stopping);
                 sender.send(&[NotifyState::Status("stopped")]);
                 return;
             }
@@ -231,10 +234,7 @@ async fn notify_loop(
             _ = tokio::time::sleep_until(look_at.unwrap_or_else(tokio::time::Instant::now)), if look_at.is_some() => {
                 look_at = None;
                 if tree.is_shutting_down() {
-                    if !stopping {
-                        stopping = true;
-                        sender.send(&[NotifyState::Stopping, NotifyState::Status("shutting down")]);
-                    }
+                    tell_stopping(&mut stopping);
                     continue;
                 }
                 let state = tree.current_state().await;
