@@ -32,4 +32,12 @@ pub use config::{
 };
 pub use relay::Relay;
 pub use serve::Dashboard;
+/// A lock that a panic elsewhere does not poison for good: what it guards is always left
+/// whole (plain values replaced at once).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use target::{CommandAnswer, CommandFailure, Target, TargetSettings, TargetStatus};

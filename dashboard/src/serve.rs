@@ -120,29 +120,23 @@ async fn accept_loop(
 }
 
 async fn connection(stream: TcpStream, tls: Option<TlsAcceptor>, app: axum::Router) {
-    let service = TowerToHyperService::new(app);
-    let http = hyper::server::conn::http1::Builder::new();
-    match tls {
-        None => {
-            let _ = http
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
-        }
-        Some(acceptor) => {
-            let stream =
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(error)) => {
-                        tracing::debug!(%error, "dashboard: TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                };
-            let _ = http
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
-        }
+    let Some(acceptor) = tls else {
+        return serve_http(stream, app).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => serve_http(stream, app).await,
+        Ok(Err(error)) => tracing::debug!(%error, "dashboard: TLS handshake failed"),
+        Err(_) => {}
     }
+}
+
+/// HTTP/1.1 with upgrades (the WebSocket) on one connection, plain or TLS.
+async fn serve_http<S>(stream: S, app: axum::Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
+        .with_upgrades()
+        .await;
 }

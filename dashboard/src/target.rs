@@ -4,7 +4,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+
+use crate::lock;
 use std::time::Duration;
 
 use serde_json::json;
@@ -162,20 +164,10 @@ impl Target {
         read(&lock(&self.status))
     }
 
-    /// A counter that moves with every change of the status.
-    pub fn version(&self) -> u64 {
-        *self.changed.borrow()
-    }
-
     /// Waits until the status changes (a new state, event, connection or loss).
     pub async fn changed(&mut self) {
         // The sender lives as long as the watch task; its end is a change too.
         let _ = self.changed.changed().await;
-    }
-
-    /// A receiver of the change counter, for waiting on several targets.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changed.clone()
     }
 
     /// Sends an operator's command to the process and waits for its answer (at most
@@ -208,12 +200,6 @@ impl Drop for Target {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-fn lock(status: &Mutex<TargetStatus>) -> MutexGuard<'_, TargetStatus> {
-    status
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Where the event stream stands: the run of the tree it belongs to and the next event
