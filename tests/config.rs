@@ -140,10 +140,6 @@ fn the_example_file_fits_the_example_tree() {
     assert_eq!(feed.backoff().base(), Duration::from_millis(50));
 }
 
-fn idle(name: &'static str) -> ChildSpec {
-    service_fn(name, |ctx| async move { ctx.cancelled().await })
-}
-
 fn bot_with_execution() -> SupervisorSpec {
     let execution = SupervisorSpec::builder("execution")
         .child(idle("order_router"))

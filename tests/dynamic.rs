@@ -9,13 +9,6 @@ use common::*;
 use supervisor::prelude::*;
 use supervisor::{ChildCounts, Command, CommandError, EventKind, TerminationReason};
 
-fn idle(name: &'static str) -> ChildSpec {
-    service_fn(
-        name,
-        |ctx: TaskContext| async move { ctx.cancelled().await },
-    )
-}
-
 async fn start(spec: SupervisorSpec) -> SupervisorHandle {
     Supervisor::start_with_config(spec, test_config())
         .await

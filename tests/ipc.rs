@@ -76,10 +76,6 @@ impl Client {
     }
 }
 
-fn idle(name: &'static str) -> ChildSpec {
-    service_fn(name, |ctx| async move { ctx.cancelled().await })
-}
-
 async fn tree(children: Vec<ChildSpec>) -> SupervisorHandle {
     let spec = SupervisorSpec::builder("bot")
         .children(children)

@@ -18,10 +18,6 @@ async fn start(spec: SupervisorSpec) -> SupervisorHandle {
         .unwrap()
 }
 
-fn idle(name: &'static str) -> ChildSpec {
-    service_fn(name, |ctx| async move { ctx.cancelled().await })
-}
-
 /// Fails the test instead of hanging it: on the paused clock a dead loop lets time run out.
 async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(3_600), future)

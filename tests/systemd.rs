@@ -79,10 +79,7 @@ async fn ready_once_every_child_is_ready_then_status_then_stopping() {
         timeout: Duration::from_secs(5),
     });
     let spec = SupervisorSpec::builder("bot")
-        .child(service_fn(
-            "feed",
-            |ctx| async move { ctx.cancelled().await },
-        ))
+        .child(idle("feed"))
         .child(slow)
         .build()
         .unwrap();
@@ -120,10 +117,7 @@ async fn the_watchdog_is_pinged_at_half_its_timeout_only_while_healthy() {
         Err::<(), _>(ServiceError::fatal("limits file gone"))
     });
     let spec = SupervisorSpec::builder("bot")
-        .child(service_fn(
-            "feed",
-            |ctx| async move { ctx.cancelled().await },
-        ))
+        .child(idle("feed"))
         .child(doomed)
         .build()
         .unwrap();
@@ -155,10 +149,7 @@ async fn the_watchdog_is_pinged_at_half_its_timeout_only_while_healthy() {
 #[tokio::test(start_paused = true)]
 async fn without_a_notify_socket_nothing_runs() {
     let spec = SupervisorSpec::builder("bot")
-        .child(service_fn(
-            "feed",
-            |ctx| async move { ctx.cancelled().await },
-        ))
+        .child(idle("feed"))
         .build()
         .unwrap();
     let tree = Supervisor::start_with_config(spec, test_config())
@@ -190,7 +181,7 @@ async fn readiness_waits_for_the_start_and_ends_with_shutdown_liveness_with_the_
     });
     let spec = SupervisorSpec::builder("bot")
         .child(slow)
-        .child(service_fn("router", |ctx| async move { ctx.cancelled().await }).after(["risk"]))
+        .child(idle("router").after(["risk"]))
         .build()
         .unwrap();
     let tree = Supervisor::start_with_config(spec, test_config())
@@ -223,10 +214,7 @@ async fn readiness_waits_for_the_start_and_ends_with_shutdown_liveness_with_the_
 #[tokio::test(start_paused = true)]
 async fn liveness_fails_when_the_root_loop_is_lost() {
     let spec = SupervisorSpec::builder("bot")
-        .child(service_fn(
-            "feed",
-            |ctx| async move { ctx.cancelled().await },
-        ))
+        .child(idle("feed"))
         .build()
         .unwrap();
     let tree = Supervisor::start_with_config(spec, test_config())

@@ -1,14 +1,14 @@
 //! The test kit (feature `testing`) on trees written with the builder and with the macros.
 
+mod common;
+
 use std::time::Duration;
+
+use common::idle;
 
 use supervisor::expect_events;
 use supervisor::prelude::*;
 use supervisor::testing::{EventPattern::*, TestKit};
-
-fn idle(name: &'static str) -> ChildSpec {
-    service_fn(name, |ctx| async move { ctx.cancelled().await })
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_panic_injected_at_once_restarts_the_child() {

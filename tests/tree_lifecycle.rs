@@ -18,10 +18,6 @@ async fn start(spec: SupervisorSpec) -> SupervisorHandle {
         .unwrap()
 }
 
-fn idle(name: &'static str) -> ChildSpec {
-    service_fn(name, |ctx| async move { ctx.cancelled().await })
-}
-
 #[tokio::test(start_paused = true)]
 async fn explicit_readiness_holds_back_dependents_until_ready() {
     let journal = Journal::new();

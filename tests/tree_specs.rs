@@ -4,13 +4,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::plain_backoff;
+use common::{idle, plain_backoff};
 use supervisor::error::{SpecError, SupervisorError};
 use supervisor::prelude::*;
-
-fn idle(name: &str) -> ChildSpec {
-    service_fn(name.to_owned(), |ctx| async move { ctx.cancelled().await })
-}
 
 fn build(children: Vec<ChildSpec>) -> Result<SupervisorSpec, SpecError> {
     SupervisorSpec::builder("bot").children(children).build()

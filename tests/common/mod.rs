@@ -41,6 +41,14 @@ where
     })
 }
 
+/// A child that waits for its cancellation and returns.
+pub fn idle(name: impl Into<Arc<str>>) -> ChildSpec {
+    service_fn(
+        name,
+        |ctx: TaskContext| async move { ctx.cancelled().await },
+    )
+}
+
 /// No signal handling, reproducible jitter.
 pub fn test_config() -> SupervisorConfig {
     SupervisorConfig::default()
