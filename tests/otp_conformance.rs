@@ -3,7 +3,7 @@
 //!
 //! OTP terms map as: permanent / transient / temporary = `Always` / `OnFailure` / `Never`;
 //! an exit with reason `normal` or `shutdown` = returning `Ok(())`; an abnormal exit = an
-//! error; "fails to (re)start" = an attempt that fails at once; `{MaxR, MaxT}` =
+//! error (killing a child by path, OTP's `terminate/4`, is the test kit's `fail`); "fails to (re)start" = an attempt that fails at once; `{MaxR, MaxT}` =
 //! `intensity(MaxR, MaxT)`; `brutal_kill` / a timeout / `infinity` = [`ShutdownPolicy`]; a
 //! process that is gone = a terminated child (we keep it visible instead of removing it).
 //! The cases about children added at run time and simple_one_for_one pools are ported at the
@@ -25,6 +25,7 @@ use std::time::Duration;
 use common::*;
 use supervisor::error::{SpecError, SupervisorError};
 use supervisor::prelude::*;
+use supervisor::testing::TestKit;
 use supervisor::{ChildCounts, ChildState, CommandError, TreeState};
 
 const LONG: Duration = Duration::from_secs(3_600);
@@ -402,51 +403,38 @@ async fn temporary_bystander() {
 
 // ---- restart strategies --------------------------------------------------------------------
 
-/// A child that fails each time the test says so.
-struct Trigger(Arc<tokio::sync::Notify>);
-
-fn on_trigger(name: &'static str) -> (ChildSpec, Trigger) {
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let waiting = Arc::clone(&notify);
-    let spec = service_fn(name, move |ctx: TaskContext| {
-        let waiting = Arc::clone(&waiting);
-        async move {
-            tokio::select! {
-                _ = ctx.cancelled() => Ok(()),
-                _ = waiting.notified() => Err(ServiceError::from("abnormal")),
-            }
-        }
-    })
-    .with_backoff(plain_backoff(1, 1));
-    (spec, Trigger(notify))
+/// Starts `spec` under a test kit, which kills its children by path.
+async fn start_kit(spec: SupervisorSpec) -> TestKit {
+    TestKit::start_with_config(spec, test_config())
+        .await
+        .unwrap()
 }
 
-impl Trigger {
-    async fn fire(&self) {
-        self.0.notify_one();
-        run_for(50).await;
-    }
+/// OTP's `terminate(Pid, abnormal)`: the child at `path` exits abnormally; the tree then has
+/// 50 ms to act on it.
+async fn kill(kit: &mut TestKit, path: &str) {
+    kit.fail(path, "abnormal");
+    kit.advance(Duration::from_millis(50)).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn multiple_restarts() {
-    let (child1, kill) = on_trigger("child1");
     let spec = SupervisorSpec::builder("sup_test")
         .intensity(1, Duration::from_secs(1))
-        .child(child1.with_shutdown(ShutdownPolicy::BrutalKill))
+        .child(worker("child1").with_shutdown(ShutdownPolicy::BrutalKill))
         .build()
         .unwrap();
-    let tree = start(spec).await;
-    kill.fire().await;
+    let mut kit = start_kit(spec).await;
+    kill(&mut kit, "sup_test/child1").await;
     for _ in 0..3 {
-        run_for(2_100).await;
-        kill.fire().await;
+        kit.advance(Duration::from_millis(2_100)).await;
+        kill(&mut kit, "sup_test/child1").await;
     }
     assert!(
-        !tree.is_shutting_down(),
+        !kit.tree().is_shutting_down(),
         "never more than one restart per second"
     );
-    let state = tree.current_state().await;
+    let state = kit.tree().current_state().await;
     assert_eq!(
         phase_and_attempt(&state, "sup_test/child1"),
         (ServicePhase::Running, 5)
@@ -454,18 +442,16 @@ async fn multiple_restarts() {
 }
 
 async fn three_failures_exceed_the_intensity(strategy: Strategy) {
-    let (child1, kill1) = on_trigger("child1");
-    let (child2, kill2) = on_trigger("child2");
     let spec = SupervisorSpec::builder("sup_test")
         .strategy(strategy)
         .intensity(2, LONG)
-        .child(child1)
-        .child(child2)
+        .child(worker("child1"))
+        .child(worker("child2"))
         .build()
         .unwrap();
-    let tree = start(spec).await;
-    kill1.fire().await;
-    let state = tree.current_state().await;
+    let mut kit = start_kit(spec).await;
+    kill(&mut kit, "sup_test/child1").await;
+    let state = kit.tree().current_state().await;
     let expected_child2 = match strategy {
         Strategy::OneForOne => 1,
         _ => 2,
@@ -478,10 +464,10 @@ async fn three_failures_exceed_the_intensity(strategy: Strategy) {
         phase_and_attempt(&state, "sup_test/child2"),
         (ServicePhase::Running, expected_child2)
     );
-    kill2.fire().await;
-    assert!(!tree.is_shutting_down());
-    kill1.fire().await;
-    match tree.run_until_shutdown().await {
+    kill(&mut kit, "sup_test/child2").await;
+    assert!(!kit.tree().is_shutting_down());
+    kill(&mut kit, "sup_test/child1").await;
+    match kit.tree().run_until_shutdown().await {
         Err(SupervisorError::Escalated(escalation)) => {
             assert_eq!(escalation.max_restarts, 2);
         }
@@ -611,30 +597,28 @@ async fn rest_for_one_other_child_fails_restart() {
 
 #[tokio::test(start_paused = true)]
 async fn rest_for_one() {
-    let (child2, kill2) = on_trigger("child2");
-    let (child3, kill3) = on_trigger("child3");
     let spec = SupervisorSpec::builder("sup_test")
         .strategy(Strategy::RestForOne)
         .intensity(2, LONG)
         .child(worker("child1"))
-        .child(child2)
-        .child(child3)
+        .child(worker("child2"))
+        .child(worker("child3"))
         .build()
         .unwrap();
-    let tree = start(spec).await;
-    kill2.fire().await;
-    let state = tree.current_state().await;
+    let mut kit = start_kit(spec).await;
+    kill(&mut kit, "sup_test/child2").await;
+    let state = kit.tree().current_state().await;
     let attempts: Vec<u32> = state.iter().map(|c| c.attempt).collect();
     assert_eq!(
         attempts,
         [1, 2, 2],
         "child3 died with child2, child1 did not"
     );
-    kill3.fire().await;
-    assert!(!tree.is_shutting_down());
-    kill2.fire().await;
+    kill(&mut kit, "sup_test/child3").await;
+    assert!(!kit.tree().is_shutting_down());
+    kill(&mut kit, "sup_test/child2").await;
     assert!(matches!(
-        tree.run_until_shutdown().await,
+        kit.tree().run_until_shutdown().await,
         Err(SupervisorError::Escalated(_))
     ));
 }
@@ -643,7 +627,6 @@ async fn rest_for_one() {
 
 #[tokio::test(start_paused = true)]
 async fn tree() {
-    let (child4, kill4) = on_trigger("child4");
     let sup1 = SupervisorSpec::builder("supchild1")
         .intensity(4, LONG)
         .child(worker("child1"))
@@ -653,7 +636,7 @@ async fn tree() {
     let sup2 = SupervisorSpec::builder("supchild2")
         .intensity(4, LONG)
         .child(fails_to_restart("child3", 1_000))
-        .child(child4)
+        .child(worker("child4"))
         .build()
         .unwrap();
     let spec = SupervisorSpec::builder("sup_test")
@@ -663,10 +646,10 @@ async fn tree() {
         .child(ChildSpec::supervisor(sup2).with_backoff(plain_backoff(1, 1)))
         .build()
         .unwrap();
-    let tree = start(spec).await;
+    let mut kit = start_kit(spec).await;
     // Only the process that dies is restarted.
-    kill4.fire().await;
-    let state = tree.current_state().await;
+    kill(&mut kit, "sup_test/supchild2/child4").await;
+    let state = kit.tree().current_state().await;
     let attempts: Vec<(&str, u32)> = state.iter().map(|c| (c.path.as_str(), c.attempt)).collect();
     assert_eq!(
         attempts,
@@ -682,8 +665,8 @@ async fn tree() {
     // child3 dies and cannot restart: supchild2 gives up, and the one_for_all top restarts
     // both child supervisors, each with a fresh set of children.
     run_for(1_000).await;
-    let state = tree.current_state().await;
-    assert!(!tree.is_shutting_down());
+    let state = kit.tree().current_state().await;
+    assert!(!kit.tree().is_shutting_down());
     for (path, attempt) in [
         ("sup_test/supchild1", 2),
         ("sup_test/supchild2", 2),
@@ -880,17 +863,16 @@ async fn significant_escalation() {
 #[tokio::test(start_paused = true)]
 #[ignore = "documented difference: OTP restarts a terminated (transient, exited normally) child with a one_for_all group; a terminated child stays terminated here, so a group restart never revives a child whose breaker opened or that finished its work"]
 async fn one_for_all_restarts_terminated_children() {
-    let (child2, kill2) = on_trigger("child2");
     let spec = SupervisorSpec::builder("sup_test")
         .strategy(Strategy::OneForAll)
         .child(ends_once("child1", Ok(())).with_restart(RestartPolicy::OnFailure))
-        .child(child2)
+        .child(worker("child2"))
         .build()
         .unwrap();
-    let tree = start(spec).await;
-    run_for(100).await;
-    kill2.fire().await;
-    let state = tree.current_state().await;
+    let mut kit = start_kit(spec).await;
+    kit.advance(Duration::from_millis(100)).await;
+    kill(&mut kit, "sup_test/child2").await;
+    let state = kit.tree().current_state().await;
     assert_eq!(
         phase_and_attempt(&state, "sup_test/child1"),
         (ServicePhase::Running, 2)
@@ -1135,35 +1117,22 @@ async fn child_adm() {
     refused!(tree.count_children("foo").await, UnknownPath);
 }
 
-/// A pool child that runs until cancelled and fails each time its trigger fires; the pool
-/// is the tree's root, as OTP's `sup_test` is.
-fn triggered_pool(intensity: u32, max: usize) -> SupervisorSpec {
+/// A pool of workers that run until cancelled (or killed); the pool is the tree's root, as
+/// OTP's `sup_test` is.
+fn worker_pool(intensity: u32, max: usize) -> SupervisorSpec {
     SupervisorSpec::builder("sup_test")
         .intensity(intensity, LONG)
-        .pool(max, |trigger: Arc<tokio::sync::Notify>| {
-            service_fn("child", move |ctx: TaskContext| {
-                let trigger = Arc::clone(&trigger);
-                async move {
-                    tokio::select! {
-                        _ = ctx.cancelled() => Ok(()),
-                        _ = trigger.notified() => Err(ServiceError::from("abnormal")),
-                    }
-                }
-            })
-            .with_restart(RestartPolicy::Always)
-            .with_backoff(plain_backoff(1, 1))
+        .pool(max, |(): ()| {
+            worker("child").with_restart(RestartPolicy::Always)
         })
         .build()
         .unwrap()
 }
 
-async fn start_triggered(tree: &SupervisorHandle) -> (String, Trigger) {
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let receipt = tree
-        .start_child("sup_test", Arc::clone(&notify), "test", "start")
-        .await
-        .unwrap();
-    (receipt.path, Trigger(notify))
+/// Starts a pool child; its path.
+async fn start_pooled(tree: &SupervisorHandle) -> String {
+    let receipt = tree.start_child("sup_test", (), "test", "start").await;
+    receipt.unwrap().path
 }
 
 /// OTP `child_adm_simple`. OTP counts the pool's template as one spec; here `specs` counts
@@ -1171,19 +1140,19 @@ async fn start_triggered(tree: &SupervisorHandle) -> (String, Trigger) {
 /// unknown path (OTP answers `ok` for a process that is gone).
 #[tokio::test(start_paused = true)]
 async fn child_adm_simple() {
-    let tree = start(triggered_pool(2, 10)).await;
+    let tree = start(worker_pool(2, 10)).await;
     let who = ("test", "child_adm_simple");
     assert_eq!(
         tree.count_children("sup_test").await.unwrap(),
         counts(0, 0, 0, 0)
     );
-    let (first, _t1) = start_triggered(&tree).await;
+    let first = start_pooled(&tree).await;
     assert_eq!(first, "sup_test/1");
     assert_eq!(
         tree.count_children("sup_test").await.unwrap(),
         counts(1, 1, 0, 1)
     );
-    let (second, _t2) = start_triggered(&tree).await;
+    let second = start_pooled(&tree).await;
     assert_eq!(second, "sup_test/2");
     assert_eq!(
         tree.count_children("sup_test").await.unwrap(),
@@ -1209,7 +1178,7 @@ async fn child_adm_simple() {
         counts(1, 1, 0, 1)
     );
     // The numbers of a pool never repeat.
-    let (third, _t3) = start_triggered(&tree).await;
+    let third = start_pooled(&tree).await;
     assert_eq!(third, "sup_test/3");
 }
 
@@ -1217,11 +1186,11 @@ async fn child_adm_simple() {
 /// the period exceeds an intensity of 2 and the pool exits.
 #[tokio::test(start_paused = true)]
 async fn simple_one_for_one() {
-    let tree = start(triggered_pool(2, 10)).await;
-    let (first, kill1) = start_triggered(&tree).await;
-    let (second, kill2) = start_triggered(&tree).await;
-    kill1.fire().await;
-    let state = tree.current_state().await;
+    let mut kit = start_kit(worker_pool(2, 10)).await;
+    let first = start_pooled(kit.tree()).await;
+    let second = start_pooled(kit.tree()).await;
+    kill(&mut kit, &first).await;
+    let state = kit.tree().current_state().await;
     assert_eq!(
         phase_and_attempt(&state, &first),
         (ServicePhase::Running, 2)
@@ -1231,13 +1200,13 @@ async fn simple_one_for_one() {
         (ServicePhase::Running, 1)
     );
     assert_eq!(
-        tree.count_children("sup_test").await.unwrap(),
+        kit.tree().count_children("sup_test").await.unwrap(),
         counts(2, 2, 0, 2)
     );
-    kill2.fire().await;
-    assert!(!tree.is_shutting_down());
-    kill1.fire().await;
-    match tree.run_until_shutdown().await {
+    kill(&mut kit, &second).await;
+    assert!(!kit.tree().is_shutting_down());
+    kill(&mut kit, &first).await;
+    match kit.tree().run_until_shutdown().await {
         Err(SupervisorError::Escalated(escalation)) => assert_eq!(escalation.max_restarts, 2),
         other => panic!("expected the pool to exit, got {other:?}"),
     }
@@ -1361,28 +1330,6 @@ enum Ending {
     Supervisor,
 }
 
-/// A dynamic child that ends as `ending` when its trigger fires (once).
-fn ends_as(name: &'static str, restart: RestartPolicy, ending: Ending) -> (ChildSpec, Trigger) {
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let waiting = Arc::clone(&notify);
-    let spec = service_fn(name, move |ctx: TaskContext| {
-        let waiting = Arc::clone(&waiting);
-        async move {
-            tokio::select! {
-                _ = ctx.cancelled() => Ok(()),
-                _ = waiting.notified() => match ending {
-                    Ending::Kill => std::panic::panic_any("killed"),
-                    Ending::Normal | Ending::Supervisor => Ok(()),
-                    Ending::Abnormal => Err(ServiceError::from("abnormal")),
-                },
-            }
-        }
-    })
-    .with_restart(restart)
-    .with_backoff(plain_backoff(1, 1));
-    (spec, Trigger(notify))
-}
-
 /// OTP `do_not_save_child_specs_for_temporary_children`: a permanent child (and a transient
 /// one that failed) is restarted, so adding it again is refused; a transient child that ended
 /// normally, or any child stopped by its supervisor, stays until restarted; a temporary one
@@ -1406,7 +1353,8 @@ async fn do_not_save_child_specs_for_temporary_children() {
                 .max_dynamic_children(3)
                 .build()
                 .unwrap();
-            let tree = start(spec).await;
+            let kit = start_kit(spec).await;
+            let tree = kit.tree().clone();
             let case = format!("{strategy}, {ending:?}");
             for (name, restart) in [
                 ("child1", RestartPolicy::Always),
@@ -1414,23 +1362,24 @@ async fn do_not_save_child_specs_for_temporary_children() {
                 ("child3", RestartPolicy::Never),
             ] {
                 let path = format!("sup_test/{name}");
-                let (spec, trigger) = ends_as(name, restart, ending);
-                tree.add_child("sup_test", spec, "test", "add")
+                let child = || worker(name).with_restart(restart);
+                tree.add_child("sup_test", child(), "test", "add")
                     .await
                     .unwrap();
                 run_for(10).await;
                 match ending {
+                    Ending::Kill => kit.panic(&path, "killed"),
+                    Ending::Normal => kit.exit(&path),
+                    Ending::Abnormal => kit.fail(&path, "abnormal"),
                     Ending::Supervisor if restart == RestartPolicy::Never => {
                         tree.remove_child(&path, "test", "end").await.unwrap();
                     }
                     Ending::Supervisor => {
                         tree.pause_child(&path, "test", "end").await.unwrap();
                     }
-                    _ => trigger.fire().await,
                 }
-                run_for(10).await;
-                let (again, _) = ends_as(name, restart, ending);
-                let added = tree.add_child("sup_test", again, "test", "again").await;
+                run_for(60).await;
+                let added = tree.add_child("sup_test", child(), "test", "again").await;
                 let restarted = matches!(
                     (restart, ending),
                     (

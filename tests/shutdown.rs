@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use supervisor::prelude::*;
+use supervisor::testing::TestKit;
 use supervisor::{EventKind, ServiceShutdown, TerminationReason};
 
 /// Sets its flag when dropped: proves an aborted attempt's future was dropped.
@@ -219,42 +220,22 @@ async fn contexts_of_old_attempts_cannot_cancel_new_ones() {
 /// limits are each aborted at their own, and the cooperative one is not touched.
 #[tokio::test(start_paused = true)]
 async fn each_child_of_a_wave_is_aborted_at_its_own_deadline() {
-    let hang = |name: &str, limit_ms: u64| {
-        service_fn(name, |_| std::future::pending::<()>())
-            .with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(limit_ms)))
+    let limited = |name: &str, limit_ms: u64| {
+        idle(name).with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(limit_ms)))
     };
     let spec = SupervisorSpec::builder("bot")
-        .child(hang("fast", 1_000))
-        .child(hang("slow", 3_000))
-        .child(hang("also_fast", 1_000))
-        .child(service_fn(
-            "polite",
-            |ctx| async move { ctx.cancelled().await },
-        ))
+        .child(limited("fast", 1_000))
+        .child(limited("slow", 3_000))
+        .child(limited("also_fast", 1_000))
+        .child(idle("polite"))
         .build()
         .unwrap();
-    let tree = Supervisor::start_with_config(spec, test_config())
-        .await
-        .unwrap();
-    run_for(10).await;
-    let started = tokio::time::Instant::now();
-    let aborted_at = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut events = tree.subscribe();
-    let watcher = tokio::spawn({
-        let aborted_at = Arc::clone(&aborted_at);
-        async move {
-            while let Ok(event) = events.recv().await {
-                if let EventKind::Terminated(TerminationReason::Aborted) = event.kind {
-                    let at = started.elapsed().as_millis();
-                    aborted_at
-                        .lock()
-                        .unwrap()
-                        .push((event.path.to_string(), at));
-                }
-            }
-        }
-    });
-    let report = tree.shutdown_tree("test", "done").await;
+    let mut kit = TestKit::start(spec).await.unwrap();
+    for path in ["bot/fast", "bot/slow", "bot/also_fast"] {
+        kit.hang(path);
+    }
+    kit.advance(Duration::from_millis(10)).await;
+    let report = kit.tree().shutdown_tree("test", "done").await;
     assert_eq!(report.duration, Duration::from_secs(3));
     assert_eq!(
         outcomes(&report),
@@ -265,16 +246,19 @@ async fn each_child_of_a_wave_is_aborted_at_its_own_deadline() {
             ("bot/polite", StopOutcome::Graceful),
         ]
     );
-    run_for(1).await;
-    watcher.abort();
-    let mut aborted = aborted_at.lock().unwrap().clone();
-    aborted.sort();
+    let aborted: Vec<_> = kit
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Terminated(TerminationReason::Aborted)))
+        .map(|e| (&*e.path, e.at.as_millis()))
+        .collect();
+    // Shutdown began at 10 ms; children stop newest first.
     assert_eq!(
         aborted,
         [
-            ("bot/also_fast".to_owned(), 1_000),
-            ("bot/fast".to_owned(), 1_000),
-            ("bot/slow".to_owned(), 3_000),
+            ("bot/also_fast", 1_010),
+            ("bot/fast", 1_010),
+            ("bot/slow", 3_010)
         ]
     );
 }
@@ -346,6 +330,47 @@ fn a_worker_stuck_in_a_poll_is_detached_after_the_abort_wait() {
         ]
     );
     drop(runtime);
+}
+
+/// A runtime dropped under a running tree (`main` returned without shutting it down, or a
+/// test panicked) cancels the attempts it drops, so a blocking worker that checks its
+/// context ends and the runtime's drop, which waits for blocking threads, returns.
+#[test]
+fn dropping_the_runtime_under_a_running_tree_cancels_its_blocking_workers() {
+    use std::sync::mpsc;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (started, starting) = mpsc::channel::<()>();
+    let (stopped, stopping) = mpsc::channel::<()>();
+    let tree = runtime.block_on(async move {
+        let ledger = blocking_fn("ledger", move |ctx: TaskContext| {
+            let _ = started.send(());
+            while !ctx.is_cancelled() {
+                std::thread::park_timeout(Duration::from_millis(5));
+            }
+            let _ = stopped.send(());
+        });
+        let spec = SupervisorSpec::builder("bot")
+            .child(ledger)
+            .build()
+            .unwrap();
+        Supervisor::start_with_config(spec, test_config())
+            .await
+            .unwrap()
+    });
+    starting.recv_timeout(Duration::from_secs(30)).unwrap();
+    // Dropped on a thread of its own: were the worker not cancelled, that drop would wait
+    // for ever, and this test fails at the timeout instead of hanging.
+    std::thread::spawn(move || {
+        drop(tree);
+        drop(runtime);
+    });
+    stopping
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the blocking worker was not cancelled when its runtime was dropped");
 }
 
 #[test]

@@ -134,3 +134,76 @@ async fn a_missed_expectation_lists_what_happened_instead() {
         "bot/feed" => Restarted { attempt: 3 },
     ]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn faults_reach_async_children_of_nested_supervisors_and_added_children() {
+    let spec = SupervisorSpec::builder("bot")
+        .max_dynamic_children(1)
+        .nested(
+            SupervisorSpec::builder("feeds").child(idle("binance")),
+            |feeds| feeds,
+        )
+        .build()
+        .unwrap();
+    let mut kit = TestKit::start(spec).await.unwrap();
+    kit.fail("bot/feeds/binance", "reset");
+    kit.expect("bot/feeds/binance", Restarted { attempt: 2 })
+        .await;
+    kit.tree()
+        .add_child("bot", idle("kraken"), "test", "added")
+        .await
+        .unwrap();
+    kit.panic("bot/kraken", "bad frame");
+    expect_events!(kit, [
+        "bot/kraken" => Panicked,
+        "bot/kraken" => Restarted { attempt: 2 },
+    ]);
+    // The nested supervisor itself did not restart.
+    let state = kit.tree().current_state().await;
+    assert_eq!(state.find("bot/feeds").unwrap().stats.restarts, 0);
+    kit.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+#[should_panic(
+    expected = "cannot inject a fault into `bot/market_fed`: no async child there; \
+                           did you mean `bot/market_feed`?"
+)]
+async fn a_fault_for_a_misspelt_path_is_refused_with_the_closest_path() {
+    let spec = SupervisorSpec::builder("bot")
+        .child(idle("market_feed"))
+        .build()
+        .unwrap();
+    let kit = TestKit::start(spec).await.unwrap();
+    kit.fail("bot/market_fed", "reset");
+}
+
+#[tokio::test(start_paused = true)]
+#[should_panic(expected = "cannot inject a fault into `bot/ledger`: it is a blocking worker")]
+async fn a_fault_for_a_blocking_worker_is_refused() {
+    let spec = SupervisorSpec::builder("bot")
+        // Still running when the test panics: the runtime's drop cancels it.
+        .child(blocking_fn("ledger", |ctx: TaskContext| {
+            while !ctx.is_cancelled() {
+                std::thread::park_timeout(Duration::from_millis(5));
+            }
+        }))
+        .build()
+        .unwrap();
+    let kit = TestKit::start(spec).await.unwrap();
+    kit.exit("bot/ledger");
+}
+
+#[tokio::test(start_paused = true)]
+#[should_panic(expected = "cannot inject a fault into `bot/feeds`: it is a supervisor")]
+async fn a_fault_for_a_supervisor_is_refused() {
+    let spec = SupervisorSpec::builder("bot")
+        .nested(
+            SupervisorSpec::builder("feeds").child(idle("binance")),
+            |f| f,
+        )
+        .build()
+        .unwrap();
+    let kit = TestKit::start(spec).await.unwrap();
+    kit.hang("bot/feeds");
+}

@@ -2,7 +2,7 @@
 //! file is rejected (unknown paths, a `supervisor` group on a worker, a merged backoff whose
 //! base is above its max). Precedence: built-in defaults < code < `policy` < `children`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,7 +127,7 @@ pub(crate) struct ChildKey {
 /// The problems of `children` keys against the tree: paths that name no child (with the
 /// closest), `supervisor` groups for children that are not supervisors.
 pub(crate) fn path_problems(spec: &SupervisorSpec, keys: &[ChildKey]) -> Vec<Problem> {
-    let paths = tree_paths(spec);
+    let paths = spec.paths();
     let mut problems = Vec::new();
     for key in keys {
         let path = &key.path;
@@ -162,22 +162,6 @@ pub(crate) fn path_problems(spec: &SupervisorSpec, keys: &[ChildKey]) -> Vec<Pro
         }
     }
     problems
-}
-
-/// Every path in the tree, with its kind.
-fn tree_paths(spec: &SupervisorSpec) -> BTreeMap<String, ChildKind> {
-    let mut paths = BTreeMap::new();
-    let mut stack = vec![(spec.name.to_string(), spec)];
-    while let Some((path, spec)) = stack.pop() {
-        for child in &spec.children {
-            let child_path = format!("{path}/{}", child.name);
-            paths.insert(child_path.clone(), child.kind());
-            if let Some(nested) = child.nested() {
-                stack.push((child_path, nested));
-            }
-        }
-    }
-    paths
 }
 
 struct Applier<'a> {

@@ -159,6 +159,23 @@ pub struct SupervisorSpecBuilder {
 pub(crate) const DEFAULT_ABORT_WAIT: Duration = Duration::from_secs(5);
 
 impl SupervisorSpec {
+    /// Every path in the tree below its root (`bot/feeds/binance`), with its kind.
+    #[cfg(any(feature = "config", feature = "testing"))]
+    pub(crate) fn paths(&self) -> std::collections::BTreeMap<String, ChildKind> {
+        let mut paths = std::collections::BTreeMap::new();
+        let mut stack = vec![(self.name.to_string(), self)];
+        while let Some((path, spec)) = stack.pop() {
+            for child in &spec.children {
+                let child_path = format!("{path}/{}", child.name);
+                paths.insert(child_path.clone(), child.kind());
+                if let Some(nested) = child.nested() {
+                    stack.push((child_path, nested));
+                }
+            }
+        }
+        paths
+    }
+
     /// A builder with the defaults: [`Strategy::OneForOne`], [`Intensity::default`] (10
     /// restarts within 60 s), a 5 s shutdown timeout per child, a 5 s abort wait,
     /// [`AutoShutdown::Never`].

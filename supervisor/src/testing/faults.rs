@@ -61,6 +61,16 @@ impl FaultBoard {
         }
     }
 
+    /// Whether an attempt of an async child at `path` was made.
+    pub(crate) fn knows(&self, path: &str) -> bool {
+        self.lock().contains_key(path)
+    }
+
+    /// Notes an attempt of the async child at `path`.
+    fn attach(&self, path: &Arc<str>) {
+        self.lock().entry(Arc::clone(path)).or_default();
+    }
+
     fn take(&self, path: &Arc<str>, waker: &Waker) -> Option<Fault> {
         let mut children = self.lock();
         let entry = children.entry(Arc::clone(path)).or_default();
@@ -80,6 +90,7 @@ impl<M: MakeAttempt> MakeAttempt for FaultyMake<M> {
 
     fn make(self: Arc<Self>, ctx: TaskContext) -> Self::Future {
         let path = ctx.path_shared();
+        self.board.attach(&path);
         let token = ctx.cancellation_token().clone();
         Faulty {
             inner: Arc::clone(&self.inner).make(ctx),

@@ -1,13 +1,14 @@
 //! The test kit: a tree started for a test, faults injected by path, expectations on its
 //! events that wait (on Tokio's paused clock) and say what happened instead.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::faults::{Fault, FaultBoard};
-use crate::error::SupervisorError;
-use crate::model::{ServicePhase, TerminationReason};
+use crate::error::{SupervisorError, closest};
+use crate::model::{ChildKind, ServicePhase, TerminationReason};
 use crate::observe::{EventKind, EventStream, FailureKind, LifecycleEvent};
 use crate::runtime::{ShutdownReport, Supervisor, SupervisorConfig, SupervisorHandle};
 use crate::spec::SupervisorSpec;
@@ -133,6 +134,8 @@ impl fmt::Display for Expected {
 pub struct TestKit {
     tree: SupervisorHandle,
     board: Arc<FaultBoard>,
+    /// The declared children's paths and kinds (added ones are known from the board).
+    paths: BTreeMap<String, ChildKind>,
     stream: EventStream,
     /// Every event so far, in order.
     seen: Vec<LifecycleEvent>,
@@ -164,12 +167,14 @@ impl TestKit {
         config: SupervisorConfig,
     ) -> Result<Self, SupervisorError> {
         let board = Arc::new(FaultBoard::default());
+        let paths = spec.paths();
         let tree =
             Supervisor::start_with_config(spec, config.with_faults(Arc::clone(&board))).await?;
         let stream = tree.subscribe_from(0);
         Ok(TestKit {
             tree,
             board,
+            paths,
             stream,
             seen: Vec::new(),
             cursor: 0,
@@ -191,8 +196,44 @@ impl TestKit {
 
     /// Injects a fault into the async child at `path`: into its current attempt, or its next
     /// one if none runs now. The child's code is not changed: the fault acts around it.
+    ///
+    /// # Panics
+    ///
+    /// When `path` names no async child: none declared there or started there since (with
+    /// the closest path, for a typo), or a blocking worker or a supervisor, which faults do
+    /// not reach.
     pub fn inject(&self, path: &str, fault: Fault) {
+        self.check_target(path);
         self.board.inject(path, fault);
+    }
+
+    fn check_target(&self, path: &str) {
+        match self.paths.get(path) {
+            Some(ChildKind::Async) => {}
+            Some(ChildKind::Blocking) => panic!(
+                "cannot inject a fault into `{path}`: it is a blocking worker, and faults reach \
+                 async children only (a thread cannot be stopped from outside, so it would \
+                 outlive the attempt the fault ended)"
+            ),
+            Some(ChildKind::Supervisor) => panic!(
+                "cannot inject a fault into `{path}`: it is a supervisor; inject into one of its \
+                 children, or restart it with `kit.tree().restart_child`"
+            ),
+            None if self.board.knows(path) => {}
+            None => {
+                let hint = match closest(path, self.paths.keys().map(String::as_str)) {
+                    Some(close) => format!("; did you mean `{close}`?"),
+                    None => format!(
+                        "; paths start at the root, as in `{}`",
+                        self.paths
+                            .keys()
+                            .next()
+                            .map_or("root/child", String::as_str)
+                    ),
+                };
+                panic!("cannot inject a fault into `{path}`: no async child there{hint}");
+            }
+        }
     }
 
     /// Its attempt fails with `message`, as if the service had returned that error.

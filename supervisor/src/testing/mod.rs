@@ -3,7 +3,9 @@
 //! stop) around its attempt rather than inside its code, and waits for events with
 //! [`TestKit::expect`] or [`expect_events!`](crate::expect_events), which on a mismatch show
 //! the events that did come. Faults reach async children (`#[service]` functions,
-//! `service_fn`, `TradingService`s); blocking workers and nested supervisors are not wrapped.
+//! `service_fn`, `TradingService`s), in nested supervisors too and those added at run time.
+//! Blocking workers (a thread cannot be stopped from outside) and supervisors themselves
+//! refuse them: the kit panics, naming the path.
 
 mod faults;
 mod kit;

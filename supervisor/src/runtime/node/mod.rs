@@ -46,10 +46,14 @@ use slot::ChildSlot;
 pub(crate) use slot::{LastExit, NO_BATCH, Stop, StopPurpose};
 
 impl Drop for Node {
-    /// A node dropped before its loop ended (it panicked, or its own task was aborted) takes
-    /// its children's attempts with it.
+    /// A node dropped before its loop ended (it panicked, its own task was aborted, or its
+    /// runtime shut down) takes its children's attempts with it, and cancels them too: a
+    /// blocking worker cannot be aborted, and the runtime's drop waits for its thread.
     fn drop(&mut self) {
         for slot in &self.slots {
+            if let Some(token) = &slot.token {
+                token.cancel();
+            }
             if let Some(task) = &slot.task {
                 task.abort();
             }
