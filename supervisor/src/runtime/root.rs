@@ -14,7 +14,7 @@ use super::attempt::CatchPanic;
 use super::command::{Action, ChildCounts, CommandReceipt, CommandRequest, Reply};
 use super::node::{Node, NodeSetup};
 use super::probe::Probe;
-use super::record::{Ended, build_forest, states};
+use super::record::{Ended, states};
 use super::shutdown_report::ShutdownReport;
 use super::signal::{ShutdownSignals, next_signal};
 use super::snapshot::ServiceLifecycleSnapshot;
@@ -411,80 +411,68 @@ async fn ask(inbox: &UnboundedSender<NodeMessage>) -> Option<NodeAnswer> {
     answer.await.ok()
 }
 
+/// Where a nested supervisor's answer belongs: the answer holding its state, and its position
+/// there.
+type Place = (usize, usize);
+
 /// A node's intensity in use and its children with their nested children filled in, or `None`
 /// if the node is gone. Nodes are asked one after another from a queue (no future nested per
-/// level), then the answers are assembled into the tree.
+/// level); each answer's list is then moved, whole, into the state of its supervisor, so no
+/// child's state is copied after its node made it.
 async fn query_children(
     inbox: &UnboundedSender<NodeMessage>,
 ) -> Option<(Option<IntensityUse>, Vec<ChildState>)> {
-    let mut entries = Vec::new();
-    let mut queue = VecDeque::new();
-    let answer = ask(inbox).await?;
-    let intensity = answer.intensity;
-    let top = add_answer(answer.children, &mut entries, &mut queue);
-    while let Some((parent, link)) = queue.pop_front() {
+    let first = ask(inbox).await?;
+    let intensity = first.intensity;
+    let mut answers: Vec<(Vec<ChildState>, Option<Place>)> = vec![(first.children, None)];
+    let mut queue: VecDeque<(usize, usize, Arc<NestedLink>)> = first
+        .running
+        .into_iter()
+        .map(|(position, link)| (0, position, link))
+        .collect();
+    while let Some((parent, position, link)) = queue.pop_front() {
         let live = match link.inbox() {
             Some(inbox) => ask(&inbox).await,
             None => None,
         };
+        let Some(state) = answers
+            .get_mut(parent)
+            .and_then(|(states, _)| states.get_mut(position))
+        else {
+            continue;
+        };
         match live {
             Some(answer) => {
-                if let Some(state) = entries[parent].state.as_mut() {
-                    state.intensity = answer.intensity;
-                }
-                let children = add_answer(answer.children, &mut entries, &mut queue);
-                entries[parent].children = children;
+                state.intensity = answer.intensity;
+                let id = answers.len();
+                queue.extend(
+                    answer
+                        .running
+                        .into_iter()
+                        .map(|(position, link)| (id, position, link)),
+                );
+                answers.push((answer.children, Some((parent, position))));
             }
             // It ended meanwhile: as its last run left it.
             None => {
-                if let Some(state) = entries[parent].state.as_mut() {
-                    state.children = lock(&link.last_run)
-                        .as_deref()
-                        .map(states)
-                        .unwrap_or_default();
-                }
+                state.children = lock(&link.last_run)
+                    .as_deref()
+                    .map(states)
+                    .unwrap_or_default();
             }
         }
     }
-    let forest = build_forest(
-        top,
-        |id| {
-            let entry = &mut entries[id];
-            (entry.state.take(), std::mem::take(&mut entry.children))
-        },
-        |state, children| {
-            if let Some(state) = state {
-                state.children = children.into_iter().flatten().collect();
-            }
-        },
-    );
-    Some((intensity, forest.into_iter().flatten().collect()))
-}
-
-/// A child in a state query being assembled: its state and the entries of its children.
-struct Entry {
-    state: Option<ChildState>,
-    children: Vec<usize>,
-}
-
-/// Adds a node's answer as entries and queues its running nested supervisors; returns the
-/// new entries.
-fn add_answer(
-    answer: Vec<(ChildState, Option<Arc<NestedLink>>)>,
-    entries: &mut Vec<Entry>,
-    queue: &mut VecDeque<(usize, Arc<NestedLink>)>,
-) -> Vec<usize> {
-    let mut ids = Vec::with_capacity(answer.len());
-    for (state, link) in answer {
-        let id = entries.len();
-        entries.push(Entry {
-            state: Some(state),
-            children: Vec::new(),
-        });
-        if let Some(link) = link {
-            queue.push_back((id, link));
+    // An answer comes after its supervisor's: from the last one back, each list is complete
+    // when it is moved into its supervisor's state.
+    while answers.len() > 1 {
+        if let Some((children, Some((parent, position)))) = answers.pop()
+            && let Some(state) = answers
+                .get_mut(parent)
+                .and_then(|(states, _)| states.get_mut(position))
+        {
+            state.children = children;
         }
-        ids.push(id);
     }
-    ids
+    let (children, _) = answers.pop()?;
+    Some((intensity, children))
 }

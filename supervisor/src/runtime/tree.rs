@@ -173,7 +173,10 @@ pub(crate) type Names = Arc<Mutex<HashMap<Arc<str>, usize>>>;
 /// link to ask next for a running nested supervisor.
 pub(crate) struct NodeAnswer {
     pub(crate) intensity: Option<IntensityUse>,
-    pub(crate) children: Vec<(ChildState, Option<Arc<NestedLink>>)>,
+    pub(crate) children: Vec<ChildState>,
+    /// The nested supervisors among `children` that run now: their position there, and the
+    /// link to ask them for their own children.
+    pub(crate) running: Vec<(usize, Arc<NestedLink>)>,
 }
 
 pub(crate) enum NodeMessage {

@@ -310,9 +310,11 @@ impl Node {
                 let _ = reply.send(());
             }
             NodeMessage::State(reply) => {
+                let (children, running) = self.child_states();
                 let _ = reply.send(NodeAnswer {
                     intensity: self.intensity_use(),
-                    children: self.child_states(),
+                    children,
+                    running,
                 });
             }
             NodeMessage::Shutdown(cause) => {

@@ -20,26 +20,29 @@ impl Node {
             .collect()
     }
 
-    /// Each child's state. A nested supervisor that is running comes with the link through
-    /// which the asker fetches its children live; one that is not has them filled in already
-    /// (from its last run, or from its spec if it never ran).
-    pub(super) fn child_states(&self) -> Vec<(ChildState, Option<Arc<NestedLink>>)> {
-        self.live()
-            .map(|index| {
+    /// Each child's state, and the links of the nested supervisors running now (by their
+    /// position in the states), through which the asker fetches their children live. Those of
+    /// a nested supervisor that is not running are filled in already (from its last run, or
+    /// from its spec if it never ran).
+    pub(super) fn child_states(&self) -> (Vec<ChildState>, Vec<(usize, Arc<NestedLink>)>) {
+        let mut running = Vec::new();
+        let states = self
+            .live()
+            .enumerate()
+            .map(|(position, index)| {
                 let mut state = self.child_state(index);
                 let live = self.slots[index]
                     .nested
                     .as_ref()
                     .filter(|link| link.inbox().is_some());
                 match live {
-                    Some(link) => (state, Some(Arc::clone(link))),
-                    None => {
-                        state.children = self.idle_nested_states(index);
-                        (state, None)
-                    }
+                    Some(link) => running.push((position, Arc::clone(link))),
+                    None => state.children = self.idle_nested_states(index),
                 }
+                state
             })
-            .collect()
+            .collect();
+        (states, running)
     }
 
     /// The child's final state and shutdown outcome, its nested children inside.
