@@ -76,20 +76,10 @@ impl Client {
     }
 }
 
-async fn tree(children: Vec<ChildSpec>) -> SupervisorHandle {
-    let spec = SupervisorSpec::builder("bot")
-        .children(children)
-        .build()
-        .unwrap();
-    Supervisor::start_with_config(spec, test_config())
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn hello_names_the_protocol_and_the_process() {
     let path = socket_path("hello");
-    let tree = tree(vec![idle("feed")]).await;
+    let tree = start_bot(vec![idle("feed")]).await;
     let server = IpcServer::start(&tree, &path).unwrap();
     let mut client = Client::connect(&path).await;
     let hello = client.ask(json!({"id": 7, "type": "hello"})).await;
@@ -105,7 +95,7 @@ async fn hello_names_the_protocol_and_the_process() {
 #[tokio::test]
 async fn the_socket_is_private_and_removed_when_the_tree_ends() {
     let path = socket_path("lifecycle");
-    let tree = tree(vec![idle("feed")]).await;
+    let tree = start_bot(vec![idle("feed")]).await;
     let _server = IpcServer::start(&tree, &path).unwrap();
     let meta = std::fs::symlink_metadata(&path).unwrap();
     assert!(meta.file_type().is_socket());
@@ -135,7 +125,7 @@ async fn a_stale_socket_is_replaced_and_a_live_one_or_a_file_is_refused() {
     let path = socket_path("stale");
     // Left by a process that is gone: bound, then closed without removing the file.
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-    let tree = tree(vec![idle("feed")]).await;
+    let tree = start_bot(vec![idle("feed")]).await;
     let server = IpcServer::start(&tree, &path).unwrap();
     let mut client = Client::connect(&path).await;
     assert_eq!(client.ask(json!({"type": "hello"})).await["type"], "hello");
@@ -159,7 +149,7 @@ async fn state_lists_every_child_with_its_phase_and_counters() {
         .child(idle("order_router"))
         .build()
         .unwrap();
-    let tree = tree(vec![idle("feed"), ChildSpec::supervisor(execution)]).await;
+    let tree = start_bot(vec![idle("feed"), ChildSpec::supervisor(execution)]).await;
     let server = IpcServer::start(&tree, &path).unwrap();
     let mut client = Client::connect(&path).await;
     let state = client.ask(json!({"id": 1, "type": "state"})).await;
@@ -200,7 +190,7 @@ async fn a_command_is_carried_out_once_per_command_id_and_audited() {
         counted.fetch_add(1, Ordering::SeqCst);
         async move { ctx.cancelled().await }
     });
-    let tree = tree(vec![feed]).await;
+    let tree = start_bot(vec![feed]).await;
     let server = IpcServer::start(&tree, &path).unwrap();
     let mut watcher = Client::connect(&path).await;
     let subscribed = watcher
@@ -252,7 +242,7 @@ async fn a_command_is_carried_out_once_per_command_id_and_audited() {
 #[tokio::test]
 async fn bad_requests_get_typed_errors_and_the_connection_stays() {
     let path = socket_path("errors");
-    let tree = tree(vec![idle("feed")]).await;
+    let tree = start_bot(vec![idle("feed")]).await;
     let server = IpcServer::start(&tree, &path).unwrap();
     let mut client = Client::connect(&path).await;
     client.send_raw("this is not json\n").await;
@@ -302,7 +292,7 @@ async fn bad_requests_get_typed_errors_and_the_connection_stays() {
 #[tokio::test]
 async fn an_overlong_line_ends_the_connection_with_a_reason() {
     let path = socket_path("overlong");
-    let tree = tree(vec![idle("feed")]).await;
+    let tree = start_bot(vec![idle("feed")]).await;
     let server = IpcServer::start(&tree, &path).unwrap();
     let mut client = Client::connect(&path).await;
     let line = "x".repeat(supervisor::ipc::MAX_REQUEST_BYTES + 1);
@@ -378,7 +368,7 @@ async fn a_client_that_never_reads_is_dropped_and_the_tree_runs_on() {
 #[tokio::test]
 async fn a_subscription_replays_the_journal_then_ends_with_the_tree() {
     let path = socket_path("replay");
-    let tree = tree(vec![idle("feed")]).await;
+    let tree = start_bot(vec![idle("feed")]).await;
     let server = IpcServer::start(&tree, &path).unwrap();
     let mut client = Client::connect(&path).await;
     let subscribed = client
@@ -432,7 +422,7 @@ async fn logs_tail_serves_the_last_lines_then_follows() {
     // This test's own lines only: the subscriber is this thread's while a guard lives.
     let _guard = tracing::subscriber::set_default(subscriber);
     // The tree logs its own start into it too; the test's lines come after.
-    let tree = tree(vec![idle("feed")]).await;
+    let tree = start_bot(vec![idle("feed")]).await;
     let settings = IpcSettings {
         logs: Some(logs.clone()),
         ..IpcSettings::default()

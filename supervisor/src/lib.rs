@@ -203,6 +203,7 @@ mod context;
 pub mod error;
 #[cfg(all(feature = "ipc", unix))]
 pub mod ipc;
+pub mod mailbox;
 mod model;
 mod observe;
 pub mod policy;

@@ -56,6 +56,17 @@ pub fn test_config() -> SupervisorConfig {
         .with_rng_seed(7)
 }
 
+/// Starts a root `bot` with `children` and [`test_config`].
+pub async fn start_bot(children: impl IntoIterator<Item = ChildSpec>) -> SupervisorHandle {
+    let spec = SupervisorSpec::builder("bot")
+        .children(children)
+        .build()
+        .unwrap();
+    Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap()
+}
+
 /// Exponential backoff without jitter or breaker, in milliseconds.
 pub fn plain_backoff(base_ms: u64, max_ms: u64) -> BackoffConfig {
     BackoffConfig::new(

@@ -54,6 +54,20 @@ pub enum SpecError {
         /// What is wrong with which field.
         error: ConfigError,
     },
+    /// A mailbox's name or capacity is not valid.
+    InvalidMailbox {
+        /// The mailbox.
+        mailbox: String,
+        /// What is wrong, and what would be valid.
+        problem: String,
+    },
+    /// Two children consume one mailbox (a consumer's spec was cloned); a mailbox has one.
+    MailboxConsumedTwice {
+        /// The mailbox.
+        mailbox: String,
+        /// The two children, as paths.
+        consumers: [String; 2],
+    },
 }
 
 impl fmt::Display for SpecError {
@@ -98,6 +112,14 @@ impl fmt::Display for SpecError {
                 "`{supervisor}` nests supervisors {depth} levels deep; at most {max} are supported"
             ),
             SpecError::Invalid { path, error } => write!(f, "`{path}`: {error}"),
+            SpecError::InvalidMailbox { mailbox, problem } => {
+                write!(f, "mailbox `{mailbox}`: {problem}")
+            }
+            SpecError::MailboxConsumedTwice { mailbox, consumers } => write!(
+                f,
+                "mailbox `{mailbox}` is consumed by both `{}` and `{}`; a mailbox has one consumer",
+                consumers[0], consumers[1]
+            ),
         }
     }
 }

@@ -67,6 +67,11 @@ pub(crate) trait MakeAttempt: Send + Sync + 'static {
 
     /// The attempt's future; it may keep `self` (a service it borrows from).
     fn make(self: Arc<Self>, ctx: TaskContext) -> Self::Future;
+
+    /// The mailbox these attempts consume, if any.
+    fn mailbox(&self) -> Option<&dyn crate::mailbox::MailboxControl> {
+        None
+    }
 }
 
 /// Spawns attempts of one async child (type-erased [`MakeAttempt`]: what a `ChildSpec`
@@ -88,6 +93,9 @@ pub(crate) trait SpawnAttempt: Send + Sync {
         span: tracing::Span,
         board: Arc<crate::testing::FaultBoard>,
     ) -> AbortHandle;
+
+    /// The mailbox these attempts consume, if any.
+    fn mailbox(&self) -> Option<&dyn crate::mailbox::MailboxControl>;
 }
 
 impl<M: MakeAttempt> SpawnAttempt for M {
@@ -110,6 +118,10 @@ impl<M: MakeAttempt> SpawnAttempt for M {
     ) -> AbortHandle {
         let make = Arc::new(crate::testing::FaultyMake { inner: self, board });
         tokio::spawn(Attempt::new(report, ctx, make).instrument(span)).abort_handle()
+    }
+
+    fn mailbox(&self) -> Option<&dyn crate::mailbox::MailboxControl> {
+        MakeAttempt::mailbox(self)
     }
 }
 

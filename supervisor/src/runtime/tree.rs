@@ -40,6 +40,9 @@ pub(crate) struct TreeShared {
     /// Cancelled on a second shutdown signal: every node aborts what is still stopping (each
     /// nested node's abort token is a child of its parent's, and the root's is this one).
     pub(crate) abort_now: CancellationToken,
+    /// Set when the root begins to shut down: the tree is ending, not a subtree restarting,
+    /// so consumers drain their mailboxes before they stop.
+    pub(crate) ending: AtomicBool,
     /// Where a test kit's faults for async children wait (feature `testing`).
     #[cfg(feature = "testing")]
     pub(crate) faults: Option<Arc<crate::testing::FaultBoard>>,
@@ -69,6 +72,7 @@ impl TreeShared {
             epoch: Instant::now(),
             epoch_wall: SystemTime::now(),
             abort_now: CancellationToken::new(),
+            ending: AtomicBool::new(false),
             #[cfg(feature = "testing")]
             faults: config.faults(),
         }

@@ -236,6 +236,36 @@ where
 }
 
 impl ChildSpec {
+    /// An async child consuming a mailbox (see [`crate::mailbox::service_with_inbox`]).
+    pub(crate) fn consumer(name: Arc<str>, attempts: AsyncFactory, restart: RestartPolicy) -> Self {
+        ChildSpec::new(name, Run::Async(attempts), restart)
+    }
+
+    /// The mailbox this child consumes, if any.
+    pub(crate) fn mailbox(&self) -> Option<&dyn crate::mailbox::MailboxControl> {
+        match &self.run {
+            Run::Async(attempts) => attempts.mailbox(),
+            _ => None,
+        }
+    }
+
+    /// Calls `each` with every mailbox this child consumes, and, for a supervisor, every one
+    /// consumed in its tree.
+    pub(crate) fn each_mailbox(&self, mut each: impl FnMut(&dyn crate::mailbox::MailboxControl)) {
+        let mut stack = vec![self];
+        while let Some(child) = stack.pop() {
+            match &child.run {
+                Run::Async(attempts) => {
+                    if let Some(mailbox) = attempts.mailbox() {
+                        each(mailbox);
+                    }
+                }
+                Run::Blocking(_) => {}
+                Run::Supervisor(spec) => stack.extend(&spec.children),
+            }
+        }
+    }
+
     fn new(name: Arc<str>, run: Run, restart: RestartPolicy) -> Self {
         ChildSpec {
             name,

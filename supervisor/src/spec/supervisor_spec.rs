@@ -307,6 +307,39 @@ impl fmt::Debug for SupervisorSpec {
     }
 }
 
+/// Each mailbox consumed in the tree under `supervisor` is consumed by one child (a cloned
+/// consumer spec would make two).
+fn check_one_consumer_each(supervisor: &str, children: &[ChildSpec]) -> Result<(), SpecError> {
+    let mut consumers: HashMap<*const (), String> = HashMap::new();
+    let mut stack: Vec<(String, &ChildSpec)> = children
+        .iter()
+        .map(|child| (format!("{supervisor}/{}", child.name), child))
+        .collect();
+    while let Some((path, child)) = stack.pop() {
+        if let Some(nested) = child.nested() {
+            stack.extend(
+                nested
+                    .children
+                    .iter()
+                    .map(|grandchild| (format!("{path}/{}", grandchild.name), grandchild)),
+            );
+        }
+        let Some(mailbox) = child.mailbox() else {
+            continue;
+        };
+        let identity = std::ptr::from_ref(mailbox).cast::<()>();
+        if let Some(first) = consumers.insert(identity, path.clone()) {
+            let mut pair = [first, path];
+            pair.sort();
+            return Err(SpecError::MailboxConsumedTwice {
+                mailbox: mailbox.name().to_owned(),
+                consumers: pair,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl SupervisorSpecBuilder {
     /// Which children restart with a failed one.
     pub fn strategy(mut self, strategy: Strategy) -> Self {
@@ -488,6 +521,7 @@ impl SupervisorSpecBuilder {
                 .map(|&i| self.children[i].name().to_owned())
                 .collect(),
         })?;
+        check_one_consumer_each(&supervisor, &self.children)?;
         let layout = Layout::new(dependencies, &requirements, order);
         Ok(SupervisorSpec {
             name: self.name,

@@ -88,6 +88,10 @@ pub(crate) struct FaultyMake<M> {
 impl<M: MakeAttempt> MakeAttempt for FaultyMake<M> {
     type Future = Faulty<M::Future>;
 
+    fn mailbox(&self) -> Option<&dyn crate::mailbox::MailboxControl> {
+        self.inner.mailbox()
+    }
+
     fn make(self: Arc<Self>, ctx: TaskContext) -> Self::Future {
         let path = ctx.path_shared();
         self.board.attach(&path);

@@ -460,6 +460,13 @@ impl Node {
         }
         self.set_phase(index, ServicePhase::Terminated);
         self.slots[index].termination = Some(reason.clone());
+        // Ended for good, not stopped with its supervisor (whose restart brings it back, or
+        // whose tree's shutdown closes its mailboxes): its mailboxes refuse messages.
+        if self.shutdown.is_none() {
+            self.child_spec(index).each_mailbox(|mailbox| {
+                mailbox.orphan(reason.clone());
+            });
+        }
         self.tree.metrics.service_terminated(breaker_opened);
         if breaker_opened {
             self.slots[index].shared.counters.breaker_tripped();

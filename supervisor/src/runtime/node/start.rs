@@ -118,6 +118,10 @@ impl Node {
             generation: slot.generation,
             attempt,
         };
+        // A consumer started again after it had ended for good takes messages again.
+        if let Some(mailbox) = self.child_spec(index).mailbox() {
+            mailbox.revive();
+        }
         let task = match &self.child_spec(index).run {
             #[cfg(feature = "testing")]
             Run::Async(factory) if self.tree.faults.is_some() => {

@@ -28,6 +28,11 @@ impl Node {
         });
         self.shutdown = Some((cause, Instant::now()));
         self.shutting_down.cancel();
+        if self.context.is_none() {
+            self.tree
+                .ending
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         self.start_queue.clear();
         for group in self.groups.drain() {
             if let Some(key) = group.timer {
@@ -128,7 +133,10 @@ impl Node {
             return;
         }
         stop.issued = true;
-        if let Some(token) = &self.slots[index].token {
+        let drains = stop.purpose == StopPurpose::Shutdown && self.drains_at_shutdown(index);
+        if let Some(token) = &self.slots[index].token
+            && !drains
+        {
             token.cancel();
         }
         self.clear_timer(index);
@@ -144,6 +152,20 @@ impl Node {
         if self.abort.is_cancelled() && self.shutdown.is_some() {
             self.kill_at(index, wave);
         }
+    }
+
+    /// Whether the child consumes a mailbox and the tree is ending: then its mailbox is closed
+    /// instead of its token cancelled, and it receives what is queued; its inbox cancels the
+    /// token once it has received the last message. Its shutdown policy bounds the drain.
+    fn drains_at_shutdown(&self, index: usize) -> bool {
+        if !self.tree.ending.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        let Some(mailbox) = self.child_spec(index).mailbox() else {
+            return false;
+        };
+        mailbox.close();
+        true
     }
 
     /// Kills the child if its stop, issued at `now` in a wave, has not ended by `now + limit`:

@@ -1,0 +1,208 @@
+//! Mailboxes owned by the tree: queued messages survive every restart of their consumer.
+//!
+//! A [`Mailbox`] is bounded, has any number of [`Outbox`]es (cloneable senders) and exactly
+//! one consumer child, made with [`service_with_inbox`] from the mailbox's [`Consumer`]. Each
+//! attempt of the consumer borrows the tree-owned receiver as `&mut Inbox<T>` and gives it
+//! back when it ends (returns, fails, panics, is cancelled or aborted), so the messages still
+//! queued wait, in order, for the next attempt. Senders do not notice restarts: while the
+//! consumer backs off, messages queue up to the capacity, then `send` waits and `try_send`
+//! fails fast with the value.
+//!
+//! When the consumer terminates for good (its restart policy, its circuit breaker), sends
+//! fail with [`SendError::Closed`] and the message, and what was queued is dead-lettered
+//! (counted in [`MailboxStats::dead_lettered`]). If it is started again (an operator restarts
+//! it, or its supervisor is restarted), the mailbox takes new messages; the dead ones are not
+//! delivered late. A restart of the consumer's supervisor is a restart, not an end: the queue
+//! stays open and waits for it.
+//!
+//! At the tree's shutdown the consumer is not cancelled when its turn to stop comes: its
+//! mailbox closes (sends fail with [`CloseReason::Shutdown`]), it receives what is queued,
+//! and `recv` returns `None`; only then is its context cancelled. Its shutdown policy bounds
+//! the drain: a consumer still draining at its timeout is aborted, and what is left is
+//! counted as queued. A consumer not running at shutdown (backing off) does not drain.
+//!
+//! ```
+//! use supervisor::mailbox::{Inbox, Mailbox, service_with_inbox};
+//! use supervisor::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64)?;
+//! let router = service_with_inbox("order_router", consumer, |_ctx, inbox: &mut Inbox<u32>| {
+//!     Box::pin(async move {
+//!         // `None` once the tree shuts down and every queued order was received.
+//!         while let Some(order) = inbox.recv().await {
+//!             if order == 2 {
+//!                 return Err(ServiceError::from("the exchange hung up"));
+//!             }
+//!         }
+//!         Ok(())
+//!     })
+//! });
+//! let spec = SupervisorSpec::builder("bot").child(router).build()?;
+//! let config = SupervisorConfig::default().without_signal_handler();
+//! let tree = Supervisor::start_with_config(spec, config).await?;
+//! let outbox = orders.sender();
+//! for order in 1..=4 {
+//!     outbox.send(order).await?;
+//! }
+//! tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+//! // Order 2 was in hand when its attempt failed; 3 and 4 waited for the restart.
+//! let stats = orders.stats();
+//! assert_eq!((stats.sent, stats.delivered, stats.queued), (4, 4, 0));
+//! let report = tree.shutdown_tree("example", "done").await;
+//! assert_eq!(report.services[0].outcome, StopOutcome::Graceful);
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod inbox;
+mod outbox;
+mod service;
+mod shared;
+mod stats;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use error::{CloseReason, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use inbox::{Consumer, Inbox, InboxFuture};
+pub use outbox::Outbox;
+pub use service::service_with_inbox;
+use shared::Shared;
+pub use stats::MailboxStats;
+
+use crate::error::SpecError;
+use crate::model::TerminationReason;
+
+/// The most messages a mailbox holds (Tokio's bound for a channel).
+pub const MAX_CAPACITY: usize = usize::MAX >> 3;
+
+/// A mailbox declared for a tree: the handle to make senders and read its counts. Cheap to
+/// clone. See the [module docs](self).
+pub struct Mailbox<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for Mailbox<T> {
+    fn clone(&self) -> Self {
+        Mailbox {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Mailbox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("name", &self.shared.name)
+            .field("capacity", &self.shared.capacity)
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> Mailbox<T> {
+    /// A mailbox named `name` holding at most `capacity` messages, and the right to consume
+    /// it, for one child.
+    ///
+    /// # Errors
+    ///
+    /// [`SpecError::InvalidMailbox`] when the name is empty or the capacity is 0 or above
+    /// [`MAX_CAPACITY`].
+    pub fn bounded(
+        name: impl Into<Arc<str>>,
+        capacity: usize,
+    ) -> Result<(Mailbox<T>, Consumer<T>), SpecError> {
+        let name = name.into();
+        let problem = if name.is_empty() {
+            Some("a mailbox needs a name".to_owned())
+        } else if capacity == 0 {
+            Some("its capacity must be at least 1".to_owned())
+        } else if capacity > MAX_CAPACITY {
+            Some(format!("its capacity must be at most {MAX_CAPACITY}"))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(SpecError::InvalidMailbox {
+                mailbox: name.to_string(),
+                problem,
+            });
+        }
+        let shared = Shared::new(name, capacity);
+        Ok((
+            Mailbox {
+                shared: Arc::clone(&shared),
+            },
+            Consumer { shared },
+        ))
+    }
+
+    /// A sender.
+    pub fn sender(&self) -> Outbox<T> {
+        Outbox {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// How many messages it holds at most.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// Messages queued now.
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether no message is queued now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its counts so far.
+    pub fn stats(&self) -> MailboxStats {
+        self.shared.stats()
+    }
+}
+
+/// What the tree does to the mailbox of a consumer child, whatever its message type.
+pub(crate) trait MailboxControl: Send + Sync {
+    fn name(&self) -> &str;
+    /// Its consumer terminated for good; returns how many messages were dead-lettered.
+    fn orphan(&self, reason: TerminationReason) -> u64;
+    /// Its consumer starts again; returns how many messages were dead-lettered.
+    fn revive(&self) -> u64;
+    /// The tree is shutting down.
+    fn close(&self);
+    #[allow(dead_code)] // The shutdown report's mailbox section comes next.
+    fn stats(&self) -> MailboxStats;
+}
+
+impl<T: Send + 'static> MailboxControl for Shared<T> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn orphan(&self, reason: TerminationReason) -> u64 {
+        Shared::orphan(self, reason)
+    }
+
+    fn revive(&self) -> u64 {
+        Shared::revive(self)
+    }
+
+    fn close(&self) {
+        Shared::close(self);
+    }
+
+    fn stats(&self) -> MailboxStats {
+        Shared::stats(self)
+    }
+}

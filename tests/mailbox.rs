@@ -1,0 +1,414 @@
+//! Mailboxes owned by the tree: what is queued survives the consumer's restarts, senders get
+//! their message back when it cannot go through, and nothing is dropped silently.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use supervisor::error::SpecError;
+use supervisor::mailbox::{
+    CloseReason, Consumer, Inbox, Mailbox, SendError, SendTimeoutError, TrySendError,
+    service_with_inbox,
+};
+use supervisor::prelude::*;
+
+/// What the consumer received, as (attempt, message).
+type Received = Arc<Mutex<Vec<(u32, u32)>>>;
+
+/// A consumer that records each message with its attempt, and ends its attempt as `on`
+/// says for some messages: an error, or a panic.
+fn recording(consumer: Consumer<u32>, received: &Received, on: fn(u32) -> Ending) -> ChildSpec {
+    let received = Arc::clone(received);
+    service_with_inbox("router", consumer, move |ctx, inbox: &mut Inbox<u32>| {
+        let received = Arc::clone(&received);
+        Box::pin(async move {
+            loop {
+                let message = tokio::select! {
+                    _ = ctx.cancelled() => return Ok(()),
+                    message = inbox.recv() => message,
+                };
+                let Some(message) = message else {
+                    return Ok(());
+                };
+                received.lock().unwrap().push((ctx.attempt(), message));
+                match on(message) {
+                    Ending::Goes => {}
+                    Ending::Fails => return Err(ServiceError::from("the exchange hung up")),
+                    Ending::Panics => panic!("bad order {message}"),
+                }
+            }
+        })
+    })
+    .with_backoff(plain_backoff(100, 100))
+}
+
+#[derive(Clone, Copy)]
+enum Ending {
+    Goes,
+    Fails,
+    Panics,
+}
+
+fn taken(received: &Received) -> Vec<(u32, u32)> {
+    received.lock().unwrap().clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn queued_messages_wait_in_order_for_the_next_attempt() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 16).unwrap();
+    let received = Received::default();
+    let tree = start_bot([recording(consumer, &received, |m| match m {
+        2 => Ending::Fails,
+        4 => Ending::Panics,
+        _ => Ending::Goes,
+    })])
+    .await;
+    let outbox = orders.sender();
+    for order in 1..=6 {
+        outbox.send(order).await.unwrap();
+    }
+    run_for(1_000).await;
+    // 2 and 4 were in hand when their attempts ended (at most once); the rest waited.
+    assert_eq!(
+        taken(&received),
+        [(1, 1), (1, 2), (2, 3), (2, 4), (3, 5), (3, 6)]
+    );
+    let stats = orders.stats();
+    assert_eq!((stats.sent, stats.delivered, stats.queued), (6, 6, 0));
+    assert_eq!(stats.dead_lettered, 0);
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn senders_wait_while_the_consumer_backs_off_and_try_send_fails_fast() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 2).unwrap();
+    let received = Received::default();
+    let tree = start_bot([recording(consumer, &received, |m| match m {
+        1 => Ending::Fails,
+        _ => Ending::Goes,
+    })])
+    .await;
+    let outbox = orders.sender();
+    outbox.send(1).await.unwrap();
+    run_for(10).await;
+    // Backing off for 100 ms: two fit, the third waits, `try_send` gives it back.
+    outbox.send(2).await.unwrap();
+    outbox.send(3).await.unwrap();
+    assert_eq!(orders.len(), 2);
+    match outbox.try_send(4) {
+        Err(TrySendError::Full(4)) => {}
+        other => panic!("expected Full(4), got {other:?}"),
+    }
+    let waiting = tokio::spawn({
+        let outbox = outbox.clone();
+        async move { outbox.send(4).await }
+    });
+    run_for(50).await;
+    assert!(!waiting.is_finished(), "it waits for room");
+    match outbox.send_timeout(5, Duration::from_millis(10)).await {
+        Err(SendTimeoutError::Timeout(5)) => {}
+        other => panic!("expected Timeout(5), got {other:?}"),
+    }
+    run_for(100).await;
+    assert!(
+        waiting.is_finished(),
+        "room came, but the sender still waits"
+    );
+    waiting.await.unwrap().unwrap();
+    assert_eq!(taken(&received), [(1, 1), (2, 2), (2, 3), (2, 4)]);
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_producer_cancelled_while_waiting_gets_its_message_back() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 1).unwrap();
+    // A consumer that never receives.
+    let stuck = service_with_inbox("router", consumer, |ctx, _inbox: &mut Inbox<u32>| {
+        Box::pin(async move { ctx.cancelled().await })
+    });
+    let tree = start_bot([stuck]).await;
+    let outbox = orders.sender();
+    outbox.send(1).await.unwrap();
+    let ctx = TaskContext::detached("strategy");
+    let stop = ctx.cancellation_token().clone();
+    let sending = tokio::spawn({
+        let outbox = outbox.clone();
+        async move { outbox.send_with(&ctx, 2).await }
+    });
+    run_for(10).await;
+    stop.cancel();
+    run_for(1).await;
+    assert!(sending.is_finished(), "the cancelled sender still waits");
+    match sending.await.unwrap() {
+        Err(SendError::Cancelled(2)) => {}
+        other => panic!("expected Cancelled(2), got {other:?}"),
+    }
+    assert_eq!(orders.stats().sent, 1);
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_ended_for_good_refuses_sends_and_dead_letters_its_queue() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 4).unwrap();
+    let received = Received::default();
+    let router = recording(consumer, &received, |m| match m {
+        1 => Ending::Fails,
+        _ => Ending::Goes,
+    })
+    .with_restart(RestartPolicy::Never);
+    let tree = start_bot([router]).await;
+    let outbox = orders.sender();
+    outbox.send(1).await.unwrap();
+    outbox.send(2).await.unwrap();
+    outbox.send(3).await.unwrap();
+    run_for(10).await;
+    let stats = orders.stats();
+    assert_eq!(
+        (
+            stats.sent,
+            stats.delivered,
+            stats.dead_lettered,
+            stats.queued
+        ),
+        (3, 1, 2, 0)
+    );
+    match outbox.send(4).await {
+        Err(SendError::Closed {
+            message: 4,
+            reason: CloseReason::ConsumerTerminated(reason),
+        }) => assert_eq!(reason.to_string(), "failed: the exchange hung up"),
+        other => panic!("expected Closed with 4, got {other:?}"),
+    }
+    // Started again by an operator: new messages are taken, the dead ones are not delivered.
+    tree.restart_child("bot/router", "test", "back")
+        .await
+        .unwrap();
+    run_for(10).await;
+    outbox.send(5).await.unwrap();
+    run_for(10).await;
+    assert_eq!(taken(&received), [(1, 1), (2, 5)]);
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sender_waiting_on_a_full_mailbox_is_refused_when_the_consumer_ends() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 1).unwrap();
+    let ends = service_with_inbox("router", consumer, |_ctx, _inbox: &mut Inbox<u32>| {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err::<(), _>(ServiceError::fatal("venue delisted"))
+        })
+    });
+    let tree = start_bot([ends]).await;
+    let outbox = orders.sender();
+    outbox.send(1).await.unwrap();
+    let waiting = tokio::spawn({
+        let outbox = outbox.clone();
+        async move { outbox.send(2).await }
+    });
+    run_for(200).await;
+    assert!(waiting.is_finished(), "the waiting sender was not woken");
+    match waiting.await.unwrap() {
+        Err(SendError::Closed { message: 2, .. }) => {}
+        other => panic!("expected Closed with 2, got {other:?}"),
+    }
+    assert_eq!(orders.stats().dead_lettered, 1);
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aborted_attempt_gives_the_inbox_back() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let received = Received::default();
+    let router = recording(consumer, &received, |_| Ending::Goes);
+    let tree = start_bot([router]).await;
+    let outbox = orders.sender();
+    outbox.send(1).await.unwrap();
+    run_for(10).await;
+    // An operator's restart stops the attempt; then the inbox is the next one's.
+    tree.restart_child("bot/router", "test", "kick")
+        .await
+        .unwrap();
+    outbox.send(2).await.unwrap();
+    run_for(10).await;
+    assert_eq!(taken(&received), [(1, 1), (2, 2)]);
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn receiving_in_a_select_against_a_timer_loses_nothing() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64).unwrap();
+    let received = Received::default();
+    let kept = Arc::clone(&received);
+    let router = service_with_inbox("router", consumer, move |ctx, inbox: &mut Inbox<u32>| {
+        let kept = Arc::clone(&kept);
+        Box::pin(async move {
+            loop {
+                tokio::select! {
+                    _ = ctx.cancelled() => return,
+                    message = inbox.recv() => {
+                        if let Some(message) = message {
+                            kept.lock().unwrap().push((ctx.attempt(), message));
+                        }
+                    }
+                    // Often first: the receive is dropped half way each time.
+                    _ = tokio::time::sleep(Duration::from_micros(1)) => {}
+                }
+            }
+        })
+    });
+    let tree = start_bot([router]).await;
+    let outbox = orders.sender();
+    for order in 0..10_000 {
+        outbox.send(order).await.unwrap();
+        if order % 7 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    run_for(100).await;
+    let got: Vec<u32> = taken(&received).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(got, (0..10_000).collect::<Vec<_>>());
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[test]
+fn a_mailbox_needs_a_name_and_a_capacity_of_at_least_one() {
+    for (name, capacity, problem) in [
+        ("orders", 0, "its capacity must be at least 1"),
+        ("", 8, "a mailbox needs a name"),
+    ] {
+        match Mailbox::<u32>::bounded(name, capacity) {
+            Err(SpecError::InvalidMailbox { problem: p, .. }) => assert_eq!(p, problem),
+            other => panic!("expected InvalidMailbox, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_consumer_spec_cloned_into_two_children_is_refused() {
+    let (_orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let router = service_with_inbox("router", consumer, |ctx, _inbox: &mut Inbox<u32>| {
+        Box::pin(async move { ctx.cancelled().await })
+    });
+    let error = SupervisorSpec::builder("bot")
+        .child(router.clone())
+        .nested(
+            SupervisorSpec::builder("execution").child(router.with_name("shadow")),
+            |execution| execution,
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mailbox `orders` is consumed by both `bot/execution/shadow` and `bot/router`; a mailbox has one consumer"
+    );
+}
+
+/// A consumer that takes 10 ms per message and knows nothing of cancellation.
+fn slow(consumer: Consumer<u32>, received: &Received) -> ChildSpec {
+    let received = Arc::clone(received);
+    service_with_inbox("router", consumer, move |ctx, inbox: &mut Inbox<u32>| {
+        let received = Arc::clone(&received);
+        Box::pin(async move {
+            while let Some(message) = inbox.recv().await {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                received.lock().unwrap().push((ctx.attempt(), message));
+            }
+        })
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_shutdown_the_consumer_drains_its_mailbox_then_stops() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64).unwrap();
+    let received = Received::default();
+    let tree = start_bot([slow(consumer, &received)]).await;
+    let outbox = orders.sender();
+    for order in 1..=20 {
+        outbox.send(order).await.unwrap();
+    }
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::Graceful)]);
+    assert_eq!(report.duration, Duration::from_millis(200));
+    let got: Vec<u32> = taken(&received).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(got, (1..=20).collect::<Vec<_>>());
+    match outbox.try_send(21) {
+        Err(TrySendError::Closed {
+            message: 21,
+            reason: CloseReason::Shutdown,
+        }) => {}
+        other => panic!("expected Closed(Shutdown) with 21, got {other:?}"),
+    }
+    let stats = orders.stats();
+    assert_eq!((stats.sent, stats.delivered, stats.queued), (20, 20, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drain_longer_than_the_shutdown_timeout_is_aborted_and_the_rest_counted() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64).unwrap();
+    let received = Received::default();
+    let router =
+        slow(consumer, &received).with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(55)));
+    let tree = start_bot([router]).await;
+    let outbox = orders.sender();
+    for order in 1..=20 {
+        outbox.send(order).await.unwrap();
+    }
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::Aborted)]);
+    // Five processed; the sixth was in hand (received, not finished) when it was aborted.
+    assert_eq!(taken(&received).len(), 5);
+    let stats = orders.stats();
+    assert_eq!((stats.sent, stats.delivered, stats.queued), (20, 6, 14));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_that_selects_on_its_cancellation_still_drains_at_shutdown() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64).unwrap();
+    let received = Received::default();
+    let tree = start_bot([recording(consumer, &received, |_| Ending::Goes)]).await;
+    let outbox = orders.sender();
+    for order in 1..=5 {
+        outbox.send(order).await.unwrap();
+    }
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::Graceful)]);
+    assert_eq!(taken(&received).len(), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_of_the_consumers_supervisor_keeps_the_queue_open() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64).unwrap();
+    let received = Received::default();
+    let spec = SupervisorSpec::builder("bot")
+        .nested(
+            SupervisorSpec::builder("execution")
+                .child(recording(consumer, &received, |_| Ending::Goes)),
+            |execution| execution.with_backoff(plain_backoff(100, 100)),
+        )
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    let outbox = orders.sender();
+    for order in 1..=3 {
+        outbox.send(order).await.unwrap();
+    }
+    run_for(10).await;
+    tree.restart_child("bot/execution", "test", "kick")
+        .await
+        .unwrap();
+    // Sent while the subtree restarts: queued for its next run, not refused.
+    for order in 4..=6 {
+        outbox.send(order).await.unwrap();
+    }
+    run_for(1_000).await;
+    let got: Vec<u32> = taken(&received).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(got, [1, 2, 3, 4, 5, 6]);
+    let state = tree.current_state().await;
+    assert_eq!(state.find("bot/execution").unwrap().attempt, 2);
+    tree.shutdown_tree("test", "done").await;
+}
