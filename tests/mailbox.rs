@@ -412,3 +412,42 @@ async fn a_restart_of_the_consumers_supervisor_keeps_the_queue_open() {
     assert_eq!(state.find("bot/execution").unwrap().attempt, 2);
     tree.shutdown_tree("test", "done").await;
 }
+
+/// Order ids of one venue, and where the router reports what it placed.
+#[service(
+    restart = "always",
+    backoff(base = "100ms", max = "100ms", jitter = "none")
+)]
+async fn order_router(
+    ctx: TaskContext,
+    orders: &mut Inbox<u32>,
+    venue: &'static str,
+    placed: Received,
+) -> Result<(), ServiceError> {
+    while let Some(order) = orders.recv().await {
+        if order == 3 && ctx.attempt() == 1 {
+            return Err(ServiceError::from(format!("{venue} hung up")));
+        }
+        placed.lock().unwrap().push((ctx.attempt(), order));
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_fn_borrows_its_inbox_for_each_attempt() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 16).unwrap();
+    let placed = Received::default();
+    let tree = start_bot([order_router::spec(consumer, "binance", Arc::clone(&placed))]).await;
+    let outbox = orders.sender();
+    for order in 1..=5 {
+        outbox.send(order).await.unwrap();
+    }
+    run_for(1_000).await;
+    let report = tree.shutdown_tree("test", "done").await;
+    // 3 was in hand when the first attempt failed; the rest waited for the second.
+    assert_eq!(taken(&placed), [(1, 1), (1, 2), (2, 4), (2, 5)]);
+    assert_eq!(
+        outcomes(&report),
+        [("bot/order_router", StopOutcome::Graceful)]
+    );
+}

@@ -47,6 +47,25 @@ fn minimal_service() {
 }
 
 #[test]
+fn consumer_service() {
+    check(
+        "consumer_service",
+        crate::service::expand(
+            quote!(restart = "always"),
+            quote!(
+                async fn order_router(
+                    ctx: TaskContext,
+                    orders: &mut Inbox<Order>,
+                    venue: Venue,
+                ) -> anyhow::Result<()> {
+                    Ok(())
+                }
+            ),
+        ),
+    );
+}
+
+#[test]
 fn full_service() {
     check(
         "full_service",

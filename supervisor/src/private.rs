@@ -32,6 +32,27 @@ where
     service_fn(Arc::<str>::from(name), run)
 }
 
+/// An async child consuming the mailbox of `consumer`, whose factory is a generated closure.
+pub fn inbox_child<T, F>(
+    name: &'static str,
+    consumer: crate::mailbox::Consumer<T>,
+    run: F,
+) -> ChildSpec
+where
+    T: Send + 'static,
+    F: for<'a> Fn(
+            TaskContext,
+            &'a mut crate::mailbox::Inbox<T>,
+        ) -> crate::mailbox::InboxFuture<'a, Result<(), ServiceError>>
+        + Send
+        + Sync
+        + 'static,
+{
+    crate::mailbox::service_with_inbox(Arc::<str>::from(name), consumer, run)
+}
+
+pub use crate::mailbox::Lease;
+
 /// A blocking child whose function is a generated closure.
 pub fn blocking_child<F, R>(name: &'static str, run: F) -> ChildSpec
 where

@@ -26,10 +26,16 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
     let ident = &function.sig.ident;
     let name = &model.name;
     let idents: Vec<_> = shape.extras.iter().map(|e| &e.ident).collect();
-    let types: Vec<_> = shape.extras.iter().map(|e| &e.ty).collect();
+    let types: Vec<_> = shape.extras.iter().map(|e| parameter_type(e, &p)).collect();
+    let owned: Vec<_> = shape
+        .extras
+        .iter()
+        .filter(|e| !e.leased)
+        .map(|e| &e.ident)
+        .collect();
     let ctx = syn::Ident::new("ctx", Span::mixed_site());
     // Captured once, at the argument's type: a type that cannot be captured fails here alone.
-    let captures = shape.extras.iter().map(|e| {
+    let captures = shape.extras.iter().filter(|e| !e.leased).map(|e| {
         let (ty, ident) = (&e.ty, &e.ident);
         quote_spanned!(ty.span()=> let #ident = <#ty as #p::SupervisedArgument>::capture(#ident);)
     });
@@ -48,11 +54,25 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
         &p,
         quote_spanned!(ident.span()=> #call(#ctx, #(#idents),*)),
     );
-    let child = quote_spanned! {ident.span()=>
-        #constructor(#name, move |#ctx: #p::TaskContext| {
-            #(let #idents = #idents.get();)*
-            #attempt
-        })
+    let child = match shape.extras.iter().find(|e| e.leased) {
+        None => quote_spanned! {ident.span()=>
+            #constructor(#name, move |#ctx: #p::TaskContext| {
+                #(let #idents = #idents.get();)*
+                #attempt
+            })
+        },
+        // Each attempt borrows the inbox the tree lends it; its future is boxed for that.
+        Some(leased) => {
+            let (inbox, inbox_ty) = (&leased.ident, &leased.ty);
+            let constructor = respan(quote!(#p::inbox_child), ident.span());
+            let boxed = respan(quote!(#p::Box::pin), ident.span());
+            quote_spanned! {ident.span()=>
+                #constructor(#name, #inbox, move |#ctx: #p::TaskContext, #inbox: &mut #inbox_ty| {
+                    #(let #owned = #owned.get();)*
+                    #boxed(#attempt)
+                })
+            }
+        }
     };
     let chain = policy::expand::chain(&model.policy, &p);
     // Every spec of this service shares one copy of its declared policy.
@@ -72,7 +92,9 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
         model.policy.restart == Some(Restart::Always),
         model.policy.significant,
     );
-    let service = (!model.blocking).then(|| trading_service(model, &p, ident, shape));
+    // A `TradingService` runs without a tree to lend it an inbox.
+    let leases = shape.extras.iter().any(|e| e.leased);
+    let service = (!model.blocking && !leases).then(|| trading_service(model, &p, ident, shape));
     let pattern = (!idents.is_empty()).then(|| quote!((#(#idents),*)));
     let items = quote! {
         #[allow(non_local_definitions)]
@@ -100,7 +122,19 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
 
         #service
     };
-    service_type(function, shape, items)
+    service_type(function, shape, &p, items)
+}
+
+/// The type `spec(..)` takes for the argument: its own, or for a borrowed inbox the source the
+/// tree lends it from (a mailbox's `Consumer`), named at the argument's type so that a type
+/// that cannot be lent is reported there.
+fn parameter_type(extra: &super::signature::Extra, p: &TokenStream) -> TokenStream {
+    let ty = &extra.ty;
+    if extra.leased {
+        quote_spanned!(ty.span()=> <#ty as #p::Lease>::Source)
+    } else {
+        quote!(#ty)
+    }
 }
 
 /// `call` (the fn's future, or a blocking fn's value) classified, through the return type's
@@ -131,10 +165,15 @@ fn classify(
 }
 
 /// The enum named after the function, with `items` (its impls) inside.
-fn service_type(function: &ServiceFn, shape: &Shape, items: TokenStream) -> TokenStream {
+fn service_type(
+    function: &ServiceFn,
+    shape: &Shape,
+    p: &TokenStream,
+    items: TokenStream,
+) -> TokenStream {
     let vis = &function.vis;
     let ident = &function.sig.ident;
-    let types = shape.extras.iter().map(|e| &e.ty);
+    let types = shape.extras.iter().map(|e| parameter_type(e, p));
     let fields = (!shape.extras.is_empty()).then(|| quote!((#(#types),*)));
     let doc = format!(
         "Supervision of the `{ident}` service (`#[service]`): [`{ident}::spec`] makes its \
@@ -144,14 +183,19 @@ fn service_type(function: &ServiceFn, shape: &Shape, items: TokenStream) -> Toke
     // `enum` spanned at the fn name: beside a fn in an `impl` block, that is where rustc's
     // one error ("enum is not supported in `impl`s") lands.
     let keyword = quote_spanned!(ident.span()=> enum);
+    let variant_doc = if shape.extras.iter().any(|e| e.leased) {
+        "The service with its arguments (the inbox's consumer among them), for `into_spec`."
+    } else {
+        "The service with its arguments, as a `TradingService` for `Supervisor::spawn_service` \
+         (async services). Only the name and restart policy travel with it; `spec` carries \
+         every declared policy."
+    };
     quote! {
         #[doc = #doc]
         #[allow(non_camel_case_types, dead_code)]
         #[repr(u8)]
         #vis #keyword #ident {
-            /// The service with its arguments, as a `TradingService` for
-            /// `Supervisor::spawn_service` (async services). Only the name and restart
-            /// policy travel with it; `spec` carries every declared policy.
+            #[doc = #variant_doc]
             Service #fields = {
                 #items
                 0
@@ -236,8 +280,9 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
     // Generic like the function, so that a tree's call with any arguments type-checks and
     // only the attribute's error shows.
     let (generics, where_clause) = (&function.sig.generics, &function.sig.generics.where_clause);
+    let p = quote!(::supervisor::__private);
     let idents = shape.extras.iter().map(|e| &e.ident);
-    let types = shape.extras.iter().map(|e| &e.ty);
+    let types = shape.extras.iter().map(|e| parameter_type(e, &p));
     // Whatever a tree checks against passes, so that only the attribute's errors show.
     let consts = declared_consts(true, false, false);
     let fallback_name = ident.to_string();
@@ -265,7 +310,7 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
         method: false,
         output: None,
     };
-    service_type(function, &bare, items)
+    service_type(function, &bare, &p, items)
 }
 
 /// What `supervisor!` checks a `with(..)` override against at compile time.

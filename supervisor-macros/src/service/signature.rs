@@ -24,10 +24,13 @@ impl Parse for ServiceFn {
     }
 }
 
-/// One extra argument: captured once by the factory, cloned for every attempt.
+/// One extra argument: captured once by the factory, cloned for every attempt; or, `leased`,
+/// the inbox `&mut ty` the tree lends each attempt.
 pub(crate) struct Extra {
     pub(crate) ident: syn::Ident,
+    /// The argument's type; for a leased one, the type behind the `&mut`.
     pub(crate) ty: Type,
+    pub(crate) leased: bool,
 }
 
 /// What the signature says, once checked.
@@ -179,7 +182,35 @@ fn analyse_inputs(sig: &Signature, errors: &mut Errors) -> Vec<Extra> {
             );
             continue;
         }
+        let ident = match &*arg.pat {
+            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
+            other => {
+                // Destructuring patterns get a generated name; the fn itself still destructures.
+                syn::Ident::new(&format!("__arg{position}"), other.span())
+            }
+        };
         match &*arg.ty {
+            // The inbox the tree lends each attempt (`&mut Inbox<T>`, named so); its message
+            // type is checked where the spec takes its source.
+            Type::Reference(reference)
+                if reference.mutability.is_some()
+                    && reference.lifetime.is_none()
+                    && names_an_inbox(&reference.elem) =>
+            {
+                if let Some(first) = extras.iter().find(|e: &&Extra| e.leased) {
+                    errors.push_at(
+                        &arg.ty,
+                        format!("a service borrows one mailbox's inbox, and `{}` is it already: take the other mailbox's messages in the same inbox, or in a service of their own", first.ident),
+                    );
+                    continue;
+                }
+                extras.push(Extra {
+                    ident,
+                    ty: (*reference.elem).clone(),
+                    leased: true,
+                });
+                continue;
+            }
             // A named lifetime other than 'static is reported once, at the fn's generics.
             Type::Reference(reference)
                 if reference.lifetime.as_ref().is_none_or(|lifetime| {
@@ -188,7 +219,7 @@ fn analyse_inputs(sig: &Signature, errors: &mut Errors) -> Vec<Extra> {
             {
                 errors.push_at(
                     &arg.ty,
-                    "extra arguments are captured once and cloned for every attempt, so they must be owned `Clone + Send + Sync + 'static` values, not borrowed ones: take an owned type (`String`, `Arc<T>`, ...) or a `&'static` reference",
+                    "extra arguments are captured once and cloned for every attempt, so they must be owned `Clone + Send + Sync + 'static` values, not borrowed ones: take an owned type (`String`, `Arc<T>`, ...) or a `&'static` reference; the one borrowed argument a service may take is `&mut Inbox<T>`, a mailbox's inbox",
                 );
                 continue;
             }
@@ -201,19 +232,19 @@ fn analyse_inputs(sig: &Signature, errors: &mut Errors) -> Vec<Extra> {
             }
             _ => {}
         }
-        let ident = match &*arg.pat {
-            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
-            other => {
-                // Destructuring patterns get a generated name; the fn itself still destructures.
-                syn::Ident::new(&format!("__arg{position}"), other.span())
-            }
-        };
         extras.push(Extra {
             ident,
             ty: (*arg.ty).clone(),
+            leased: false,
         });
     }
     extras
+}
+
+/// Whether `ty` is written as an inbox (`Inbox<T>`, `mailbox::Inbox<T>`).
+fn names_an_inbox(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none()
+        && path.path.segments.last().is_some_and(|segment| segment.ident == "Inbox"))
 }
 
 enum ContextKind {

@@ -10,7 +10,7 @@ use crate::policy::{self, Context};
 pub(crate) fn validate(
     options: Options,
     function: &ServiceFn,
-    _shape: &Shape,
+    shape: &Shape,
     errors: &mut Errors,
 ) -> Option<ServiceModel> {
     let mut local = Errors::default();
@@ -28,6 +28,12 @@ pub(crate) fn validate(
         _ => {}
     }
 
+    if let (Some(_), Some(leased)) = (&options.blocking, shape.extras.iter().find(|e| e.leased)) {
+        local.push_at(
+            &leased.ty,
+            "a `blocking` service cannot borrow a mailbox's inbox: its thread could outlive the attempt that lent it; consume the mailbox in an `async fn` and hand the work to `spawn_blocking` from there",
+        );
+    }
     let name = match &options.name {
         Some(lit) if lit.value().is_empty() => {
             local.push_at(lit, "a service name must not be empty");

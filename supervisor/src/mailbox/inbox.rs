@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use tokio::sync::futures::Notified;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -107,40 +108,41 @@ impl<T: Send + 'static> Inbox<T> {
             attempt,
         } = self;
         let receiver = receiver.as_mut()?;
-        // Listening before the first look, so that a close in between is not missed.
-        let mut changed = std::pin::pin!(shared.changed.notified());
+        // Made only once the queue is found empty: a backlog is received without it.
+        let mut changed = std::pin::pin!(None::<Notified<'_>>);
         std::future::poll_fn(|cx| {
             loop {
-                if shared.is_closed() {
-                    let message = receiver.try_recv().ok();
-                    *unpublished += u64::from(message.is_some());
-                    shared.publish_delivered(std::mem::take(unpublished));
-                    if message.is_none() {
-                        attempt.cancel();
+                // What is queued is received, closed or not; a closed mailbox ends when empty.
+                if let Poll::Ready(message) = receiver.poll_recv(cx) {
+                    // `None` cannot come: the mailbox holds a sender for as long as any of
+                    // its handles lives.
+                    if message.is_some() {
+                        *unpublished += 1;
+                        if *unpublished >= PUBLISH_EVERY {
+                            shared.publish_delivered(std::mem::take(unpublished));
+                        }
                     }
                     return Poll::Ready(message);
                 }
-                match receiver.poll_recv(cx) {
-                    Poll::Ready(message) => {
-                        // `None` cannot come: the mailbox holds a sender for as long as any
-                        // of its handles lives.
-                        if message.is_some() {
-                            *unpublished += 1;
-                            if *unpublished >= PUBLISH_EVERY {
-                                shared.publish_delivered(std::mem::take(unpublished));
-                            }
-                        }
-                        return Poll::Ready(message);
-                    }
-                    Poll::Pending => {
-                        // Idle: the stats are exact while it waits.
-                        shared.publish_delivered(std::mem::take(unpublished));
-                        match changed.as_mut().poll(cx) {
-                            Poll::Pending => return Poll::Pending,
-                            // Closed or reopened: look again, listening anew.
-                            Poll::Ready(()) => changed.set(shared.changed.notified()),
+                // Idle: the stats are exact while it waits.
+                shared.publish_delivered(std::mem::take(unpublished));
+                if shared.is_closed() {
+                    attempt.cancel();
+                    return Poll::Ready(None);
+                }
+                match changed.as_mut().as_pin_mut() {
+                    // Listening from now on, then looking again: a close in between is seen.
+                    None => {
+                        changed.set(Some(shared.changed.notified()));
+                        if let Some(listening) = changed.as_mut().as_pin_mut() {
+                            listening.enable();
                         }
                     }
+                    Some(listening) => match listening.poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        // Closed or reopened: look again, listening anew.
+                        Poll::Ready(()) => changed.set(None),
+                    },
                 }
             }
         })

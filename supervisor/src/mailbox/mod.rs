@@ -172,6 +172,22 @@ impl<T: Send + 'static> Mailbox<T> {
     }
 }
 
+/// What a `#[service]` fn may borrow for each attempt (`orders: &mut Inbox<Order>`): its
+/// `spec(..)` takes the `Source` in that argument's place (the mailbox's [`Consumer`]).
+#[diagnostic::on_unimplemented(
+    message = "a service borrows only a mailbox's inbox, not `{Self}`",
+    label = "take `&mut Inbox<T>` here, or an owned value",
+    note = "extra arguments are captured once and cloned for every attempt: take an owned type (`String`, `Arc<T>`, ...); `&mut Inbox<T>` is the one borrowed argument, lent by the tree for each attempt"
+)]
+pub trait Lease {
+    /// What the spec takes to lend it.
+    type Source;
+}
+
+impl<T: Send + 'static> Lease for Inbox<T> {
+    type Source = Consumer<T>;
+}
+
 /// What the tree does to the mailbox of a consumer child, whatever its message type.
 pub(crate) trait MailboxControl: Send + Sync {
     fn name(&self) -> &str;
