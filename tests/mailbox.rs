@@ -343,6 +343,12 @@ async fn at_shutdown_the_consumer_drains_its_mailbox_then_stops() {
     }
     let stats = orders.stats();
     assert_eq!((stats.sent, stats.delivered, stats.queued), (20, 20, 0));
+    assert_eq!(report.mailboxes, [stats]);
+    assert_eq!(
+        report.to_string(),
+        "shutdown in 200ms: 1 graceful, 0 aborted, 0 detached, 0 not running; \
+         orders: 20 sent, 20 delivered, 0 dead-lettered, 0/64 queued"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -362,6 +368,7 @@ async fn a_drain_longer_than_the_shutdown_timeout_is_aborted_and_the_rest_counte
     assert_eq!(taken(&received).len(), 5);
     let stats = orders.stats();
     assert_eq!((stats.sent, stats.delivered, stats.queued), (20, 6, 14));
+    assert_eq!(report.mailboxes, [stats]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -449,5 +456,29 @@ async fn a_service_fn_borrows_its_inbox_for_each_attempt() {
     assert_eq!(
         outcomes(&report),
         [("bot/order_router", StopOutcome::Graceful)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_report_lists_the_mailboxes_of_children_added_at_run_time() {
+    let spec = SupervisorSpec::builder("bot")
+        .max_dynamic_children(1)
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    let (fills, consumer) = Mailbox::<u32>::bounded("fills", 8).unwrap();
+    let received = Received::default();
+    tree.add_child("bot", slow(consumer, &received), "test", "added")
+        .await
+        .unwrap();
+    fills.sender().send(7).await.unwrap();
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(report.mailboxes.len(), 1);
+    let stats = &report.mailboxes[0];
+    assert_eq!(
+        (stats.name.as_str(), stats.sent, stats.delivered),
+        ("fills", 1, 1)
     );
 }

@@ -61,8 +61,8 @@ where
         })
     }
 
-    fn mailbox(&self) -> Option<&dyn MailboxControl> {
-        let shared: &Shared<T> = &self.consumer.shared;
+    fn mailbox(&self) -> Option<Arc<dyn MailboxControl>> {
+        let shared: Arc<Shared<T>> = Arc::clone(&self.consumer.shared);
         Some(shared)
     }
 }

@@ -271,6 +271,8 @@ pub(crate) struct Ended {
     pub(crate) failure: Option<Escalation>,
     /// The panic message, if the root's loop died.
     pub(crate) internal: Option<String>,
+    /// Every mailbox's counts once the last attempt ended.
+    pub(crate) mailboxes: Vec<crate::mailbox::MailboxStats>,
 }
 
 impl Ended {
@@ -283,6 +285,7 @@ impl Ended {
             known: true,
             failure: exit.failure,
             internal: None,
+            mailboxes: Vec::new(),
         }
     }
 
@@ -293,6 +296,7 @@ impl Ended {
             services: report_entries(&self.records),
             duration: self.duration,
             internal_error: self.internal.clone(),
+            mailboxes: self.mailboxes.clone(),
         }
     }
 
@@ -354,6 +358,7 @@ impl Ended {
             known: false,
             failure: None,
             internal: Some(message),
+            mailboxes: Vec::new(),
         }
     }
 }

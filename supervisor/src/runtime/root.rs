@@ -72,6 +72,9 @@ impl Root {
     ) -> Self {
         let (notify, inbox) = unbounded_channel();
         let tree = Arc::new(tree);
+        for child in &spec.children {
+            child.each_mailbox(|mailbox| tree.register_mailbox(mailbox));
+        }
         let shutting_down = CancellationToken::new();
         let names = Names::default();
         let name = Arc::clone(&spec.name);
@@ -120,9 +123,10 @@ impl Root {
             let finished = Arc::clone(&self.finished);
             let (path, spec) = (Arc::clone(&self.name), Arc::clone(&self.spec));
             let names = Arc::clone(&self.names);
+            let tree = Arc::clone(&self.tree);
             state.task = Some(runtime.spawn(async move {
                 let publish = PublishOnDrop(finished);
-                let ended = match CatchPanic::new(node.run()).await {
+                let mut ended = match CatchPanic::new(node.run()).await {
                     Ok(exit) => Ended::from_exit(exit),
                     Err(message) => {
                         tracing::error!(%message, "internal error: the root's control loop panicked; every task of the tree was aborted");
@@ -137,6 +141,8 @@ impl Root {
                         Ended::lost(&path, &spec, &added, message)
                     }
                 };
+                // Every attempt has ended: each inbox is back and its counts are final.
+                ended.mailboxes = tree.mailbox_stats();
                 *lock(&publish.0.exit) = Some(ended);
             }));
         }

@@ -20,6 +20,9 @@ pub struct ShutdownReport {
     /// Set when a control loop of the tree panicked (a bug in this crate): every task was
     /// aborted and the services are reported [`StopOutcome::Lost`].
     pub internal_error: Option<String>,
+    /// Each mailbox's counts, by name: every message sent is delivered, dead-lettered or
+    /// still queued (undelivered).
+    pub mailboxes: Vec<crate::mailbox::MailboxStats>,
 }
 
 /// How one service ended during shutdown.
@@ -70,6 +73,9 @@ impl fmt::Display for ShutdownReport {
             self.count(StopOutcome::Detached),
             self.count(StopOutcome::NotRunning)
         )?;
+        for mailbox in &self.mailboxes {
+            write!(f, "; {mailbox}")?;
+        }
         match &self.internal_error {
             Some(error) => write!(
                 f,

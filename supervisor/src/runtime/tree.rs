@@ -43,6 +43,9 @@ pub(crate) struct TreeShared {
     /// Set when the root begins to shut down: the tree is ending, not a subtree restarting,
     /// so consumers drain their mailboxes before they stop.
     pub(crate) ending: AtomicBool,
+    /// Every mailbox consumed in the tree: declared ones from the start, added ones from
+    /// their consumer's first attempt.
+    mailboxes: Mutex<Vec<Arc<dyn crate::mailbox::MailboxControl>>>,
     /// Where a test kit's faults for async children wait (feature `testing`).
     #[cfg(feature = "testing")]
     pub(crate) faults: Option<Arc<crate::testing::FaultBoard>>,
@@ -73,9 +76,25 @@ impl TreeShared {
             epoch_wall: SystemTime::now(),
             abort_now: CancellationToken::new(),
             ending: AtomicBool::new(false),
+            mailboxes: Mutex::new(Vec::new()),
             #[cfg(feature = "testing")]
             faults: config.faults(),
         }
+    }
+
+    /// Lists a mailbox in the tree's (once).
+    pub(crate) fn register_mailbox(&self, mailbox: Arc<dyn crate::mailbox::MailboxControl>) {
+        let mut mailboxes = lock(&self.mailboxes);
+        if !mailboxes.iter().any(|known| Arc::ptr_eq(known, &mailbox)) {
+            mailboxes.push(mailbox);
+        }
+    }
+
+    /// Every mailbox's counts, by name.
+    pub(crate) fn mailbox_stats(&self) -> Vec<crate::mailbox::MailboxStats> {
+        let mut stats: Vec<_> = lock(&self.mailboxes).iter().map(|m| m.stats()).collect();
+        stats.sort_by(|a, b| a.name.cmp(&b.name));
+        stats
     }
 
     /// A fresh id for a command or a correlation, from 1.

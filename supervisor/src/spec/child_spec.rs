@@ -242,7 +242,7 @@ impl ChildSpec {
     }
 
     /// The mailbox this child consumes, if any.
-    pub(crate) fn mailbox(&self) -> Option<&dyn crate::mailbox::MailboxControl> {
+    pub(crate) fn mailbox(&self) -> Option<std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
         match &self.run {
             Run::Async(attempts) => attempts.mailbox(),
             _ => None,
@@ -251,7 +251,10 @@ impl ChildSpec {
 
     /// Calls `each` with every mailbox this child consumes, and, for a supervisor, every one
     /// consumed in its tree.
-    pub(crate) fn each_mailbox(&self, mut each: impl FnMut(&dyn crate::mailbox::MailboxControl)) {
+    pub(crate) fn each_mailbox(
+        &self,
+        mut each: impl FnMut(std::sync::Arc<dyn crate::mailbox::MailboxControl>),
+    ) {
         let mut stack = vec![self];
         while let Some(child) = stack.pop() {
             match &child.run {

@@ -121,6 +121,9 @@ impl Node {
         // A consumer started again after it had ended for good takes messages again.
         if let Some(mailbox) = self.child_spec(index).mailbox() {
             mailbox.revive();
+            if attempt == 1 {
+                self.tree.register_mailbox(mailbox);
+            }
         }
         let task = match &self.child_spec(index).run {
             #[cfg(feature = "testing")]
