@@ -24,40 +24,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{Rng, env_u64};
 use supervisor::error::SupervisorError;
 use supervisor::prelude::*;
 use supervisor::{CircuitBreakerConfig, CommandError, OnOpen, ShutdownReport, TreeState};
 use tokio::sync::Notify;
 
 const STEP_MS: u64 = 2_000;
-
-// ---------------------------------------------------------------------------------------------
-// A small deterministic rng, so that the model test depends on nothing but the seed.
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
-    }
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Generated trees.
@@ -1342,10 +1315,6 @@ async fn run_case(seed: u64, commands_percent: u64) {
         tokio::task::yield_now().await;
     }
     assert_eq!(common::alive_tasks(), baseline, "seed {seed}: no task left");
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 /// Runs the seeds `SOAK_SEED` / `SOAK_CASES` choose, each on a fresh paused runtime.

@@ -112,23 +112,33 @@ impl<T: Send + 'static> Inbox<T> {
         let mut changed = std::pin::pin!(None::<Notified<'_>>);
         std::future::poll_fn(|cx| {
             loop {
-                // What is queued is received, closed or not; a closed mailbox ends when empty.
-                if let Poll::Ready(message) = receiver.poll_recv(cx) {
-                    // `None` cannot come: the mailbox holds a sender for as long as any of
-                    // its handles lives.
-                    if message.is_some() {
+                // What is queued is received, closed or not. `None` comes only once the
+                // channel is closed (below) and empty, with no send under way.
+                match receiver.poll_recv(cx) {
+                    Poll::Ready(Some(message)) => {
                         *unpublished += 1;
                         if *unpublished >= PUBLISH_EVERY {
                             shared.publish_delivered(std::mem::take(unpublished));
                         }
+                        return Poll::Ready(Some(message));
                     }
-                    return Poll::Ready(message);
+                    Poll::Ready(None) => {
+                        shared.publish_delivered(std::mem::take(unpublished));
+                        attempt.cancel();
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending => {}
                 }
-                // Idle: the stats are exact while it waits.
+                // Empty, or out of its task's budget: the stats are exact while it waits.
                 shared.publish_delivered(std::mem::take(unpublished));
                 if shared.is_closed() {
-                    attempt.cancel();
-                    return Poll::Ready(None);
+                    if !receiver.is_closed() {
+                        // Closing the channel itself, so that its end is Tokio's: after the
+                        // last message, and after any send that had room already.
+                        receiver.close();
+                        continue;
+                    }
+                    return Poll::Pending;
                 }
                 match changed.as_mut().as_pin_mut() {
                     // Listening from now on, then looking again: a close in between is seen.
@@ -159,6 +169,9 @@ impl<T: Send + 'static> Inbox<T> {
         let Some(receiver) = self.receiver.as_mut() else {
             return Err(TryRecvError::Closed);
         };
+        if self.shared.is_closed() && !receiver.is_closed() {
+            receiver.close();
+        }
         match receiver.try_recv() {
             Ok(message) => {
                 self.unpublished += 1;
@@ -168,11 +181,11 @@ impl<T: Send + 'static> Inbox<T> {
                 }
                 Ok(message)
             }
-            Err(_) if self.shared.is_closed() => {
+            Err(mpsc::error::TryRecvError::Disconnected) => {
                 self.attempt.cancel();
                 Err(TryRecvError::Closed)
             }
-            Err(_) => Err(TryRecvError::Empty),
+            Err(mpsc::error::TryRecvError::Empty) => Err(TryRecvError::Empty),
         }
     }
 }

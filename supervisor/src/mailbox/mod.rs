@@ -197,6 +197,8 @@ pub(crate) trait MailboxControl: Send + Sync {
     fn revive(&self) -> u64;
     /// The tree is shutting down.
     fn close(&self);
+    /// The tree has ended: closes it and counts what is left.
+    fn finish(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
     #[allow(dead_code)] // The shutdown report's mailbox section comes next.
     fn stats(&self) -> MailboxStats;
 }
@@ -216,6 +218,10 @@ impl<T: Send + 'static> MailboxControl for Shared<T> {
 
     fn close(&self) {
         Shared::close(self);
+    }
+
+    fn finish(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(Shared::finish(self))
     }
 
     fn stats(&self) -> MailboxStats {

@@ -117,7 +117,12 @@ impl<T: Send + 'static> Outbox<T> {
                 permit.send(message);
                 Ok(())
             }
-            Err(_) => Err(TrySendError::Full(message)),
+            Err(mpsc::error::TrySendError::Full(())) => Err(TrySendError::Full(message)),
+            // Its consumer closed the channel: the tree is ending.
+            Err(mpsc::error::TrySendError::Closed(())) => Err(TrySendError::Closed {
+                message,
+                reason: CloseReason::Shutdown,
+            }),
         }
     }
 

@@ -33,6 +33,8 @@ pub(crate) struct Shared<T> {
     delivered: AtomicU64,
     /// Taken out unreceived: the consumer had terminated for good.
     dead_lettered: AtomicU64,
+    /// Never received: left when the tree ended.
+    undelivered: AtomicU64,
 }
 
 fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
@@ -52,6 +54,7 @@ impl<T> Shared<T> {
             changed: Notify::new(),
             delivered: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
+            undelivered: AtomicU64::new(0),
         })
     }
 
@@ -68,9 +71,8 @@ impl<T> Shared<T> {
         self.state.load(Ordering::Acquire) == CLOSED
     }
 
-    /// Messages queued now.
+    /// Room taken now: queued messages, and senders handed room they have not used yet.
     pub(crate) fn len(&self) -> usize {
-        // Reserved permits count as queued: each becomes a message or is given back.
         self.capacity.saturating_sub(self.sender.capacity())
     }
 
@@ -141,10 +143,28 @@ impl<T> Shared<T> {
         dead
     }
 
+    /// The tree has ended, every attempt too: closes the channel and takes out what is left,
+    /// unreceived, counting it. Exact: Tokio's channel ends only after every send that had
+    /// room (none waits across an await here).
+    pub(crate) async fn finish(&self) {
+        self.close();
+        let Some(mut receiver) = self.take_receiver() else {
+            return;
+        };
+        receiver.close();
+        let mut left = 0;
+        while let Some(message) = receiver.recv().await {
+            drop(message);
+            left += 1;
+        }
+        self.undelivered.fetch_add(left, Ordering::Relaxed);
+        *lock(&self.slot) = Some(receiver);
+    }
+
     pub(crate) fn stats(&self) -> MailboxStats {
         let delivered = self.delivered.load(Ordering::Relaxed);
         let dead_lettered = self.dead_lettered.load(Ordering::Relaxed);
-        let queued = self.len() as u64;
+        let queued = self.len() as u64 + self.undelivered.load(Ordering::Relaxed);
         MailboxStats {
             name: self.name.to_string(),
             capacity: self.capacity,

@@ -17,7 +17,8 @@ pub struct MailboxStats {
     pub capacity: usize,
     /// Messages sent into it.
     pub sent: u64,
-    /// Messages waiting for the consumer.
+    /// Messages waiting for the consumer (while the tree runs, senders handed room they
+    /// are about to use count too); once the tree has ended, the messages never delivered.
     pub queued: u64,
     /// Messages an attempt of the consumer received.
     pub delivered: u64,

@@ -142,7 +142,7 @@ impl Root {
                     }
                 };
                 // Every attempt has ended: each inbox is back and its counts are final.
-                ended.mailboxes = tree.mailbox_stats();
+                ended.mailboxes = tree.close_mailboxes().await;
                 *lock(&publish.0.exit) = Some(ended);
             }));
         }

@@ -90,9 +90,14 @@ impl TreeShared {
         }
     }
 
-    /// Every mailbox's counts, by name.
-    pub(crate) fn mailbox_stats(&self) -> Vec<crate::mailbox::MailboxStats> {
-        let mut stats: Vec<_> = lock(&self.mailboxes).iter().map(|m| m.stats()).collect();
+    /// The tree has ended: every mailbox is closed (senders still waiting are refused), and
+    /// its counts, by name, are final.
+    pub(crate) async fn close_mailboxes(&self) -> Vec<crate::mailbox::MailboxStats> {
+        let mailboxes = lock(&self.mailboxes).clone();
+        for mailbox in &mailboxes {
+            mailbox.finish().await;
+        }
+        let mut stats: Vec<_> = mailboxes.iter().map(|m| m.stats()).collect();
         stats.sort_by(|a, b| a.name.cmp(&b.name));
         stats
     }

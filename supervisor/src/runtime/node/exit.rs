@@ -460,12 +460,17 @@ impl Node {
         }
         self.set_phase(index, ServicePhase::Terminated);
         self.slots[index].termination = Some(reason.clone());
-        // Ended for good, not stopped with its supervisor (whose restart brings it back, or
-        // whose tree's shutdown closes its mailboxes): its mailboxes refuse messages.
+        // Ended for good, not stopped with its supervisor (whose restart brings it back):
+        // its mailboxes refuse messages, for now if it is ever started again, for good if
+        // the tree is ending.
+        let ending = self.tree.ending.load(std::sync::atomic::Ordering::Acquire);
         if self.shutdown.is_none() {
             self.child_spec(index).each_mailbox(|mailbox| {
                 mailbox.orphan(reason.clone());
             });
+        } else if ending {
+            self.child_spec(index)
+                .each_mailbox(|mailbox| mailbox.close());
         }
         self.tree.metrics.service_terminated(breaker_opened);
         if breaker_opened {
