@@ -55,9 +55,34 @@ where
     }
 }
 
+/// A task receiving `total` messages from `rx`, as the tree's consumer does (a task of its
+/// own, started before the clock), reporting when it has them all.
+fn raw_consumer(
+    mut rx: mpsc::Receiver<Message>,
+    total: usize,
+    start: Arc<Notify>,
+) -> oneshot::Receiver<Instant> {
+    let (done, finished) = oneshot::channel();
+    tokio::spawn(async move {
+        start.notified().await;
+        let mut sum = 0;
+        for _ in 0..total {
+            sum += rx.recv().await.expect("message")[1];
+        }
+        std::hint::black_box(sum);
+        let _ = done.send(Instant::now());
+        std::future::pending::<()>().await;
+    });
+    finished
+}
+
 async fn raw(producers: usize) -> Figures {
     let count = messages() / producers;
-    let (tx, mut rx) = mpsc::channel::<Message>(CAPACITY);
+    let (tx, rx) = mpsc::channel::<Message>(CAPACITY);
+    let start = Arc::new(Notify::new());
+    let finished = raw_consumer(rx, count * producers, Arc::clone(&start));
+    start.notify_one();
+    tokio::task::yield_now().await;
     let before = harness::allocations();
     let t0 = Instant::now();
     produce(producers, count, move |m| {
@@ -66,16 +91,8 @@ async fn raw(producers: usize) -> Figures {
             let _ = tx.send(m).await;
         }
     });
-    let mut sum = 0;
-    for _ in 0..count * producers {
-        sum += rx.recv().await.expect("message")[1];
-    }
-    std::hint::black_box(sum);
-    figures(
-        t0.elapsed(),
-        count * producers,
-        harness::allocations() - before,
-    )
+    let end = finished.await.expect("consumer");
+    figures(end - t0, count * producers, harness::allocations() - before)
 }
 
 /// A tree whose one child consumes `total` messages and reports when it has.
@@ -163,15 +180,14 @@ fn drained(mut times: Vec<Duration>) -> Figures {
 async fn raw_drain() -> Figures {
     let mut times = Vec::new();
     for _ in 0..DRAINS {
-        let (tx, mut rx) = mpsc::channel::<Message>(QUEUED);
+        let (tx, rx) = mpsc::channel::<Message>(QUEUED);
+        let start = Arc::new(Notify::new());
+        let finished = raw_consumer(rx, QUEUED, Arc::clone(&start));
         fill(|m| tx.try_send(m).expect("room"));
         let t0 = Instant::now();
-        let mut sum = 0;
-        for _ in 0..QUEUED {
-            sum += rx.recv().await.expect("message")[1];
-        }
-        std::hint::black_box(sum);
-        times.push(t0.elapsed());
+        start.notify_one();
+        let end = finished.await.expect("consumer");
+        times.push(end - t0);
     }
     drained(times)
 }

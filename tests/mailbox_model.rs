@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Rng, env_u64, test_config};
+use common::{Rng, test_config};
 use supervisor::mailbox::{Inbox, Mailbox, Outbox, SendError, SendTimeoutError, TrySendError};
 use supervisor::mailbox::{MailboxStats, service_with_inbox};
 use supervisor::prelude::*;
@@ -332,19 +332,11 @@ fn random_producers_consumers_and_faults_lose_nothing() {
             default(info);
         }
     }));
-    let seeds: Vec<u64> = match env_u64("MAILBOX_SEED") {
-        Some(seed) => vec![seed],
-        None => (0..env_u64("MAILBOX_CASES").unwrap_or(200)).collect(),
-    };
+    let seeds = common::seeds("MAILBOX_SEED", "MAILBOX_CASES", 200);
     let mut coverage = Coverage::default();
     let many = seeds.len() >= 100;
     for seed in seeds {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(run_case(seed, &mut coverage));
+        common::paused_runtime().block_on(run_case(seed, &mut coverage));
     }
     if many {
         assert!(

@@ -1320,17 +1320,8 @@ async fn run_case(seed: u64, commands_percent: u64) {
 /// Runs the seeds `SOAK_SEED` / `SOAK_CASES` choose, each on a fresh paused runtime.
 fn soak(commands_percent: u64) {
     silence_injected_panics();
-    let seeds: Vec<u64> = match env_u64("SOAK_SEED") {
-        Some(seed) => vec![seed],
-        None => (0..env_u64("SOAK_CASES").unwrap_or(300)).collect(),
-    };
-    for seed in seeds {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(run_case(seed, commands_percent));
+    for seed in common::seeds("SOAK_SEED", "SOAK_CASES", 300) {
+        common::paused_runtime().block_on(run_case(seed, commands_percent));
     }
 }
 

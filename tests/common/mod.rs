@@ -286,3 +286,21 @@ impl Rng {
 pub fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
+
+/// The seeds a randomized test runs: `$seed_var` alone if set, else `0..$cases_var`
+/// (`default` if unset).
+pub fn seeds(seed_var: &str, cases_var: &str, default: u64) -> Vec<u64> {
+    match env_u64(seed_var) {
+        Some(seed) => vec![seed],
+        None => (0..env_u64(cases_var).unwrap_or(default)).collect(),
+    }
+}
+
+/// A fresh current-thread runtime on the paused clock, for one randomized case.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
