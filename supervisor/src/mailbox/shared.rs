@@ -106,12 +106,15 @@ impl<T> Shared<T> {
         if self.state.load(Ordering::Acquire) != ORPHANED {
             return 0;
         }
+        // Changes of state are made under the reason's lock, so that a close cannot come
+        // between the check and the reopening.
+        let mut reason = lock(&self.reason);
+        if self.state.load(Ordering::Acquire) != ORPHANED {
+            return 0;
+        }
         let dead = self.dead_letter_queued();
-        *lock(&self.reason) = None;
-        // Not over a close: shutdown wins.
-        let _ = self
-            .state
-            .compare_exchange(ORPHANED, OPEN, Ordering::AcqRel, Ordering::Acquire);
+        *reason = None;
+        self.state.store(OPEN, Ordering::Release);
         dead
     }
 
@@ -121,9 +124,16 @@ impl<T> Shared<T> {
         self.change(CLOSED, CloseReason::Shutdown);
     }
 
+    /// A close is for good: nothing changes a closed mailbox again.
     fn change(&self, state: u8, reason: CloseReason) {
-        *lock(&self.reason) = Some(reason);
-        self.state.store(state, Ordering::Release);
+        {
+            let mut current = lock(&self.reason);
+            if self.state.load(Ordering::Acquire) == CLOSED {
+                return;
+            }
+            *current = Some(reason);
+            self.state.store(state, Ordering::Release);
+        }
         self.changed.notify_waiters();
     }
 
