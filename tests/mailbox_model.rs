@@ -1,31 +1,42 @@
-//! Randomized test of mailboxes against a ledger of what was sent and received: producers
-//! sending each message in a random way (waiting, `try_send`, with a timeout, cancelled by
-//! their context), a consumer whose attempts fail, panic, slow down or are restarted by an
-//! operator, a sibling whose failures restart it under rest_for_one, and a shutdown at a
-//! random time, with a timeout long enough to drain or too short for it.
+//! Randomized test of mailboxes against a ledger of what was sent, delivered, settled and
+//! dead-lettered, in both delivery modes: producers sending each message in a random way
+//! (waiting, `try_send`, with a timeout, cancelled by their context); a consumer whose
+//! attempts ack, reject, nack or drop a message, fail, panic, hang, slow down, meet a poison
+//! message, are failed or restarted by an operator; a sibling whose failures restart it under
+//! rest_for_one; restarts of its supervisor (nested, and by its own intensity); a breaker
+//! that ends it for good; dead letters sent to a keeper; a shutdown at a random time, with a
+//! timeout long enough to drain or too short for it.
 //!
-//! After each case: every send that returned `Ok` is delivered, dead-lettered or left queued,
-//! and the report's counts equal the ledger's; a failed send gave its own message back; no
-//! message is delivered twice (at most once); each producer's messages are delivered in the
-//! order sent; no two attempts ever held the inbox at once.
+//! After each case: every send that returned `Ok` ends in exactly one of processed (received
+//! at most once; acked or rejected at least once), dead-lettered (and the keeper got it),
+//! undelivered or in doubt, and the report's counts equal the ledger's; a failed send gave
+//! its own message back. At most once: no message is delivered twice. At least once: a
+//! message not settled on a delivery is delivered again next, with its count one higher,
+//! until it is settled, dead-lettered after exactly `max_deliveries` deliveries, dead-lettered
+//! when the consumer ends, or reported in doubt; a settled message is never delivered again
+//! (exactly once without failures). Each producer's messages are first delivered in the order
+//! sent; no two attempts ever held the inbox at once.
 //!
 //! Each case comes from a seed (printed on failure; rerun one with `MAILBOX_SEED=n`);
 //! `MAILBOX_CASES=n` sets how many run (default 200, a few seconds).
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Rng, test_config};
-use supervisor::mailbox::{Inbox, Mailbox, Outbox, SendError, SendTimeoutError, TrySendError};
-use supervisor::mailbox::{MailboxStats, service_with_inbox};
+use supervisor::mailbox::{
+    AckInbox, AtLeastOnce, Consumer, DeadLetter, DeadLetterReason, Inbox, Mailbox, MailboxStats,
+    Outbox, SendError, SendTimeoutError, TrySendError, service_with_inbox,
+};
 use supervisor::prelude::*;
 use supervisor::testing::TestKit;
 
 const INJECTED: &str = "injected";
+const ROUTER: &str = "bot/execution/router";
 
 /// A message: who sent it, its number in that producer's sequence, and what the consumer
 /// does when it gets it.
@@ -35,22 +46,43 @@ struct Order {
     handling: Handling,
 }
 
+type Id = (u32, u32);
+
+fn id(order: &Order) -> Id {
+    (order.producer, order.seq)
+}
+
+/// What the consumer does with a message. Failures other than `Poison` come on its first
+/// delivery only (a transient fault); at most once, `Reject`, `Nack` and `Drop` are `Done`.
 #[derive(Clone, Copy, Debug)]
 enum Handling {
     Done,
+    Reject,
+    Nack,
+    /// Dropped unacknowledged while the attempt goes on.
+    Drop,
     Fails,
     Panics,
+    /// Fails on every delivery.
+    Poison,
     Slow,
+    /// Longer than the short shutdown timeouts and the gaps between operator faults.
+    Hangs,
 }
 
 #[derive(Default)]
 struct Ledger {
     /// Sends that returned `Ok`.
-    sent: Vec<(u32, u32)>,
-    /// Messages an attempt received, in order.
-    received: Vec<(u32, u32)>,
+    sent: Vec<Id>,
+    /// Every delivery, in order, with its count (1 at most once).
+    received: Vec<(Id, u32)>,
+    /// Acked or rejected (at least once), in order.
+    settled: Vec<Id>,
+    rejected: u64,
+    /// What the dead-letter keeper received.
+    dead: Vec<(Id, u32, DeadLetterReason)>,
     /// Sends that failed, with the message they gave back: (attempted, returned).
-    returned: Vec<((u32, u32), (u32, u32))>,
+    returned: Vec<(Id, Id)>,
 }
 
 /// Counts the attempts holding the inbox now; the highest count seen.
@@ -76,54 +108,143 @@ impl Drop for Held {
     }
 }
 
-fn router(
-    consumer: supervisor::mailbox::Consumer<Order>,
-    ledger: &Arc<Mutex<Ledger>>,
-    leases: &Arc<Leases>,
+/// How the router is built in a case.
+struct Shape {
     selects: bool,
     shutdown_ms: u64,
     breaker: bool,
-) -> ChildSpec {
-    let (ledger, leases) = (Arc::clone(ledger), Arc::clone(leases));
-    service_with_inbox("router", consumer, move |ctx, inbox: &mut Inbox<Order>| {
+}
+
+type Shared = (Arc<Mutex<Ledger>>, Arc<Leases>);
+
+fn router_policies(spec: ChildSpec, shape: &Shape) -> ChildSpec {
+    spec.with_restart(RestartPolicy::Always)
+        .with_backoff(if shape.breaker {
+            // Ends it for good after four failures in a row: its mailbox refuses sends and
+            // its queue is dead-lettered until it is started again.
+            common::plain_backoff(3, 3).with_circuit_breaker(4, Duration::from_secs(1))
+        } else {
+            common::plain_backoff(3, 3)
+        })
+        .with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(
+            shape.shutdown_ms,
+        )))
+}
+
+/// Waits for the next message, or returns from the attempt if `selects` and it is cancelled.
+macro_rules! next {
+    ($ctx:expr, $recv:expr, $selects:expr) => {
+        if $selects {
+            tokio::select! {
+                _ = $ctx.cancelled() => return Ok(()),
+                next = $recv => next,
+            }
+        } else {
+            $recv.await
+        }
+    };
+}
+
+fn at_most_once_router(consumer: Consumer<Order>, shared: &Shared, shape: &Shape) -> ChildSpec {
+    let (ledger, leases) = shared.clone();
+    let selects = shape.selects;
+    let spec = service_with_inbox("router", consumer, move |ctx, inbox: &mut Inbox<Order>| {
         let (ledger, leases) = (Arc::clone(&ledger), Arc::clone(&leases));
         Box::pin(async move {
             let _held = Held::new(&leases);
             loop {
-                let next = if selects {
-                    tokio::select! {
-                        _ = ctx.cancelled() => return Ok(()),
-                        next = inbox.recv() => next,
-                    }
-                } else {
-                    inbox.recv().await
-                };
-                let Some(order) = next else {
+                let Some(order) = next!(ctx, inbox.recv(), selects) else {
                     return Ok(());
                 };
-                ledger
-                    .lock()
-                    .unwrap()
-                    .received
-                    .push((order.producer, order.seq));
+                ledger.lock().unwrap().received.push((id(&order), 1));
                 match order.handling {
-                    Handling::Done => {}
-                    Handling::Fails => return Err(ServiceError::from("rejected by the venue")),
+                    Handling::Fails | Handling::Poison => {
+                        return Err(ServiceError::from("rejected by the venue"));
+                    }
                     Handling::Panics => std::panic::panic_any(INJECTED),
                     Handling::Slow => tokio::time::sleep(Duration::from_millis(7)).await,
+                    Handling::Hangs => tokio::time::sleep(Duration::from_millis(40)).await,
+                    Handling::Done | Handling::Reject | Handling::Nack | Handling::Drop => {}
                 }
             }
         })
-    })
-    .with_restart(RestartPolicy::Always)
-    .with_backoff(if breaker {
-        // Ends it for good after four failures in a row: its mailbox refuses sends and its
-        // queue is dead-lettered until an operator restarts it.
-        common::plain_backoff(3, 3).with_circuit_breaker(4, Duration::from_secs(1))
-    } else {
-        common::plain_backoff(3, 3)
-    })
-    .with_shutdown(ShutdownPolicy::Timeout(Duration::from_millis(shutdown_ms)))
+    });
+    router_policies(spec, shape)
+}
+
+fn at_least_once_router(
+    consumer: Consumer<Order, AtLeastOnce>,
+    shared: &Shared,
+    shape: &Shape,
+) -> ChildSpec {
+    let (ledger, leases) = shared.clone();
+    let selects = shape.selects;
+    let spec = service_with_inbox(
+        "router",
+        consumer,
+        move |ctx, inbox: &mut AckInbox<Order>| {
+            let (ledger, leases) = (Arc::clone(&ledger), Arc::clone(&leases));
+            Box::pin(async move {
+                let _held = Held::new(&leases);
+                loop {
+                    let Some(delivery) = next!(ctx, inbox.recv(), selects) else {
+                        return Ok(());
+                    };
+                    let (order, deliveries) = (id(&delivery), delivery.deliveries());
+                    ledger.lock().unwrap().received.push((order, deliveries));
+                    let first = deliveries == 1;
+                    match delivery.handling {
+                        Handling::Poison => return Err(ServiceError::from("poison")),
+                        Handling::Fails if first => {
+                            return Err(ServiceError::from("rejected by the venue"));
+                        }
+                        Handling::Panics if first => std::panic::panic_any(INJECTED),
+                        Handling::Nack if first => {
+                            delivery.nack();
+                            continue;
+                        }
+                        Handling::Drop if first => {
+                            drop(delivery);
+                            continue;
+                        }
+                        Handling::Reject => {
+                            delivery.reject();
+                            let mut ledger = ledger.lock().unwrap();
+                            ledger.settled.push(order);
+                            ledger.rejected += 1;
+                            continue;
+                        }
+                        Handling::Slow => tokio::time::sleep(Duration::from_millis(7)).await,
+                        Handling::Hangs => tokio::time::sleep(Duration::from_millis(40)).await,
+                        _ => {}
+                    }
+                    delivery.ack();
+                    ledger.lock().unwrap().settled.push(order);
+                }
+            })
+        },
+    );
+    router_policies(spec, shape)
+}
+
+/// Receives the dead letters, into the ledger.
+fn keeper(consumer: Consumer<DeadLetter<Order>>, ledger: &Arc<Mutex<Ledger>>) -> ChildSpec {
+    let ledger = Arc::clone(ledger);
+    service_with_inbox(
+        "keeper",
+        consumer,
+        move |_ctx, inbox: &mut Inbox<DeadLetter<Order>>| {
+            let ledger = Arc::clone(&ledger);
+            Box::pin(async move {
+                while let Some(letter) = inbox.recv().await {
+                    let entry = (id(&letter.message), letter.deliveries, letter.reason);
+                    ledger.lock().unwrap().dead.push(entry);
+                }
+                Ok::<(), ServiceError>(())
+            })
+        },
+    )
+    .with_shutdown(ShutdownPolicy::Timeout(Duration::from_secs(10)))
 }
 
 /// Sends `count` messages, each in a random way; stops at the first refusal for good.
@@ -140,6 +261,11 @@ async fn produce(
             0..=4 => Handling::Fails,
             5..=7 => Handling::Panics,
             8..=15 => Handling::Slow,
+            16..=18 => Handling::Reject,
+            19..=21 => Handling::Nack,
+            22..=24 => Handling::Drop,
+            25 => Handling::Poison,
+            26 => Handling::Hangs,
             _ => Handling::Done,
         };
         let order = Order {
@@ -210,30 +336,60 @@ async fn produce(
 #[derive(Default, Debug)]
 struct Coverage {
     delivered: u64,
+    redelivered: u64,
+    acked: u64,
+    rejected: u64,
+    spent: u64,
     dead_lettered: u64,
     undelivered: u64,
+    in_doubt: u64,
     refused: u64,
 }
 
 async fn run_case(seed: u64, coverage: &mut Coverage) {
     let mut rng = Rng::new(seed);
     let capacity = 1 + rng.below(8) as usize;
-    let (orders, consumer) = Mailbox::<Order>::bounded("orders", capacity).unwrap();
+    let at_least_once = rng.chance(50);
+    let max_deliveries = 2 + rng.below(3) as u32;
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let leases = Arc::new(Leases::default());
-    let shutdown_ms = rng.pick(&[2, 30, 10_000]);
-    let spec = SupervisorSpec::builder("bot")
+    let shared: Shared = (Arc::clone(&ledger), Arc::new(Leases::default()));
+    let shape = Shape {
+        selects: rng.chance(50),
+        shutdown_ms: rng.pick(&[2, 30, 10_000]),
+        breaker: rng.chance(40),
+    };
+    // Room for every dead letter a case can make: the keeper must never drop one.
+    let (dead, dead_consumer) = Mailbox::<DeadLetter<Order>>::bounded("dead", 1_024).unwrap();
+    let builder = Mailbox::<Order>::builder("orders", capacity).dead_letters(dead.sender());
+    let (outbox, router) = if at_least_once {
+        let (orders, consumer) = builder.at_least_once(max_deliveries).build().unwrap();
+        (
+            orders.sender(),
+            at_least_once_router(consumer, &shared, &shape),
+        )
+    } else {
+        let (orders, consumer) = builder.build().unwrap();
+        (
+            orders.sender(),
+            at_most_once_router(consumer, &shared, &shape),
+        )
+    };
+    let execution = SupervisorSpec::builder("execution")
         .strategy(Strategy::RestForOne)
-        .intensity(1_000, Duration::from_secs(1))
+        .intensity(20 + rng.below(200) as u32, Duration::from_secs(1))
         .child(common::idle("flaky").with_backoff(common::plain_backoff(2, 2)))
-        .child(router(
-            consumer,
-            &ledger,
-            &leases,
-            rng.chance(50),
-            shutdown_ms,
-            rng.chance(40),
-        ))
+        .child(router)
+        .build()
+        .unwrap();
+    let spec = SupervisorSpec::builder("bot")
+        .intensity(1_000, Duration::from_secs(1))
+        .child(keeper(dead_consumer, &ledger))
+        // Stopped before the keeper, which then receives every dead letter made.
+        .child(
+            ChildSpec::supervisor(execution)
+                .with_backoff(common::plain_backoff(2, 2))
+                .after(["keeper"]),
+        )
         .build()
         .unwrap();
     let mut kit = TestKit::start_with_config(spec, test_config())
@@ -244,7 +400,7 @@ async fn run_case(seed: u64, coverage: &mut Coverage) {
             tokio::spawn(produce(
                 producer,
                 20 + rng.below(60) as u32,
-                orders.sender(),
+                outbox.clone(),
                 rng.next(),
                 Arc::clone(&ledger),
             ))
@@ -252,14 +408,17 @@ async fn run_case(seed: u64, coverage: &mut Coverage) {
         .collect();
     for _ in 0..rng.below(40) {
         kit.advance(Duration::from_millis(rng.below(6))).await;
-        match rng.below(10) {
-            0 | 4 => kit.fail("bot/router", "injected failure"),
-            1 | 5 => kit.panic("bot/router", INJECTED),
-            2 => kit.fail("bot/flaky", "injected failure"),
+        match rng.below(12) {
+            0 | 4 => kit.fail(ROUTER, "injected failure"),
+            1 | 5 => kit.panic(ROUTER, INJECTED),
+            2 => kit.fail("bot/execution/flaky", "injected failure"),
             3 => {
+                let _ = kit.tree().restart_child(ROUTER, "test", "random").await;
+            }
+            6 => {
                 let _ = kit
                     .tree()
-                    .restart_child("bot/router", "test", "random")
+                    .restart_child("bot/execution", "test", "nested")
                     .await;
             }
             _ => {}
@@ -274,38 +433,58 @@ async fn run_case(seed: u64, coverage: &mut Coverage) {
             .unwrap();
     }
     let ledger = ledger.lock().unwrap();
-    check(seed, &ledger, &leases, &report.mailboxes);
-    let stats = &report.mailboxes[0];
-    coverage.delivered += stats.delivered;
-    coverage.dead_lettered += stats.dead_lettered;
-    coverage.undelivered += stats.queued;
+    let case = format!("seed {seed}");
+    let orders = check_common(&case, &ledger, &shared.1, &report.mailboxes);
+    let dead_of = check_dead_letters(&case, &ledger, &report.mailboxes);
+    if at_least_once {
+        check_at_least_once(&case, &ledger, orders, &dead_of, max_deliveries);
+    } else {
+        check_at_most_once(&case, &ledger, orders);
+    }
+    coverage.delivered += orders.delivered;
+    coverage.redelivered += orders.redelivered;
+    coverage.acked += orders.acked;
+    coverage.rejected += orders.rejected;
+    coverage.spent += ledger
+        .dead
+        .iter()
+        .filter(|(_, _, reason)| matches!(reason, DeadLetterReason::MaxDeliveries { .. }))
+        .count() as u64;
+    coverage.dead_lettered += orders.dead_lettered;
+    coverage.undelivered += orders.queued;
+    coverage.in_doubt += orders.in_doubt;
     coverage.refused += ledger.returned.len() as u64;
 }
 
-fn check(seed: u64, ledger: &Ledger, leases: &Leases, mailboxes: &[MailboxStats]) {
-    let case = format!("seed {seed}");
-    assert_eq!(mailboxes.len(), 1, "{case}: one mailbox in the report");
-    let stats = &mailboxes[0];
-    // Conservation: the report's sent (delivered + dead-lettered + queued) is the ledger's.
+/// What holds in both modes; returns the orders mailbox's final counts.
+fn check_common<'a>(
+    case: &str,
+    ledger: &Ledger,
+    leases: &Leases,
+    mailboxes: &'a [MailboxStats],
+) -> &'a MailboxStats {
+    let names: Vec<_> = mailboxes.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["dead", "orders"], "{case}: both mailboxes reported");
+    let stats = &mailboxes[1];
     assert_eq!(stats.sent, ledger.sent.len() as u64, "{case}: {stats}");
-    assert_eq!(
-        stats.delivered,
-        ledger.received.len() as u64,
-        "{case}: {stats}"
-    );
     for (attempted, back) in &ledger.returned {
         assert_eq!(
             attempted, back,
             "{case}: a failed send gave back its own message"
         );
     }
-    let sent: std::collections::HashSet<_> = ledger.sent.iter().collect();
-    let mut seen = std::collections::HashSet::new();
+    let sent: HashSet<_> = ledger.sent.iter().collect();
     let mut last: HashMap<u32, u32> = HashMap::new();
-    for id in &ledger.received {
-        assert!(sent.contains(id), "{case}: {id:?} received but never sent");
-        assert!(seen.insert(id), "{case}: {id:?} delivered twice");
-        let (producer, seq) = *id;
+    for (order, deliveries) in &ledger.received {
+        assert!(
+            sent.contains(order),
+            "{case}: {order:?} received but never sent"
+        );
+        if *deliveries > 1 {
+            continue;
+        }
+        // First deliveries follow each producer's order.
+        let (producer, seq) = *order;
         if let Some(before) = last.insert(producer, seq) {
             assert!(
                 before < seq,
@@ -322,6 +501,159 @@ fn check(seed: u64, ledger: &Ledger, leases: &Leases, mailboxes: &[MailboxStats]
         0,
         "{case}: an attempt still holds it"
     );
+    stats
+}
+
+/// Every dead letter reached the keeper, once, for a message sent; returns each one's
+/// letter by id.
+fn check_dead_letters<'a>(
+    case: &str,
+    ledger: &'a Ledger,
+    mailboxes: &[MailboxStats],
+) -> HashMap<Id, (u32, &'a DeadLetterReason)> {
+    let (dead, orders) = (&mailboxes[0], &mailboxes[1]);
+    assert_eq!(
+        orders.dead_lettered,
+        ledger.dead.len() as u64,
+        "{case}: the keeper got every dead letter: {orders}; {dead}; {:?}",
+        ledger.dead
+    );
+    assert_eq!(
+        (dead.sent, dead.delivered, dead.dead_lettered),
+        (orders.dead_lettered, orders.dead_lettered, 0),
+        "{case}: {dead}"
+    );
+    let sent: HashSet<_> = ledger.sent.iter().collect();
+    let mut by_id = HashMap::new();
+    for (order, deliveries, reason) in &ledger.dead {
+        assert!(
+            sent.contains(order),
+            "{case}: {order:?} dead but never sent"
+        );
+        let before = by_id.insert(*order, (*deliveries, reason));
+        assert!(before.is_none(), "{case}: {order:?} dead-lettered twice");
+    }
+    by_id
+}
+
+fn check_at_most_once(case: &str, ledger: &Ledger, stats: &MailboxStats) {
+    assert_eq!(
+        stats.delivered,
+        ledger.received.len() as u64,
+        "{case}: {stats}"
+    );
+    let mut seen = HashSet::new();
+    for (order, _) in &ledger.received {
+        assert!(seen.insert(order), "{case}: {order:?} delivered twice");
+    }
+    for (order, deliveries, _) in &ledger.dead {
+        assert_eq!(*deliveries, 0, "{case}: {order:?} dead after a delivery");
+        assert!(
+            !seen.contains(order),
+            "{case}: {order:?} delivered and dead"
+        );
+    }
+    assert_eq!(
+        (stats.redelivered, stats.acked, stats.in_doubt),
+        (0, 0, 0),
+        "{case}"
+    );
+}
+
+fn check_at_least_once(
+    case: &str,
+    ledger: &Ledger,
+    stats: &MailboxStats,
+    dead: &HashMap<Id, (u32, &DeadLetterReason)>,
+    max_deliveries: u32,
+) {
+    // Each message's deliveries, counted 1, 2, 3, ..., and where its last one is.
+    let mut count: HashMap<Id, u32> = HashMap::new();
+    let mut last_at: HashMap<Id, usize> = HashMap::new();
+    for (at, (order, deliveries)) in ledger.received.iter().enumerate() {
+        let before = count.insert(*order, *deliveries).unwrap_or(0);
+        assert_eq!(
+            *deliveries,
+            before + 1,
+            "{case}: {order:?} delivery {deliveries} after {before}"
+        );
+        assert!(
+            *deliveries <= max_deliveries,
+            "{case}: {order:?} delivered past max_deliveries"
+        );
+        last_at.insert(*order, at);
+    }
+    let mut settled = HashSet::new();
+    for order in &ledger.settled {
+        assert!(settled.insert(*order), "{case}: {order:?} settled twice");
+    }
+    // A delivery not settled comes again next (it went back to the front), so a message
+    // settled on a delivery is never delivered again: exactly once on its first.
+    for (at, (order, deliveries)) in ledger.received.iter().enumerate() {
+        if last_at[order] != at {
+            let next = ledger.received.get(at + 1).map(|(o, d)| (*o, *d));
+            assert_eq!(
+                next,
+                Some((*order, deliveries + 1)),
+                "{case}: {order:?} given back at delivery {deliveries}, then another came"
+            );
+            continue;
+        }
+        if settled.contains(order) {
+            assert!(
+                !dead.contains_key(order),
+                "{case}: {order:?} settled and dead"
+            );
+            continue;
+        }
+        // Last delivered and never settled: dead-lettered, or in doubt at the end.
+        if let Some((letter_deliveries, reason)) = dead.get(order) {
+            assert_eq!(letter_deliveries, deliveries, "{case}: {order:?}");
+            if let DeadLetterReason::MaxDeliveries { .. } = reason {
+                assert_eq!(*deliveries, max_deliveries, "{case}: {order:?} spent early");
+            }
+        }
+    }
+    for (order, (deliveries, _)) in dead {
+        assert_eq!(
+            count.get(order).copied().unwrap_or(0),
+            *deliveries,
+            "{case}: {order:?}'s dead letter counts its deliveries"
+        );
+    }
+    // The report equals the ledger: each sent message in exactly one bucket.
+    let delivered = count.len() as u64;
+    let in_doubt = count
+        .keys()
+        .filter(|order| !settled.contains(*order) && !dead.contains_key(*order))
+        .count() as u64;
+    let never_delivered_dead = dead.values().filter(|(d, _)| *d == 0).count() as u64;
+    assert_eq!(stats.delivered, delivered, "{case}: {stats}");
+    assert_eq!(
+        stats.redelivered,
+        ledger.received.len() as u64 - delivered,
+        "{case}: {stats}"
+    );
+    assert_eq!(
+        stats.acked + stats.rejected,
+        settled.len() as u64,
+        "{case}: {stats}"
+    );
+    assert_eq!(stats.rejected, ledger.rejected, "{case}: {stats}");
+    assert_eq!(stats.in_doubt, in_doubt, "{case}: {stats}");
+    // One lease: at most one message was in hand, or given back, when the tree ended.
+    assert!(in_doubt <= 1, "{case}: {stats}");
+    // Conservation, from counts each kept apart: nothing sent went missing.
+    assert_eq!(
+        stats.acked + stats.rejected + stats.dead_lettered + stats.queued + stats.in_doubt,
+        stats.sent,
+        "{case}: {stats}"
+    );
+    assert_eq!(
+        stats.queued,
+        ledger.sent.len() as u64 - delivered - never_delivered_dead,
+        "{case}: {stats}"
+    );
 }
 
 #[test]
@@ -332,6 +664,9 @@ fn random_producers_consumers_and_faults_lose_nothing() {
             default(info);
         }
     }));
+    if std::env::var("MAILBOX_TRACE").is_ok() {
+        tracing_subscriber::fmt().with_test_writer().init();
+    }
     let seeds = common::seeds("MAILBOX_SEED", "MAILBOX_CASES", 200);
     let mut coverage = Coverage::default();
     let many = seeds.len() >= 100;
@@ -339,11 +674,31 @@ fn random_producers_consumers_and_faults_lose_nothing() {
         common::paused_runtime().block_on(run_case(seed, &mut coverage));
     }
     if many {
+        let Coverage {
+            delivered,
+            redelivered,
+            acked,
+            rejected,
+            spent,
+            dead_lettered,
+            undelivered,
+            in_doubt,
+            refused,
+        } = coverage;
         assert!(
-            coverage.delivered > 0
-                && coverage.dead_lettered > 0
-                && coverage.undelivered > 0
-                && coverage.refused > 0,
+            [
+                delivered,
+                redelivered,
+                acked,
+                rejected,
+                spent,
+                dead_lettered,
+                undelivered,
+                in_doubt,
+                refused
+            ]
+            .iter()
+            .all(|&count| count > 0),
             "some outcome never came up: {coverage:?}"
         );
     }

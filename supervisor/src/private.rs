@@ -33,16 +33,17 @@ where
 }
 
 /// An async child consuming the mailbox of `consumer`, whose factory is a generated closure.
-pub fn inbox_child<T, F>(
+pub fn inbox_child<T, D, F>(
     name: &'static str,
-    consumer: crate::mailbox::Consumer<T>,
+    consumer: crate::mailbox::Consumer<T, D>,
     run: F,
 ) -> ChildSpec
 where
     T: Send + 'static,
+    D: crate::mailbox::DeliveryMode,
     F: for<'a> Fn(
             TaskContext,
-            &'a mut crate::mailbox::Inbox<T>,
+            &'a mut crate::mailbox::Inbox<T, D>,
         ) -> crate::mailbox::InboxFuture<'a, Result<(), ServiceError>>
         + Send
         + Sync

@@ -190,8 +190,9 @@ fn analyse_inputs(sig: &Signature, errors: &mut Errors) -> Vec<Extra> {
             }
         };
         match &*arg.ty {
-            // The inbox the tree lends each attempt (`&mut Inbox<T>`, named so); its message
-            // type is checked where the spec takes its source.
+            // The inbox the tree lends each attempt (`&mut Inbox<T>` or `&mut AckInbox<T>`,
+            // named so); its message type and delivery mode are checked where the spec takes
+            // its source.
             Type::Reference(reference)
                 if reference.mutability.is_some()
                     && reference.lifetime.is_none()
@@ -219,7 +220,7 @@ fn analyse_inputs(sig: &Signature, errors: &mut Errors) -> Vec<Extra> {
             {
                 errors.push_at(
                     &arg.ty,
-                    "extra arguments are captured once and cloned for every attempt, so they must be owned `Clone + Send + Sync + 'static` values, not borrowed ones: take an owned type (`String`, `Arc<T>`, ...) or a `&'static` reference; the one borrowed argument a service may take is `&mut Inbox<T>`, a mailbox's inbox",
+                    "extra arguments are captured once and cloned for every attempt, so they must be owned `Clone + Send + Sync + 'static` values, not borrowed ones: take an owned type (`String`, `Arc<T>`, ...) or a `&'static` reference; the one borrowed argument a service may take is a mailbox's inbox, `&mut Inbox<T>` or `&mut AckInbox<T>`",
                 );
                 continue;
             }
@@ -241,10 +242,12 @@ fn analyse_inputs(sig: &Signature, errors: &mut Errors) -> Vec<Extra> {
     extras
 }
 
-/// Whether `ty` is written as an inbox (`Inbox<T>`, `mailbox::Inbox<T>`).
+/// Whether `ty` is written as an inbox (`Inbox<T>`, `mailbox::Inbox<T>`, `AckInbox<T>`).
 fn names_an_inbox(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.qself.is_none()
-        && path.path.segments.last().is_some_and(|segment| segment.ident == "Inbox"))
+    && path.path.segments.last().is_some_and(|segment| {
+        segment.ident == "Inbox" || segment.ident == "AckInbox"
+    }))
 }
 
 enum ContextKind {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -12,7 +13,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::error::TryRecvError;
-use super::shared::Shared;
+use super::mode::{AtMostOnce, DeliveryMode};
+use super::shared::{Counts, Held, Shared};
 
 /// How many received messages an inbox counts before it adds them to the mailbox's stats
 /// (it also does whenever it waits and when its attempt ends): one shared write per batch,
@@ -21,12 +23,14 @@ const PUBLISH_EVERY: u64 = 32;
 
 /// The right to consume a mailbox. Not `Clone`: it is moved into exactly one child's spec
 /// ([`service_with_inbox`](super::service_with_inbox)), so a mailbox cannot get a second
-/// consumer.
-pub struct Consumer<T> {
+/// consumer. `D` is the mailbox's delivery mode: the consumer takes `&mut Inbox<T>` for
+/// [`AtMostOnce`], `&mut AckInbox<T>` for [`AtLeastOnce`](super::AtLeastOnce).
+pub struct Consumer<T, D = AtMostOnce> {
     pub(super) shared: Arc<Shared<T>>,
+    pub(super) mode: PhantomData<D>,
 }
 
-impl<T> fmt::Debug for Consumer<T> {
+impl<T, D> fmt::Debug for Consumer<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Consumer")
             .field("mailbox", &self.shared.name)
@@ -34,7 +38,7 @@ impl<T> fmt::Debug for Consumer<T> {
     }
 }
 
-impl<T: Send + 'static> Consumer<T> {
+impl<T: Send + 'static, D: DeliveryMode> Consumer<T, D> {
     /// The mailbox's name.
     pub fn mailbox(&self) -> &str {
         &self.shared.name
@@ -42,13 +46,14 @@ impl<T: Send + 'static> Consumer<T> {
 
     /// The receiver for the attempt whose token is `attempt`, or `None` while an earlier
     /// attempt still holds it.
-    pub(crate) fn lease(&self, attempt: CancellationToken) -> Option<Inbox<T>> {
-        let receiver = self.shared.take_receiver()?;
+    pub(crate) fn lease(&self, attempt: CancellationToken) -> Option<Inbox<T, D>> {
+        let held = self.shared.take_receiver()?;
         Some(Inbox {
-            receiver: Some(receiver),
+            held: Some(held),
             shared: Arc::clone(&self.shared),
-            unpublished: 0,
+            counts: Counts::default(),
             attempt,
+            mode: PhantomData,
         })
     }
 }
@@ -58,20 +63,22 @@ impl<T: Send + 'static> Consumer<T> {
 /// cancelled or aborted) the receiver goes back to the tree with every message still queued,
 /// in order, for the next attempt.
 ///
-/// The message an attempt has received is its own: if the attempt fails while handling it,
-/// it is gone with the attempt (at most once), as in Erlang/OTP and Akka.
-pub struct Inbox<T> {
+/// With `Inbox<T>` (at most once), the message an attempt has received is its own: if the
+/// attempt fails while handling it, it is gone with the attempt, as in Erlang/OTP and Akka.
+/// With [`AckInbox<T>`](super::AckInbox) (at least once), it comes back until acknowledged.
+pub struct Inbox<T, D = AtMostOnce> {
     /// Always `Some` until dropped.
-    receiver: Option<mpsc::Receiver<T>>,
-    shared: Arc<Shared<T>>,
-    /// Received and not yet added to the stats.
-    unpublished: u64,
+    pub(super) held: Option<Held<T>>,
+    pub(super) shared: Arc<Shared<T>>,
+    /// Not yet added to the stats.
+    pub(super) counts: Counts,
     /// Its attempt's: cancelled once the mailbox is closed and drained, so that the
     /// consumer's other waits end too.
     attempt: CancellationToken,
+    mode: PhantomData<D>,
 }
 
-impl<T> fmt::Debug for Inbox<T> {
+impl<T, D> fmt::Debug for Inbox<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inbox")
             .field("mailbox", &self.shared.name)
@@ -79,15 +86,19 @@ impl<T> fmt::Debug for Inbox<T> {
     }
 }
 
-impl<T: Send + 'static> Inbox<T> {
+impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
     /// The mailbox's name.
     pub fn mailbox(&self) -> &str {
         &self.shared.name
     }
 
-    /// Messages queued now.
+    /// Messages queued now, one given back for redelivery among them.
     pub fn len(&self) -> usize {
-        self.shared.len()
+        let given_back = self
+            .held
+            .as_ref()
+            .is_some_and(|held| held.given_back.is_some());
+        self.shared.len().saturating_add(usize::from(given_back))
     }
 
     /// Whether no message is queued now.
@@ -95,68 +106,110 @@ impl<T: Send + 'static> Inbox<T> {
         self.len() == 0
     }
 
+    /// Publishes the counts once a batch has gathered.
+    pub(super) fn counted(&mut self) {
+        if self.counts.delivered + self.counts.redelivered >= PUBLISH_EVERY {
+            self.shared.publish(&mut self.counts);
+        }
+    }
+
+    /// The next message from the channel, counted as a first delivery; `None` once the
+    /// mailbox is closed and the channel empty. Cancel safe.
+    pub(super) async fn receive_fresh(&mut self) -> Option<T> {
+        let Inbox {
+            held,
+            shared,
+            counts,
+            attempt,
+            ..
+        } = self;
+        let receiver = &mut held.as_mut()?.receiver;
+        let message = {
+            // Made only once the queue is found empty: a backlog is received without it.
+            let mut changed = std::pin::pin!(None::<Notified<'_>>);
+            std::future::poll_fn(|cx| {
+                loop {
+                    // What is queued is received, closed or not. `None` comes only once the
+                    // channel is closed (below) and empty, with no send under way.
+                    match receiver.poll_recv(cx) {
+                        Poll::Ready(Some(message)) => return Poll::Ready(Some(message)),
+                        Poll::Ready(None) => {
+                            shared.publish(counts);
+                            attempt.cancel();
+                            return Poll::Ready(None);
+                        }
+                        Poll::Pending => {}
+                    }
+                    // Empty, or out of its task's budget: the stats are exact while it waits.
+                    shared.publish(counts);
+                    if shared.is_closed() {
+                        if !receiver.is_closed() {
+                            // Closing the channel itself, so that its end is Tokio's: after the
+                            // last message, and after any send that had room already.
+                            receiver.close();
+                            continue;
+                        }
+                        return Poll::Pending;
+                    }
+                    match changed.as_mut().as_pin_mut() {
+                        // Listening from now on, then looking again: a close in between is seen.
+                        None => {
+                            changed.set(Some(shared.changed.notified()));
+                            if let Some(listening) = changed.as_mut().as_pin_mut() {
+                                listening.enable();
+                            }
+                        }
+                        Some(listening) => match listening.poll(cx) {
+                            Poll::Pending => return Poll::Pending,
+                            // Closed or reopened: look again, listening anew.
+                            Poll::Ready(()) => changed.set(None),
+                        },
+                    }
+                }
+            })
+            .await
+        }?;
+        self.counts.delivered += 1;
+        self.counted();
+        Some(message)
+    }
+
+    /// The next message from the channel if one is queued now, counted as a first delivery.
+    pub(super) fn try_receive_fresh(&mut self) -> Result<T, TryRecvError> {
+        let Some(held) = self.held.as_mut() else {
+            return Err(TryRecvError::Closed);
+        };
+        let receiver = &mut held.receiver;
+        if self.shared.is_closed() && !receiver.is_closed() {
+            receiver.close();
+        }
+        match receiver.try_recv() {
+            Ok(message) => {
+                self.counts.delivered += 1;
+                if self.shared.is_closed() {
+                    self.shared.publish(&mut self.counts);
+                }
+                self.counted();
+                Ok(message)
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => {
+                self.shared.publish(&mut self.counts);
+                self.attempt.cancel();
+                Err(TryRecvError::Closed)
+            }
+            Err(mpsc::error::TryRecvError::Empty) => Err(TryRecvError::Empty),
+        }
+    }
+}
+
+impl<T: Send + 'static> Inbox<T> {
     /// The next message, waiting for one; `None` once the tree is shutting down and every
     /// queued message was received (then the attempt's context is cancelled too).
     ///
     /// Cancel safe: if this future is dropped before it is ready (in a `select!`), no message
     /// was taken.
     pub async fn recv(&mut self) -> Option<T> {
-        let Inbox {
-            receiver,
-            shared,
-            unpublished,
-            attempt,
-        } = self;
-        let receiver = receiver.as_mut()?;
-        // Made only once the queue is found empty: a backlog is received without it.
-        let mut changed = std::pin::pin!(None::<Notified<'_>>);
-        std::future::poll_fn(|cx| {
-            loop {
-                // What is queued is received, closed or not. `None` comes only once the
-                // channel is closed (below) and empty, with no send under way.
-                match receiver.poll_recv(cx) {
-                    Poll::Ready(Some(message)) => {
-                        *unpublished += 1;
-                        if *unpublished >= PUBLISH_EVERY {
-                            shared.publish_delivered(std::mem::take(unpublished));
-                        }
-                        return Poll::Ready(Some(message));
-                    }
-                    Poll::Ready(None) => {
-                        shared.publish_delivered(std::mem::take(unpublished));
-                        attempt.cancel();
-                        return Poll::Ready(None);
-                    }
-                    Poll::Pending => {}
-                }
-                // Empty, or out of its task's budget: the stats are exact while it waits.
-                shared.publish_delivered(std::mem::take(unpublished));
-                if shared.is_closed() {
-                    if !receiver.is_closed() {
-                        // Closing the channel itself, so that its end is Tokio's: after the
-                        // last message, and after any send that had room already.
-                        receiver.close();
-                        continue;
-                    }
-                    return Poll::Pending;
-                }
-                match changed.as_mut().as_pin_mut() {
-                    // Listening from now on, then looking again: a close in between is seen.
-                    None => {
-                        changed.set(Some(shared.changed.notified()));
-                        if let Some(listening) = changed.as_mut().as_pin_mut() {
-                            listening.enable();
-                        }
-                    }
-                    Some(listening) => match listening.poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        // Closed or reopened: look again, listening anew.
-                        Poll::Ready(()) => changed.set(None),
-                    },
-                }
-            }
-        })
-        .await
+        self.receive_fresh().await
     }
 
     /// The next message if one is queued now.
@@ -166,35 +219,15 @@ impl<T: Send + 'static> Inbox<T> {
     /// [`TryRecvError::Empty`] when none is; [`TryRecvError::Closed`] once the tree is
     /// shutting down and every queued message was received.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let Some(receiver) = self.receiver.as_mut() else {
-            return Err(TryRecvError::Closed);
-        };
-        if self.shared.is_closed() && !receiver.is_closed() {
-            receiver.close();
-        }
-        match receiver.try_recv() {
-            Ok(message) => {
-                self.unpublished += 1;
-                if self.unpublished >= PUBLISH_EVERY || self.shared.is_closed() {
-                    self.shared
-                        .publish_delivered(std::mem::take(&mut self.unpublished));
-                }
-                Ok(message)
-            }
-            Err(mpsc::error::TryRecvError::Disconnected) => {
-                self.attempt.cancel();
-                Err(TryRecvError::Closed)
-            }
-            Err(mpsc::error::TryRecvError::Empty) => Err(TryRecvError::Empty),
-        }
+        self.try_receive_fresh()
     }
 }
 
-impl<T> Drop for Inbox<T> {
+impl<T, D> Drop for Inbox<T, D> {
     /// The receiver goes back to the tree, for the next attempt.
     fn drop(&mut self) {
-        if let Some(receiver) = self.receiver.take() {
-            self.shared.return_receiver(receiver, self.unpublished);
+        if let Some(held) = self.held.take() {
+            self.shared.return_receiver(held, &mut self.counts);
         }
     }
 }

@@ -8,9 +8,16 @@
 //! consumer backs off, messages queue up to the capacity, then `send` waits and `try_send`
 //! fails fast with the value.
 //!
+//! That is at most once: the message an attempt holds when it fails is gone with it. Built
+//! [`at_least_once`](MailboxBuilder::at_least_once), the mailbox is consumed through an
+//! [`AckInbox`], whose messages come as [`Delivery`] guards: one not acknowledged goes back
+//! to the front for the next delivery, up to `max_deliveries`, then becomes a
+//! [`DeadLetter`].
+//!
 //! When the consumer terminates for good (its restart policy, its circuit breaker), sends
 //! fail with [`SendError::Closed`] and the message, and what was queued is dead-lettered
-//! (counted in [`MailboxStats::dead_lettered`]). If it is started again (an operator restarts
+//! (counted in [`MailboxStats::dead_lettered`], and sent to the mailbox's dead-letter
+//! mailbox if it has one). If it is started again (an operator restarts
 //! it, or its supervisor is restarted), the mailbox takes new messages; the dead ones are not
 //! delivered late. A restart of the consumer's supervisor is a restart, not an end: the queue
 //! stays open and waits for it.
@@ -19,7 +26,13 @@
 //! mailbox closes (sends fail with [`CloseReason::Shutdown`]), it receives what is queued,
 //! and `recv` returns `None`; only then is its context cancelled. Its shutdown policy bounds
 //! the drain: a consumer still draining at its timeout is aborted, and what is left is
-//! counted as queued. A consumer not running at shutdown (backing off) does not drain.
+//! counted as queued (an at-least-once message it held, as in doubt). A consumer not running
+//! at shutdown (backing off) does not drain.
+//!
+//! The promise: a send that returned `Ok` is processed (received at most once; acknowledged
+//! or rejected at least once), dead-lettered, or counted as undelivered or in doubt in the
+//! shutdown report. `std::mem::forget` of a [`Delivery`] is the one way to lose a message
+//! silently.
 //!
 //! ```
 //! use supervisor::mailbox::{Inbox, Mailbox, service_with_inbox};
@@ -56,18 +69,27 @@
 //! # }
 //! ```
 
+mod builder;
+mod dead_letter;
+mod delivery;
 mod error;
 mod inbox;
+mod mode;
 mod outbox;
 mod service;
 mod shared;
 mod stats;
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
+pub use builder::MailboxBuilder;
+pub use dead_letter::{DeadLetter, DeadLetterReason};
+pub use delivery::{AckInbox, Delivery};
 pub use error::{CloseReason, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use inbox::{Consumer, Inbox, InboxFuture};
+pub use mode::{AtLeastOnce, AtMostOnce, DeliveryMode};
 pub use outbox::Outbox;
 pub use service::service_with_inbox;
 use shared::Shared;
@@ -80,31 +102,35 @@ use crate::model::TerminationReason;
 pub const MAX_CAPACITY: usize = usize::MAX >> 3;
 
 /// A mailbox declared for a tree: the handle to make senders and read its counts. Cheap to
-/// clone. See the [module docs](self).
-pub struct Mailbox<T> {
+/// clone. `D` is its delivery mode, [`AtMostOnce`] unless built
+/// [`at_least_once`](MailboxBuilder::at_least_once). See the [module docs](self).
+pub struct Mailbox<T, D = AtMostOnce> {
     shared: Arc<Shared<T>>,
+    mode: PhantomData<D>,
 }
 
-impl<T> Clone for Mailbox<T> {
+impl<T, D> Clone for Mailbox<T, D> {
     fn clone(&self) -> Self {
         Mailbox {
             shared: Arc::clone(&self.shared),
+            mode: PhantomData,
         }
     }
 }
 
-impl<T> fmt::Debug for Mailbox<T> {
+impl<T, D> fmt::Debug for Mailbox<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mailbox")
             .field("name", &self.shared.name)
             .field("capacity", &self.shared.capacity)
+            .field("max_deliveries", &self.shared.max_deliveries)
             .finish()
     }
 }
 
 impl<T: Send + 'static> Mailbox<T> {
-    /// A mailbox named `name` holding at most `capacity` messages, and the right to consume
-    /// it, for one child.
+    /// An at-most-once mailbox named `name` holding at most `capacity` messages, and the
+    /// right to consume it, for one child. [`builder`](Self::builder) declares more.
     ///
     /// # Errors
     ///
@@ -114,31 +140,17 @@ impl<T: Send + 'static> Mailbox<T> {
         name: impl Into<Arc<str>>,
         capacity: usize,
     ) -> Result<(Mailbox<T>, Consumer<T>), SpecError> {
-        let name = name.into();
-        let problem = if name.is_empty() {
-            Some("a mailbox needs a name".to_owned())
-        } else if capacity == 0 {
-            Some("its capacity must be at least 1".to_owned())
-        } else if capacity > MAX_CAPACITY {
-            Some(format!("its capacity must be at most {MAX_CAPACITY}"))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            return Err(SpecError::InvalidMailbox {
-                mailbox: name.to_string(),
-                problem,
-            });
-        }
-        let shared = Shared::new(name, capacity);
-        Ok((
-            Mailbox {
-                shared: Arc::clone(&shared),
-            },
-            Consumer { shared },
-        ))
+        Self::builder(name, capacity).build()
     }
 
+    /// A mailbox named `name` holding at most `capacity` messages, to declare further: at
+    /// least once, a dead-letter mailbox.
+    pub fn builder(name: impl Into<Arc<str>>, capacity: usize) -> MailboxBuilder<T> {
+        MailboxBuilder::new(name.into(), capacity)
+    }
+}
+
+impl<T: Send + 'static, D: DeliveryMode> Mailbox<T, D> {
     /// A sender.
     pub fn sender(&self) -> Outbox<T> {
         Outbox {
@@ -156,7 +168,8 @@ impl<T: Send + 'static> Mailbox<T> {
         self.shared.capacity
     }
 
-    /// Messages queued now.
+    /// Messages queued now for their first delivery (those given back for redelivery are
+    /// counted in [`MailboxStats::in_doubt`]).
     pub fn len(&self) -> usize {
         self.shared.len()
     }
@@ -172,20 +185,21 @@ impl<T: Send + 'static> Mailbox<T> {
     }
 }
 
-/// What a `#[service]` fn may borrow for each attempt (`orders: &mut Inbox<Order>`): its
-/// `spec(..)` takes the `Source` in that argument's place (the mailbox's [`Consumer`]).
+/// What a `#[service]` fn may borrow for each attempt (`orders: &mut Inbox<Order>`, or
+/// `&mut AckInbox<Order>`): its `spec(..)` takes the `Source` in that argument's place (the
+/// mailbox's [`Consumer`], whose delivery mode must match).
 #[diagnostic::on_unimplemented(
     message = "a service borrows only a mailbox's inbox, not `{Self}`",
-    label = "take `&mut Inbox<T>` here, or an owned value",
-    note = "extra arguments are captured once and cloned for every attempt: take an owned type (`String`, `Arc<T>`, ...); `&mut Inbox<T>` is the one borrowed argument, lent by the tree for each attempt"
+    label = "take `&mut Inbox<T>` (or `&mut AckInbox<T>`) here, or an owned value",
+    note = "extra arguments are captured once and cloned for every attempt: take an owned type (`String`, `Arc<T>`, ...); a mailbox's inbox is the one borrowed argument, lent by the tree for each attempt"
 )]
 pub trait Lease {
     /// What the spec takes to lend it.
     type Source;
 }
 
-impl<T: Send + 'static> Lease for Inbox<T> {
-    type Source = Consumer<T>;
+impl<T: Send + 'static, D: DeliveryMode> Lease for Inbox<T, D> {
+    type Source = Consumer<T, D>;
 }
 
 /// What the tree does to the mailbox of a consumer child, whatever its message type.
@@ -197,6 +211,9 @@ pub(crate) trait MailboxControl: Send + Sync {
     fn revive(&self) -> u64;
     /// The tree is shutting down.
     fn close(&self);
+    /// Its consumer's attempt failed with `failure` (for the dead letters of the messages it
+    /// gave back).
+    fn attempt_failed(&self, failure: &str);
     /// The tree has ended: closes it and counts what is left.
     fn finish(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
     #[allow(dead_code)] // The shutdown report's mailbox section comes next.
@@ -218,6 +235,10 @@ impl<T: Send + 'static> MailboxControl for Shared<T> {
 
     fn close(&self) {
         Shared::close(self);
+    }
+
+    fn attempt_failed(&self, failure: &str) {
+        Shared::attempt_failed(self, failure);
     }
 
     fn finish(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {

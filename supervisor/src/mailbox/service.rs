@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::inbox::{Consumer, Inbox, InboxFuture};
+use super::mode::DeliveryMode;
 use super::{MailboxControl, Shared};
 use crate::context::TaskContext;
 use crate::error::ServiceError;
@@ -17,14 +18,15 @@ use crate::spec::{ChildSpec, ServiceOutput};
 ///
 /// The inbox goes back to the tree when the attempt ends, however it ends, with what is
 /// still queued; see the [module docs](super).
-pub fn service_with_inbox<T, F, R>(
+pub fn service_with_inbox<T, D, F, R>(
     name: impl Into<Arc<str>>,
-    consumer: Consumer<T>,
+    consumer: Consumer<T, D>,
     run: F,
 ) -> ChildSpec
 where
     T: Send + 'static,
-    F: for<'a> Fn(TaskContext, &'a mut Inbox<T>) -> InboxFuture<'a, R> + Send + Sync + 'static,
+    D: DeliveryMode,
+    F: for<'a> Fn(TaskContext, &'a mut Inbox<T, D>) -> InboxFuture<'a, R> + Send + Sync + 'static,
     R: ServiceOutput + 'static,
 {
     ChildSpec::consumer(
@@ -34,15 +36,16 @@ where
     )
 }
 
-struct InboxAttempts<T, F> {
-    consumer: Consumer<T>,
+struct InboxAttempts<T, D, F> {
+    consumer: Consumer<T, D>,
     run: F,
 }
 
-impl<T, F, R> MakeAttempt for InboxAttempts<T, F>
+impl<T, D, F, R> MakeAttempt for InboxAttempts<T, D, F>
 where
     T: Send + 'static,
-    F: for<'a> Fn(TaskContext, &'a mut Inbox<T>) -> InboxFuture<'a, R> + Send + Sync + 'static,
+    D: DeliveryMode,
+    F: for<'a> Fn(TaskContext, &'a mut Inbox<T, D>) -> InboxFuture<'a, R> + Send + Sync + 'static,
     R: ServiceOutput + 'static,
 {
     type Future = ServiceFuture<'static>;

@@ -1,11 +1,12 @@
 //! What a mailbox's handles share: the channel, the receiver's slot between attempts, and
 //! whether it takes messages.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, mpsc};
 
+use super::dead_letter::{DeadLetter, DeadLetterReason};
 use super::error::CloseReason;
 use super::stats::MailboxStats;
 use crate::model::TerminationReason;
@@ -17,24 +18,74 @@ const ORPHANED: u8 = 1;
 /// The tree is shutting down: sends fail, the consumer receives what is left, then `None`.
 const CLOSED: u8 = 2;
 
+/// Hands a dead letter to another mailbox without waiting; the error says why it could not.
+/// Boxed: a mailbox holding the sender of a mailbox of its own dead letters would be a type
+/// without end.
+pub(crate) type DeadLetterSink<T> = Box<dyn Fn(DeadLetter<T>) -> Result<(), String> + Send + Sync>;
+
+/// What an attempt borrows: the channel's receiver, and the message given back
+/// unacknowledged (at least once), which comes first. One at most: a delivery borrows the
+/// inbox, so a message is given back before the next one can be received.
+pub(crate) struct Held<T> {
+    pub(crate) receiver: mpsc::Receiver<T>,
+    pub(crate) given_back: Option<Requeued<T>>,
+}
+
+/// A message given back unacknowledged, to be delivered again.
+pub(crate) struct Requeued<T> {
+    pub(crate) message: T,
+    /// Deliveries so far (at least 1).
+    pub(crate) deliveries: u32,
+    /// How its last delivery ended, once known: `nack`, or the failure of the attempt that
+    /// dropped it (set when that attempt's exit is handled).
+    pub(crate) ending: Option<Arc<str>>,
+}
+
+/// Counts an attempt keeps and adds to the shared ones in batches.
+#[derive(Default)]
+pub(crate) struct Counts {
+    pub(crate) delivered: u64,
+    pub(crate) redelivered: u64,
+    pub(crate) acked: u64,
+    pub(crate) rejected: u64,
+    /// Dead-lettered after at least one delivery.
+    pub(crate) spent: u64,
+}
+
 pub(crate) struct Shared<T> {
     pub(crate) name: Arc<str>,
     pub(crate) capacity: usize,
+    /// `Some` for an at-least-once mailbox: deliveries of one message before it is
+    /// dead-lettered.
+    pub(crate) max_deliveries: Option<u32>,
+    /// Where dead letters go, if anywhere.
+    dead_letters: Option<DeadLetterSink<T>>,
     pub(crate) sender: mpsc::Sender<T>,
     /// The receiver while no attempt holds it.
-    slot: Mutex<Option<mpsc::Receiver<T>>>,
+    slot: Mutex<Option<Held<T>>>,
     state: AtomicU8,
     /// Why it is orphaned or closed (set before `state` changes).
     reason: Mutex<Option<CloseReason>>,
     /// Wakes senders waiting for room, and a consumer waiting for a message, when `state`
     /// changes.
     pub(crate) changed: Notify,
-    /// Received by an attempt (published by its inbox; see `Inbox`).
+    /// Received by an attempt for the first time (published by its inbox; see `Inbox`).
     delivered: AtomicU64,
+    /// Received again after being given back (at least once).
+    redelivered: AtomicU64,
+    /// Acknowledged, or rejected (at least once).
+    acked: AtomicU64,
+    rejected: AtomicU64,
     /// Taken out unreceived: the consumer had terminated for good.
     dead_lettered: AtomicU64,
+    /// Dead-lettered after at least one delivery (at least once).
+    spent: AtomicU64,
     /// Never received: left when the tree ended.
     undelivered: AtomicU64,
+    /// Given back and never acknowledged: left when the tree ended (at least once).
+    in_doubt_left: AtomicU64,
+    /// The tree has ended: what is left was counted.
+    finished: AtomicBool,
 }
 
 fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
@@ -42,19 +93,35 @@ fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
 }
 
 impl<T> Shared<T> {
-    pub(crate) fn new(name: Arc<str>, capacity: usize) -> Arc<Self> {
+    pub(crate) fn new(
+        name: Arc<str>,
+        capacity: usize,
+        max_deliveries: Option<u32>,
+        dead_letters: Option<DeadLetterSink<T>>,
+    ) -> Arc<Self> {
         let (sender, receiver) = mpsc::channel(capacity);
         Arc::new(Shared {
             name,
             capacity,
+            max_deliveries,
+            dead_letters,
             sender,
-            slot: Mutex::new(Some(receiver)),
+            slot: Mutex::new(Some(Held {
+                receiver,
+                given_back: None,
+            })),
             state: AtomicU8::new(OPEN),
             reason: Mutex::new(None),
             changed: Notify::new(),
             delivered: AtomicU64::new(0),
+            redelivered: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
+            spent: AtomicU64::new(0),
             undelivered: AtomicU64::new(0),
+            in_doubt_left: AtomicU64::new(0),
+            finished: AtomicBool::new(false),
         })
     }
 
@@ -77,27 +144,70 @@ impl<T> Shared<T> {
     }
 
     /// Takes the receiver for an attempt, or `None` if another attempt holds it.
-    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<T>> {
+    pub(crate) fn take_receiver(&self) -> Option<Held<T>> {
         lock(&self.slot).take()
     }
 
-    /// Gives the receiver back, with the count of messages its attempt received.
-    pub(crate) fn return_receiver(&self, receiver: mpsc::Receiver<T>, delivered: u64) {
-        self.publish_delivered(delivered);
-        *lock(&self.slot) = Some(receiver);
+    /// Gives the receiver back, with its attempt's counts.
+    pub(crate) fn return_receiver(&self, held: Held<T>, counts: &mut Counts) {
+        self.publish(counts);
+        *lock(&self.slot) = Some(held);
     }
 
-    pub(crate) fn publish_delivered(&self, delivered: u64) {
-        if delivered > 0 {
-            self.delivered.fetch_add(delivered, Ordering::Relaxed);
+    /// Adds an attempt's counts to the shared ones, and clears them.
+    pub(crate) fn publish(&self, counts: &mut Counts) {
+        let Counts {
+            delivered,
+            redelivered,
+            acked,
+            rejected,
+            spent,
+        } = std::mem::take(counts);
+        for (shared, count) in [
+            (&self.delivered, delivered),
+            (&self.redelivered, redelivered),
+            (&self.acked, acked),
+            (&self.rejected, rejected),
+            (&self.spent, spent),
+        ] {
+            if count > 0 {
+                shared.fetch_add(count, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The attempt that last held the receiver failed with `failure`: the message it gave
+    /// back by dropping it carries it, for its dead letter if it comes to that.
+    pub(crate) fn attempt_failed(&self, failure: &str) {
+        let mut slot = lock(&self.slot);
+        let given_back = slot.as_mut().and_then(|held| held.given_back.as_mut());
+        if let Some(requeued) = given_back.filter(|r| r.ending.is_none()) {
+            requeued.ending = Some(Arc::from(failure));
+        }
+    }
+
+    /// Hands `message` to the dead-letter mailbox, if there is one; a full or closed one
+    /// drops it, with a warning (it is counted as dead-lettered either way).
+    pub(crate) fn dead_letter(&self, message: T, deliveries: u32, reason: DeadLetterReason) {
+        let Some(sink) = &self.dead_letters else {
+            return;
+        };
+        let letter = DeadLetter {
+            message,
+            mailbox: Arc::clone(&self.name),
+            deliveries,
+            reason,
+        };
+        if let Err(refused) = sink(letter) {
+            tracing::warn!(mailbox = %self.name, error = %refused, "a dead letter was dropped");
         }
     }
 
     /// Its consumer terminated for good: sends fail with `reason` from now on, and what is
     /// queued is dead-lettered. Returns how many messages that was.
     pub(crate) fn orphan(&self, reason: TerminationReason) -> u64 {
-        self.change(ORPHANED, CloseReason::ConsumerTerminated(reason));
-        self.dead_letter_queued()
+        self.change(ORPHANED, CloseReason::ConsumerTerminated(reason.clone()));
+        self.dead_letter_queued(&reason)
     }
 
     /// Its consumer starts again: what reached it while orphaned is dead-lettered (it is not
@@ -112,8 +222,11 @@ impl<T> Shared<T> {
         if self.state.load(Ordering::Acquire) != ORPHANED {
             return 0;
         }
-        let dead = self.dead_letter_queued();
-        *reason = None;
+        let dead = match reason.take() {
+            Some(CloseReason::ConsumerTerminated(why)) => self.dead_letter_queued(&why),
+            // Orphaned always with its consumer's reason; a close is never undone.
+            _ => self.dead_letter_queued(&TerminationReason::Aborted),
+        };
         self.state.store(OPEN, Ordering::Release);
         dead
     }
@@ -137,20 +250,27 @@ impl<T> Shared<T> {
         self.changed.notify_waiters();
     }
 
-    /// Drops every queued message unreceived, if the receiver is in its slot (no attempt
-    /// holds it: the consumer is not running).
-    fn dead_letter_queued(&self) -> u64 {
+    /// Dead-letters every queued message, the one given back first, if the receiver is in
+    /// its slot (no attempt holds it: the consumer is not running).
+    fn dead_letter_queued(&self, why: &TerminationReason) -> u64 {
         let mut slot = lock(&self.slot);
-        let Some(receiver) = slot.as_mut() else {
+        let Some(held) = slot.as_mut() else {
             return 0;
         };
+        let reason = || DeadLetterReason::ConsumerTerminated(why.clone());
+        let mut spent = 0;
+        if let Some(requeued) = held.given_back.take() {
+            self.dead_letter(requeued.message, requeued.deliveries, reason());
+            spent += 1;
+        }
         let mut dead = 0;
-        while let Ok(message) = receiver.try_recv() {
-            drop(message);
+        while let Ok(message) = held.receiver.try_recv() {
+            self.dead_letter(message, 0, reason());
             dead += 1;
         }
+        self.spent.fetch_add(spent, Ordering::Relaxed);
         self.dead_lettered.fetch_add(dead, Ordering::Relaxed);
-        dead
+        spent + dead
     }
 
     /// The tree has ended, every attempt too: closes the channel and takes out what is left,
@@ -158,30 +278,52 @@ impl<T> Shared<T> {
     /// room (none waits across an await here).
     pub(crate) async fn finish(&self) {
         self.close();
-        let Some(mut receiver) = self.take_receiver() else {
+        let Some(mut held) = self.take_receiver() else {
             return;
         };
-        receiver.close();
+        held.receiver.close();
         let mut left = 0;
-        while let Some(message) = receiver.recv().await {
+        while let Some(message) = held.receiver.recv().await {
             drop(message);
             left += 1;
         }
         self.undelivered.fetch_add(left, Ordering::Relaxed);
-        *lock(&self.slot) = Some(receiver);
+        // A message given back and never acknowledged is in doubt: counted where it is, not
+        // derived from the other counts, so that the report would show one lost.
+        let in_doubt = u64::from(held.given_back.take().is_some());
+        self.in_doubt_left.fetch_add(in_doubt, Ordering::Relaxed);
+        self.finished.store(true, Ordering::Release);
+        *lock(&self.slot) = Some(held);
     }
 
+    /// Derived from counts each kept in one place: a message sent was delivered (at least
+    /// once), dead-lettered unreceived, or is queued. One delivered at least once was acked,
+    /// rejected, dead-lettered, or is in doubt: while the tree runs that is what remains;
+    /// once it has ended, the count left, so that a message lost shows as a shortfall.
     pub(crate) fn stats(&self) -> MailboxStats {
-        let delivered = self.delivered.load(Ordering::Relaxed);
-        let dead_lettered = self.dead_lettered.load(Ordering::Relaxed);
-        let queued = self.len() as u64 + self.undelivered.load(Ordering::Relaxed);
+        let load = |count: &AtomicU64| count.load(Ordering::Relaxed);
+        let delivered = load(&self.delivered);
+        let unreceived = load(&self.dead_lettered);
+        let spent = load(&self.spent);
+        let (acked, rejected) = (load(&self.acked), load(&self.rejected));
+        let queued = self.len() as u64 + load(&self.undelivered);
+        let in_doubt = match self.max_deliveries {
+            Some(_) if self.finished.load(Ordering::Acquire) => load(&self.in_doubt_left),
+            Some(_) => delivered.saturating_sub(acked + rejected + spent),
+            None => 0,
+        };
         MailboxStats {
             name: self.name.to_string(),
             capacity: self.capacity,
+            max_deliveries: self.max_deliveries,
+            sent: delivered + unreceived + queued,
             queued,
             delivered,
-            dead_lettered,
-            sent: delivered + dead_lettered + queued,
+            redelivered: load(&self.redelivered),
+            acked,
+            rejected,
+            in_doubt,
+            dead_lettered: unreceived + spent,
         }
     }
 }

@@ -134,6 +134,10 @@ impl Node {
         });
         if let Some(failure) = failure {
             slot.shared.counters.failed(failure.kind());
+            // The messages its attempt gave back unacknowledged carry the failure.
+            if let Some(mailbox) = self.child_spec(index).mailbox() {
+                mailbox.attempt_failed(failure.message());
+            }
             tracing::warn!(
                 path = %self.child_path(index),
                 attempt = self.slots[index].attempt,

@@ -1,0 +1,118 @@
+//! Declaring a mailbox with more than a name and a capacity.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::dead_letter::DeadLetter;
+use super::inbox::Consumer;
+use super::mode::{AtLeastOnce, AtMostOnce, DeliveryMode};
+use super::outbox::Outbox;
+use super::shared::{DeadLetterSink, Shared};
+use super::{MAX_CAPACITY, Mailbox};
+use crate::error::SpecError;
+
+/// A mailbox being declared: [`Mailbox::builder`], then [`build`](Self::build).
+///
+/// ```
+/// use supervisor::mailbox::{DeadLetter, Mailbox};
+///
+/// # fn main() -> Result<(), supervisor::error::SpecError> {
+/// // Orders that failed three deliveries go to `poison`, for a child that records them.
+/// let (poison, _poison_consumer) = Mailbox::<DeadLetter<u64>>::bounded("poison", 64)?;
+/// let (orders, _router_consumer) = Mailbox::<u64>::builder("orders", 1024)
+///     .at_least_once(3)
+///     .dead_letters(poison.sender())
+///     .build()?;
+/// assert_eq!(orders.stats().max_deliveries, Some(3));
+/// # Ok(())
+/// # }
+/// ```
+pub struct MailboxBuilder<T, D = AtMostOnce> {
+    name: Arc<str>,
+    capacity: usize,
+    max_deliveries: Option<u32>,
+    dead_letters: Option<DeadLetterSink<T>>,
+    mode: PhantomData<D>,
+}
+
+impl<T: Send + 'static> MailboxBuilder<T> {
+    pub(super) fn new(name: Arc<str>, capacity: usize) -> Self {
+        MailboxBuilder {
+            name,
+            capacity,
+            max_deliveries: None,
+            dead_letters: None,
+            mode: PhantomData,
+        }
+    }
+
+    /// At least once: the consumer takes `&mut AckInbox<T>` and acknowledges each message;
+    /// one it does not acknowledge comes back, up to `max_deliveries` deliveries in all, then
+    /// becomes a dead letter. Keep `max_deliveries` below the consumer's circuit breaker
+    /// limit, or a poison message trips the breaker before it is dead-lettered.
+    pub fn at_least_once(self, max_deliveries: u32) -> MailboxBuilder<T, AtLeastOnce> {
+        MailboxBuilder {
+            name: self.name,
+            capacity: self.capacity,
+            max_deliveries: Some(max_deliveries),
+            dead_letters: self.dead_letters,
+            mode: PhantomData,
+        }
+    }
+}
+
+impl<T: Send + 'static, D: DeliveryMode> MailboxBuilder<T, D> {
+    /// Sends each dead letter to `sink` (another mailbox, whose consumer records or alerts),
+    /// if it has room: the mailbox never waits on it, and a full or closed sink drops the
+    /// letter with a warning. Every dead letter is counted either way.
+    pub fn dead_letters(mut self, sink: Outbox<DeadLetter<T>>) -> Self {
+        self.dead_letters = Some(Box::new(move |letter| {
+            sink.try_send(letter)
+                .map_err(|refused| format!("dead-letter mailbox `{}`: {refused}", sink.mailbox()))
+        }));
+        self
+    }
+
+    /// The mailbox, and the right to consume it, for one child.
+    ///
+    /// # Errors
+    ///
+    /// [`SpecError::InvalidMailbox`] when the name is empty, the capacity is 0 or above
+    /// [`MAX_CAPACITY`], or `max_deliveries` is 0.
+    #[allow(clippy::type_complexity)] // A pair, as `Mailbox::bounded` returns it.
+    pub fn build(self) -> Result<(Mailbox<T, D>, Consumer<T, D>), SpecError> {
+        let problem = if self.name.is_empty() {
+            Some("a mailbox needs a name".to_owned())
+        } else if self.capacity == 0 {
+            Some("its capacity must be at least 1".to_owned())
+        } else if self.capacity > MAX_CAPACITY {
+            Some(format!("its capacity must be at most {MAX_CAPACITY}"))
+        } else if self.max_deliveries == Some(0) {
+            Some("max_deliveries must be at least 1".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(SpecError::InvalidMailbox {
+                mailbox: self.name.to_string(),
+                problem,
+            });
+        }
+        let shared = Shared::new(
+            self.name,
+            self.capacity,
+            self.max_deliveries,
+            self.dead_letters,
+        );
+        Ok((
+            Mailbox {
+                shared: Arc::clone(&shared),
+                mode: PhantomData,
+            },
+            Consumer {
+                shared,
+                mode: PhantomData,
+            },
+        ))
+    }
+}
