@@ -482,3 +482,122 @@ async fn the_report_lists_the_mailboxes_of_children_added_at_run_time() {
         ("fills", 1, 1)
     );
 }
+
+/// A strategy that sends one last order when it is stopped, as a flush would.
+fn flushing_strategy(orders: &Mailbox<u32>) -> ChildSpec {
+    let outbox = orders.sender();
+    service_fn("strategy", move |ctx| {
+        let outbox = outbox.clone();
+        async move {
+            outbox
+                .send(1)
+                .await
+                .map_err(|e| ServiceError::from(e.to_string()))?;
+            ctx.cancelled().await;
+            outbox
+                .send(2)
+                .await
+                .map_err(|e| ServiceError::from(e.to_string()))
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_declared_producer_stops_before_the_consumer_which_gets_its_last_message() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let received = Received::default();
+    let spec = SupervisorSpec::builder("bot")
+        // Started first: without `produces`, both would stop at once.
+        .child(flushing_strategy(&orders).produces(&orders))
+        .child(slow(consumer, &received))
+        .build()
+        .unwrap();
+    assert_eq!(spec.shutdown_order(), ["strategy", "router"]);
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    run_for(100).await;
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(
+        outcomes(&report),
+        [
+            ("bot/strategy", StopOutcome::Graceful),
+            ("bot/router", StopOutcome::Graceful)
+        ]
+    );
+    let got: Vec<u32> = taken(&received).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(got, [1, 2]);
+    assert_eq!(report.mailboxes[0].sent, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_undeclared_producer_stopped_with_the_consumer_is_refused_with_its_message() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let received = Received::default();
+    let refused = Arc::new(Mutex::new(None));
+    let strategy = {
+        let (outbox, refused) = (orders.sender(), Arc::clone(&refused));
+        service_fn("strategy", move |ctx| {
+            let (outbox, refused) = (outbox.clone(), Arc::clone(&refused));
+            async move {
+                ctx.cancelled().await;
+                // The consumer's mailbox closed as the shutdown began: refused, given back.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                if let Err(error) = outbox.send(2).await {
+                    *refused.lock().unwrap() = Some(error);
+                }
+            }
+        })
+    };
+    let spec = SupervisorSpec::builder("bot")
+        .child(strategy)
+        .child(slow(consumer, &received))
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    run_for(10).await;
+    tree.shutdown_tree("test", "done").await;
+    match refused.lock().unwrap().take() {
+        Some(SendError::Closed {
+            message: 2,
+            reason: CloseReason::Shutdown,
+        }) => {}
+        other => panic!("expected Closed(Shutdown) with 2, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_consumer_that_depends_on_its_producer_is_a_shutdown_order_cycle() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let received = Received::default();
+    let error = SupervisorSpec::builder("bot")
+        .child(flushing_strategy(&orders).produces(&orders))
+        .child(slow(consumer, &received).after(["strategy"]))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "shutdown order cycle in `bot`: `strategy` stops after `router` (depends on it), \
+         `router` stops after `strategy` (sends into its mailbox); drop one `after`/`requires`, \
+         or send from one side through an `Outbox` not declared with `produces`"
+    );
+}
+
+#[test]
+fn a_producer_inside_a_nested_supervisor_orders_its_supervisor() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let received = Received::default();
+    let strategies = SupervisorSpec::builder("strategies")
+        .child(flushing_strategy(&orders).produces(&orders))
+        .build()
+        .unwrap();
+    let spec = SupervisorSpec::builder("bot")
+        .child(ChildSpec::supervisor(strategies))
+        .child(slow(consumer, &received))
+        .child(idle("audit"))
+        .build()
+        .unwrap();
+    assert_eq!(spec.shutdown_order(), ["audit", "strategies", "router"]);
+}

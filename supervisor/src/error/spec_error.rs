@@ -61,6 +61,14 @@ pub enum SpecError {
         /// What is wrong, and what would be valid.
         problem: String,
     },
+    /// The shutdown order has a cycle: a child stops after those that depend on it, and a
+    /// mailbox's consumer after the children that send into it.
+    ShutdownOrderCycle {
+        /// The supervisor.
+        supervisor: String,
+        /// Each step of the cycle, as "`a` stops after `b` (why)".
+        cycle: Vec<String>,
+    },
     /// Two children consume one mailbox (a consumer's spec was cloned); a mailbox has one.
     MailboxConsumedTwice {
         /// The mailbox.
@@ -115,6 +123,11 @@ impl fmt::Display for SpecError {
             SpecError::InvalidMailbox { mailbox, problem } => {
                 write!(f, "mailbox `{mailbox}`: {problem}")
             }
+            SpecError::ShutdownOrderCycle { supervisor, cycle } => write!(
+                f,
+                "shutdown order cycle in `{supervisor}`: {}; drop one `after`/`requires`, or send from one side through an `Outbox` not declared with `produces`",
+                cycle.join(", ")
+            ),
             SpecError::MailboxConsumedTwice { mailbox, consumers } => write!(
                 f,
                 "mailbox `{mailbox}` is consumed by both `{}` and `{}`; a mailbox has one consumer",

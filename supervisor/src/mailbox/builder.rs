@@ -8,7 +8,7 @@ use super::inbox::Consumer;
 use super::mode::{AtLeastOnce, AtMostOnce, DeliveryMode};
 use super::outbox::Outbox;
 use super::shared::{DeadLetterSink, Shared};
-use super::{MAX_CAPACITY, Mailbox};
+use super::{MAX_CAPACITY, Mailbox, MailboxRef};
 use crate::error::SpecError;
 
 /// A mailbox being declared: [`Mailbox::builder`], then [`build`](Self::build).
@@ -31,7 +31,7 @@ pub struct MailboxBuilder<T, D = AtMostOnce> {
     name: Arc<str>,
     capacity: usize,
     max_deliveries: Option<u32>,
-    dead_letters: Option<DeadLetterSink<T>>,
+    dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
     mode: PhantomData<D>,
 }
 
@@ -64,12 +64,15 @@ impl<T: Send + 'static> MailboxBuilder<T> {
 impl<T: Send + 'static, D: DeliveryMode> MailboxBuilder<T, D> {
     /// Sends each dead letter to `sink` (another mailbox, whose consumer records or alerts),
     /// if it has room: the mailbox never waits on it, and a full or closed sink drops the
-    /// letter with a warning. Every dead letter is counted either way.
+    /// letter with a warning. Every dead letter is counted either way. At shutdown, the tree
+    /// stops the sink's consumer only after this mailbox's consumer, which makes the letters.
     pub fn dead_letters(mut self, sink: Outbox<DeadLetter<T>>) -> Self {
-        self.dead_letters = Some(Box::new(move |letter| {
+        let target = sink.erased();
+        let send: DeadLetterSink<T> = Box::new(move |letter| {
             sink.try_send(letter)
                 .map_err(|refused| format!("dead-letter mailbox `{}`: {refused}", sink.mailbox()))
-        }));
+        });
+        self.dead_letters = Some((send, target));
         self
     }
 

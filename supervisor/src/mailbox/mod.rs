@@ -202,9 +202,42 @@ impl<T: Send + 'static, D: DeliveryMode> Lease for Inbox<T, D> {
     type Source = Consumer<T, D>;
 }
 
+/// A mailbox, whatever its message type, compared by identity: what a child declares it
+/// sends into ([`ChildSpec::produces`](crate::ChildSpec::produces)).
+#[derive(Clone)]
+pub(crate) struct MailboxRef(pub(crate) Arc<dyn MailboxControl>);
+
+impl MailboxRef {
+    /// Its identity while it lives (the references keep it alive).
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.0).cast::<()>() as usize
+    }
+}
+
+impl PartialEq for MailboxRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl fmt::Debug for MailboxRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mailbox({:?})", self.0.name())
+    }
+}
+
+impl<T: Send + 'static, D: DeliveryMode> Mailbox<T, D> {
+    pub(crate) fn erased(&self) -> MailboxRef {
+        let shared: Arc<Shared<T>> = Arc::clone(&self.shared);
+        MailboxRef(shared)
+    }
+}
+
 /// What the tree does to the mailbox of a consumer child, whatever its message type.
 pub(crate) trait MailboxControl: Send + Sync {
     fn name(&self) -> &str;
+    /// The dead-letter mailbox it sends into, if any: its consumer is that one's producer.
+    fn feeds(&self) -> Option<MailboxRef>;
     /// Its consumer terminated for good; returns how many messages were dead-lettered.
     fn orphan(&self, reason: TerminationReason) -> u64;
     /// Its consumer starts again; returns how many messages were dead-lettered.
@@ -223,6 +256,10 @@ pub(crate) trait MailboxControl: Send + Sync {
 impl<T: Send + 'static> MailboxControl for Shared<T> {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn feeds(&self) -> Option<MailboxRef> {
+        self.dead_letter_target()
     }
 
     fn orphan(&self, reason: TerminationReason) -> u64 {

@@ -37,6 +37,11 @@ impl<T> fmt::Debug for Outbox<T> {
 }
 
 impl<T: Send + 'static> Outbox<T> {
+    pub(crate) fn erased(&self) -> super::MailboxRef {
+        let shared: Arc<Shared<T>> = Arc::clone(&self.shared);
+        super::MailboxRef(shared)
+    }
+
     /// The mailbox's name.
     pub fn mailbox(&self) -> &str {
         &self.shared.name

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, mpsc};
 
+use super::MailboxRef;
 use super::dead_letter::{DeadLetter, DeadLetterReason};
 use super::error::CloseReason;
 use super::stats::MailboxStats;
@@ -58,8 +59,8 @@ pub(crate) struct Shared<T> {
     /// `Some` for an at-least-once mailbox: deliveries of one message before it is
     /// dead-lettered.
     pub(crate) max_deliveries: Option<u32>,
-    /// Where dead letters go, if anywhere.
-    dead_letters: Option<DeadLetterSink<T>>,
+    /// Where dead letters go, if anywhere, and that mailbox (for the shutdown order).
+    dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
     pub(crate) sender: mpsc::Sender<T>,
     /// The receiver while no attempt holds it.
     slot: Mutex<Option<Held<T>>>,
@@ -97,7 +98,7 @@ impl<T> Shared<T> {
         name: Arc<str>,
         capacity: usize,
         max_deliveries: Option<u32>,
-        dead_letters: Option<DeadLetterSink<T>>,
+        dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
     ) -> Arc<Self> {
         let (sender, receiver) = mpsc::channel(capacity);
         Arc::new(Shared {
@@ -123,6 +124,10 @@ impl<T> Shared<T> {
             in_doubt_left: AtomicU64::new(0),
             finished: AtomicBool::new(false),
         })
+    }
+
+    pub(crate) fn dead_letter_target(&self) -> Option<MailboxRef> {
+        self.dead_letters.as_ref().map(|(_, target)| target.clone())
     }
 
     /// Why it takes no messages now, if it does not.
@@ -189,7 +194,7 @@ impl<T> Shared<T> {
     /// Hands `message` to the dead-letter mailbox, if there is one; a full or closed one
     /// drops it, with a warning (it is counted as dead-lettered either way).
     pub(crate) fn dead_letter(&self, message: T, deliveries: u32, reason: DeadLetterReason) {
-        let Some(sink) = &self.dead_letters else {
+        let Some((sink, _)) = &self.dead_letters else {
             return;
         };
         let letter = DeadLetter {

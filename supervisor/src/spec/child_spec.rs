@@ -73,6 +73,8 @@ pub(crate) struct ChildPolicy {
     pub(crate) tags: Vec<Arc<str>>,
     pub(crate) significant: bool,
     pub(crate) heartbeat_timeout: Option<Duration>,
+    /// Mailboxes it sends into (declared with `produces`).
+    pub(crate) produces: Vec<crate::mailbox::MailboxRef>,
 }
 
 impl ChildPolicy {
@@ -96,6 +98,7 @@ impl ChildPolicy {
                     tags: Vec::new(),
                     significant: false,
                     heartbeat_timeout: None,
+                    produces: Vec::new(),
                 })
             })
         });
@@ -269,6 +272,24 @@ impl ChildSpec {
         }
     }
 
+    /// Calls `each` with every mailbox this child sends into (declared, and the dead-letter
+    /// mailbox of one it consumes) and, for a supervisor, every one its tree sends into.
+    pub(crate) fn each_produced(&self, mut each: impl FnMut(&crate::mailbox::MailboxRef)) {
+        let mut stack = vec![self];
+        while let Some(child) = stack.pop() {
+            child.policy.produces.iter().for_each(&mut each);
+            match &child.run {
+                Run::Async(attempts) => {
+                    if let Some(sink) = attempts.mailbox().and_then(|m| m.feeds()) {
+                        each(&sink);
+                    }
+                }
+                Run::Blocking(_) => {}
+                Run::Supervisor(spec) => stack.extend(&spec.children),
+            }
+        }
+    }
+
     fn new(name: Arc<str>, run: Run, restart: RestartPolicy) -> Self {
         ChildSpec {
             name,
@@ -404,6 +425,44 @@ impl ChildSpec {
     /// When a started attempt counts as running; explicit readiness holds back dependents.
     pub fn with_readiness(mut self, readiness: Readiness) -> Self {
         self.policy_mut().readiness = readiness;
+        self
+    }
+
+    /// Declares that this child sends into `mailbox`: at the tree's shutdown, the mailbox's
+    /// consumer (or the sibling holding it) then stops only after this child has, so that it
+    /// receives this child's last messages before its mailbox closes. A child sending into a
+    /// mailbox without declaring it is stopped alongside the consumer instead, and its late
+    /// sends fail with [`CloseReason::Shutdown`](crate::mailbox::CloseReason::Shutdown).
+    ///
+    /// ```
+    /// use supervisor::mailbox::{Inbox, Mailbox, service_with_inbox};
+    /// use supervisor::prelude::*;
+    ///
+    /// # fn main() -> Result<(), supervisor::error::SpecError> {
+    /// let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64)?;
+    /// let router = service_with_inbox("router", consumer, |_ctx, inbox: &mut Inbox<u32>| {
+    ///     Box::pin(async move { while inbox.recv().await.is_some() {} })
+    /// });
+    /// let outbox = orders.sender();
+    /// let strategy = service_fn("strategy", move |ctx| {
+    ///     let outbox = outbox.clone();
+    ///     async move { outbox.send_with(&ctx, 1).await.map_err(|e| ServiceError::from(e.to_string())) }
+    /// })
+    /// .produces(&orders);
+    /// let spec = SupervisorSpec::builder("bot").child(router).child(strategy).build()?;
+    /// assert_eq!(spec.shutdown_order(), ["strategy", "router"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn produces<T: Send + 'static, D: crate::mailbox::DeliveryMode>(
+        mut self,
+        mailbox: &crate::mailbox::Mailbox<T, D>,
+    ) -> Self {
+        let mailbox = mailbox.erased();
+        let policy = self.policy_mut();
+        if !policy.produces.contains(&mailbox) {
+            policy.produces.push(mailbox);
+        }
         self
     }
 

@@ -4,6 +4,7 @@
 mod argument;
 mod child_spec;
 mod declared_tree;
+mod drain;
 mod pool;
 mod service_output;
 mod supervisor_spec;

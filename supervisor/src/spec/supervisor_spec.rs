@@ -73,6 +73,11 @@ pub(crate) struct Layout {
     rank: Vec<usize>,
     /// How many children it describes.
     len: usize,
+    /// For each child, the siblings that send into a mailbox its subtree consumes: at the
+    /// tree's shutdown it stops after them. Empty when no child consumes a mailbox.
+    drain_producers: Vec<Vec<usize>>,
+    /// The inverse: the siblings each child sends into.
+    drain_consumers: Vec<Vec<usize>>,
 }
 
 impl Layout {
@@ -97,6 +102,7 @@ impl Layout {
             order,
             rank,
             len,
+            ..Layout::default()
         }
     }
 
@@ -118,6 +124,50 @@ impl Layout {
     /// The children bound to child `index` through `requires`.
     pub(crate) fn bound_dependents(&self, index: usize) -> &[usize] {
         self.bound_dependents.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The siblings that send into a mailbox child `index`'s subtree consumes.
+    pub(crate) fn drain_producers(&self, index: usize) -> &[usize] {
+        self.drain_producers.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The siblings whose mailboxes child `index` sends into.
+    pub(crate) fn drain_consumers(&self, index: usize) -> &[usize] {
+        self.drain_consumers.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    fn with_drains(mut self, producers: Vec<Vec<usize>>) -> Self {
+        if producers.iter().any(|p| !p.is_empty()) {
+            self.drain_consumers = dependents_of(&producers);
+            self.drain_producers = producers;
+        }
+        self
+    }
+
+    /// The order the tree's shutdown stops children in: each after its dependents and, as a
+    /// consumer, after its producers; otherwise newest first.
+    fn stop_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = self.order().collect();
+        order.reverse();
+        if self.drain_producers.is_empty() {
+            return order;
+        }
+        let mut stopped = vec![false; self.len];
+        let mut result = Vec::with_capacity(self.len);
+        while result.len() < self.len {
+            let ready = order.iter().copied().find(|&i| {
+                !stopped[i]
+                    && self.dependents(i).iter().all(|&d| stopped[d])
+                    && self.drain_producers(i).iter().all(|&p| stopped[p])
+            });
+            // Built without cycles; should one slip through, the rest go newest first.
+            let Some(next) = ready.or_else(|| order.iter().copied().find(|&i| !stopped[i])) else {
+                break;
+            };
+            stopped[next] = true;
+            result.push(next);
+        }
+        result
     }
 
     /// The position of declared child `index` in the startup order.
@@ -284,11 +334,15 @@ impl SupervisorSpec {
             .collect()
     }
 
-    /// Child names in shutdown order: the reverse of the startup order.
+    /// Child names in the order the tree's shutdown stops them: the reverse of the startup
+    /// order, except that a mailbox's consumer stops after the children that send into it
+    /// ([`ChildSpec::produces`]). Children with no order between them stop at once.
     pub fn shutdown_order(&self) -> Vec<&str> {
-        let mut order = self.startup_order();
-        order.reverse();
-        order
+        self.layout
+            .stop_order()
+            .into_iter()
+            .map(|i| self.children[i].name())
+            .collect()
     }
 }
 
@@ -522,7 +576,14 @@ impl SupervisorSpecBuilder {
                 .collect(),
         })?;
         check_one_consumer_each(&supervisor, &self.children)?;
-        let layout = Layout::new(dependencies, &requirements, order);
+        let producers = super::drain::producers(&self.children);
+        super::drain::check_shutdown_order(
+            &supervisor,
+            &self.children,
+            &dependents_of(&dependencies),
+            &producers,
+        )?;
+        let layout = Layout::new(dependencies, &requirements, order).with_drains(producers);
         Ok(SupervisorSpec {
             name: self.name,
             strategy: self.strategy,

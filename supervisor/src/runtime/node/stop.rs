@@ -99,20 +99,26 @@ impl Node {
         }
     }
 
-    /// Whether no dependent of `index` that is being stopped is still alive: derived from the
-    /// slots, so overlapping waves cannot miscount.
+    /// Whether no dependent of `index` that is being stopped is still alive, nor, once the
+    /// tree is ending, a sibling that sends into its mailbox: derived from the slots, so
+    /// overlapping waves cannot miscount.
     fn free_to_stop(&self, index: usize) -> bool {
-        self.dependents(index).iter().all(|&d| {
-            let slot = &self.slots[d];
+        let gone = |&other: &usize| {
+            let slot = &self.slots[other];
             slot.task.is_none() || slot.stop.is_none()
-        })
+        };
+        self.dependents(index).iter().all(gone)
+            && (!self.tree.ending.load(std::sync::atomic::Ordering::Acquire)
+                || self.spec.layout.drain_producers(index).iter().all(gone))
     }
 
-    /// A child exited: its dependencies waiting on it may be cancelled now.
+    /// A child exited: its dependencies, and the consumers it sends into, waiting on it may
+    /// be stopped now.
     pub(super) fn release_stops_of_dependencies(&mut self, index: usize) {
         // The layout is shared and never changes: index it instead of copying it.
         let layout = std::sync::Arc::clone(&self.spec.layout);
-        for &dependency in layout.dependencies(index) {
+        let waiting = layout.dependencies(index).iter();
+        for &dependency in waiting.chain(layout.drain_consumers(index)) {
             let pending = self.slots[dependency]
                 .stop
                 .as_ref()
