@@ -601,3 +601,68 @@ fn a_producer_inside_a_nested_supervisor_orders_its_supervisor() {
         .unwrap();
     assert_eq!(spec.shutdown_order(), ["audit", "strategies", "router"]);
 }
+
+/// A consumer that fails on message 1 and then backs off for ten seconds.
+fn failing_on_first(consumer: Consumer<u32>, received: &Received) -> ChildSpec {
+    recording(consumer, received, |m| match m {
+        1 => Ending::Fails,
+        _ => Ending::Goes,
+    })
+    .with_backoff(plain_backoff(10_000, 10_000))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_backing_off_at_shutdown_gets_one_attempt_to_drain() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let received = Received::default();
+    let tree = start_bot([failing_on_first(consumer, &received)]).await;
+    let outbox = orders.sender();
+    for order in 1..=4 {
+        outbox.send(order).await.unwrap();
+    }
+    run_for(10).await;
+    assert_eq!(taken(&received), [(1, 1)]);
+    let report = tree.shutdown_tree("test", "done").await;
+    // Not ten seconds later: at once, the second attempt drains 2 to 4.
+    assert_eq!(report.duration, Duration::ZERO);
+    assert_eq!(taken(&received), [(1, 1), (2, 2), (2, 3), (2, 4)]);
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::Graceful)]);
+    assert_eq!(
+        (report.mailboxes[0].delivered, report.mailboxes[0].queued),
+        (4, 0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mailbox_may_leave_a_backing_off_consumer_undrained() {
+    let (orders, consumer) = Mailbox::<u32>::builder("orders", 8)
+        .drain_on_shutdown(false)
+        .build()
+        .unwrap();
+    let received = Received::default();
+    let tree = start_bot([failing_on_first(consumer, &received)]).await;
+    let outbox = orders.sender();
+    for order in 1..=4 {
+        outbox.send(order).await.unwrap();
+    }
+    run_for(10).await;
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(taken(&received), [(1, 1)]);
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::NotRunning)]);
+    assert_eq!(
+        (report.mailboxes[0].delivered, report.mailboxes[0].queued),
+        (1, 3)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_mailbox_does_not_start_its_backing_off_consumer() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let received = Received::default();
+    let tree = start_bot([failing_on_first(consumer, &received)]).await;
+    orders.sender().send(1).await.unwrap();
+    run_for(10).await;
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::NotRunning)]);
+    assert_eq!(taken(&received), [(1, 1)]);
+}

@@ -31,6 +31,7 @@ pub struct MailboxBuilder<T, D = AtMostOnce> {
     name: Arc<str>,
     capacity: usize,
     max_deliveries: Option<u32>,
+    drain_on_shutdown: bool,
     dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
     mode: PhantomData<D>,
 }
@@ -41,6 +42,7 @@ impl<T: Send + 'static> MailboxBuilder<T> {
             name,
             capacity,
             max_deliveries: None,
+            drain_on_shutdown: true,
             dead_letters: None,
             mode: PhantomData,
         }
@@ -55,6 +57,7 @@ impl<T: Send + 'static> MailboxBuilder<T> {
             name: self.name,
             capacity: self.capacity,
             max_deliveries: Some(max_deliveries),
+            drain_on_shutdown: self.drain_on_shutdown,
             dead_letters: self.dead_letters,
             mode: PhantomData,
         }
@@ -73,6 +76,15 @@ impl<T: Send + 'static, D: DeliveryMode> MailboxBuilder<T, D> {
                 .map_err(|refused| format!("dead-letter mailbox `{}`: {refused}", sink.mailbox()))
         });
         self.dead_letters = Some((send, target));
+        self
+    }
+
+    /// Whether a consumer that is not running when the tree shuts down (backing off after a
+    /// failure, or waiting for a dependency) gets one attempt at once to drain what is
+    /// queued; on unless turned off here. Off, what is queued then is counted undelivered,
+    /// as Erlang/OTP leaves unstarted children.
+    pub fn drain_on_shutdown(mut self, drain: bool) -> Self {
+        self.drain_on_shutdown = drain;
         self
     }
 
@@ -105,6 +117,7 @@ impl<T: Send + 'static, D: DeliveryMode> MailboxBuilder<T, D> {
             self.name,
             self.capacity,
             self.max_deliveries,
+            self.drain_on_shutdown,
             self.dead_letters,
         );
         Ok((

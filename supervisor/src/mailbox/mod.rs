@@ -27,7 +27,11 @@
 //! and `recv` returns `None`; only then is its context cancelled. Its shutdown policy bounds
 //! the drain: a consumer still draining at its timeout is aborted, and what is left is
 //! counted as queued (an at-least-once message it held, as in doubt). A consumer not running
-//! at shutdown (backing off) does not drain.
+//! at shutdown (backing off, or waiting for a dependency) with messages waiting gets one
+//! attempt at once to drain them, unless its mailbox was built with
+//! [`drain_on_shutdown(false)`](MailboxBuilder::drain_on_shutdown). Children that send into
+//! the mailbox and say so ([`ChildSpec::produces`](crate::ChildSpec::produces)) stop before
+//! it closes, so their last messages are received.
 //!
 //! The promise: a send that returned `Ok` is processed (received at most once; acknowledged
 //! or rejected at least once), dead-lettered, or counted as undelivered or in doubt in the
@@ -242,6 +246,9 @@ pub(crate) trait MailboxControl: Send + Sync {
     fn orphan(&self, reason: TerminationReason) -> u64;
     /// Its consumer starts again; returns how many messages were dead-lettered.
     fn revive(&self) -> u64;
+    /// Whether its consumer, not running as the tree shuts down, is to drain it: a message
+    /// waits, and draining at shutdown is on.
+    fn wants_drain(&self) -> bool;
     /// The tree is shutting down.
     fn close(&self);
     /// Its consumer's attempt failed with `failure` (for the dead letters of the messages it
@@ -268,6 +275,10 @@ impl<T: Send + 'static> MailboxControl for Shared<T> {
 
     fn revive(&self) -> u64 {
         Shared::revive(self)
+    }
+
+    fn wants_drain(&self) -> bool {
+        self.drain_on_shutdown && self.has_waiting()
     }
 
     fn close(&self) {

@@ -59,6 +59,8 @@ pub(crate) struct Shared<T> {
     /// `Some` for an at-least-once mailbox: deliveries of one message before it is
     /// dead-lettered.
     pub(crate) max_deliveries: Option<u32>,
+    /// Whether a consumer not running when the tree shuts down gets one attempt to drain it.
+    pub(crate) drain_on_shutdown: bool,
     /// Where dead letters go, if anywhere, and that mailbox (for the shutdown order).
     dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
     pub(crate) sender: mpsc::Sender<T>,
@@ -98,6 +100,7 @@ impl<T> Shared<T> {
         name: Arc<str>,
         capacity: usize,
         max_deliveries: Option<u32>,
+        drain_on_shutdown: bool,
         dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
     ) -> Arc<Self> {
         let (sender, receiver) = mpsc::channel(capacity);
@@ -105,6 +108,7 @@ impl<T> Shared<T> {
             name,
             capacity,
             max_deliveries,
+            drain_on_shutdown,
             dead_letters,
             sender,
             slot: Mutex::new(Some(Held {
@@ -146,6 +150,14 @@ impl<T> Shared<T> {
     /// Room taken now: queued messages, and senders handed room they have not used yet.
     pub(crate) fn len(&self) -> usize {
         self.capacity.saturating_sub(self.sender.capacity())
+    }
+
+    /// Whether a message waits for the consumer: queued, or given back.
+    pub(crate) fn has_waiting(&self) -> bool {
+        self.len() > 0
+            || lock(&self.slot)
+                .as_ref()
+                .is_some_and(|held| held.given_back.is_some())
     }
 
     /// Takes the receiver for an attempt, or `None` if another attempt holds it.

@@ -88,7 +88,7 @@ impl Node {
         }
     }
 
-    fn start_attempt(&mut self, index: usize) {
+    pub(super) fn start_attempt(&mut self, index: usize) {
         let now = Instant::now();
         self.set_phase(index, ServicePhase::Starting);
         let slot = &mut self.slots[index];

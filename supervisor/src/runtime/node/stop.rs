@@ -56,6 +56,10 @@ impl Node {
                         self.kill(index);
                     }
                 }
+                ServicePhase::Waiting | ServicePhase::BackingOff if self.drain_due(index) => {
+                    self.start_attempt(index);
+                    running.push(index);
+                }
                 ServicePhase::Waiting
                 | ServicePhase::BackingOff
                 | ServicePhase::Paused
@@ -69,6 +73,18 @@ impl Node {
         if self.abort.is_cancelled() {
             self.abort_all();
         }
+    }
+
+    /// Whether a consumer not running as the tree shuts down gets one attempt to drain its
+    /// mailbox (messages wait in it, and its mailbox drains at shutdown): the price of
+    /// losing no message, where Erlang/OTP would terminate an unstarted child.
+    fn drain_due(&self, index: usize) -> bool {
+        self.tree.ending.load(std::sync::atomic::Ordering::Acquire)
+            && self.slots[index].task.is_none()
+            && self
+                .child_spec(index)
+                .mailbox()
+                .is_some_and(|mailbox| mailbox.wants_drain())
     }
 
     /// Stops `members`: each is cancelled once every dependent of it that is being stopped
