@@ -10,6 +10,7 @@ fn ui_fail() {
     cases.compile_fail("ui-tests/service/*.rs");
     cases.compile_fail("ui-tests/tree/*.rs");
     cases.compile_fail("ui-tests/testing/*.rs");
+    cases.compile_fail("ui-tests/mailbox/*.rs");
 }
 
 #[test]

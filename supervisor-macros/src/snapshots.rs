@@ -116,3 +116,18 @@ fn nested_tree() {
         )),
     );
 }
+
+#[test]
+fn mailbox_tree() {
+    check(
+        "mailbox_tree",
+        crate::tree::expand(quote!(
+            name = "bot",
+            mailbox orders: Order(capacity = 1024, delivery = "at_least_once", dead_letters = poison),
+            mailbox poison: DeadLetter<Order>(capacity = 64),
+            poison_keeper(poison.inbox()),
+            order_router(orders.inbox()),
+            strategy(orders.sender()),
+        )),
+    );
+}

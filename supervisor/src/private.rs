@@ -52,7 +52,7 @@ where
     crate::mailbox::service_with_inbox(Arc::<str>::from(name), consumer, run)
 }
 
-pub use crate::mailbox::Lease;
+pub use crate::mailbox::{Lease, Mailbox};
 
 /// A blocking child whose function is a generated closure.
 pub fn blocking_child<F, R>(name: &'static str, run: F) -> ChildSpec

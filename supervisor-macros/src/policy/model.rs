@@ -64,6 +64,23 @@ pub(crate) enum ShutdownModel {
     Infinity,
 }
 
+impl PolicyModel {
+    /// Failures its circuit breaker allows before it opens; `u32::MAX` without one.
+    pub(crate) fn breaker_max_failures(&self) -> u32 {
+        match self
+            .backoff
+            .map_or(Breaker::Default, |backoff| backoff.breaker)
+        {
+            Breaker::Default => DEFAULT_BREAKER_MAX_FAILURES,
+            Breaker::Disabled => u32::MAX,
+            Breaker::Limits { max_failures, .. } => max_failures,
+        }
+    }
+}
+
+/// The runtime's default circuit breaker's `max_failures` (`BackoffConfig::default()`).
+pub(crate) const DEFAULT_BREAKER_MAX_FAILURES: u32 = 10;
+
 /// The runtime's defaults, for options given only in part.
 pub(crate) const DEFAULT_BASE_NS: u64 = 100_000_000;
 pub(crate) const DEFAULT_MAX_NS: u64 = 60_000_000_000;

@@ -91,6 +91,7 @@ pub(crate) fn expand(model: &ServiceModel, function: &ServiceFn, shape: &Shape) 
         matches!(model.policy.readiness, Some(Readiness::Explicit(_))),
         model.policy.restart == Some(Restart::Always),
         model.policy.significant,
+        model.policy.breaker_max_failures(),
     );
     // A `TradingService` runs without a tree to lend it an inbox.
     let leases = shape.extras.iter().any(|e| e.leased);
@@ -284,7 +285,7 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
     let idents = shape.extras.iter().map(|e| &e.ident);
     let types = shape.extras.iter().map(|e| parameter_type(e, &p));
     // Whatever a tree checks against passes, so that only the attribute's errors show.
-    let consts = declared_consts(true, false, false);
+    let consts = declared_consts(true, false, false, u32::MAX);
     let fallback_name = ident.to_string();
     let items = quote! {
         #[allow(non_local_definitions)]
@@ -314,8 +315,12 @@ pub(crate) fn stub(function: &ServiceFn, shape: &Shape) -> TokenStream {
 }
 
 /// What `supervisor!` checks a `with(..)` override against at compile time.
-fn declared_consts(explicit: bool, always: bool, significant: bool) -> TokenStream {
+fn declared_consts(explicit: bool, always: bool, significant: bool, breaker: u32) -> TokenStream {
     quote! {
+        /// Failures its circuit breaker allows (`u32::MAX` without one), which a mailbox's
+        /// `max_deliveries` must stay below.
+        #[doc(hidden)]
+        pub const BREAKER_MAX_FAILURES: u32 = #breaker;
         #[doc(hidden)]
         pub const EXPLICIT_READINESS: bool = #explicit;
         #[doc(hidden)]

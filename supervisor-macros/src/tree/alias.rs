@@ -112,6 +112,7 @@ fn fallback(alias: &Alias, p: &TokenStream) -> TokenStream {
             pub const EXPLICIT_READINESS: bool = true;
             pub const RESTARTS_ALWAYS: bool = false;
             pub const SIGNIFICANT: bool = false;
+            pub const BREAKER_MAX_FAILURES: u32 = u32::MAX;
             pub fn spec<#(#generics),*>(#(_: #generics),*) -> #p::ChildSpec {
                 ::core::unreachable!()
             }

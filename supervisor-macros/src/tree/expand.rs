@@ -5,21 +5,39 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
 use super::alias::{self, Alias};
+use super::mailbox::{self, Mailboxes};
 use super::parse::{Child, ChildKind, PoolTemplate};
 use super::resolve::{Node, Resolved};
 use crate::policy;
 
-pub(crate) fn expand(root: &Node, krate: &TokenStream, aliases: &[Alias]) -> TokenStream {
+pub(crate) fn expand(
+    root: &Node,
+    krate: &TokenStream,
+    aliases: &[Alias],
+    mailboxes: &Mailboxes,
+) -> TokenStream {
     let p = quote!(#krate::__private);
     let imports = alias::imports(aliases, &p);
     let builder = builder(root, &p);
+    let spec = if mailboxes.declared.is_empty() {
+        quote!(#builder.build())
+    } else {
+        // The mailboxes first, for the children's arguments; a failure to make one is the
+        // tree's error.
+        let exit = syn::Lifetime::new("'__supervisor_tree", proc_macro2::Span::mixed_site());
+        let made = mailbox::make(mailboxes, &p, &exit);
+        quote!(#exit: { #made #builder.build() })
+    };
     let names: Vec<TokenStream> = root
         .children
         .iter()
         .map(|c| runtime_name(c.child))
         .collect();
     let startup: Vec<&TokenStream> = root.startup_order.iter().map(|&i| &names[i]).collect();
-    let shutdown = startup.iter().rev();
+    let shutdown: Vec<&TokenStream> = match root.stop_order.is_empty() {
+        true => startup.iter().rev().copied().collect(),
+        false => root.stop_order.iter().map(|&i| &names[i]).collect(),
+    };
     let mut checks = Vec::new();
     collect_checks(root, &mut checks);
     quote! {
@@ -27,7 +45,7 @@ pub(crate) fn expand(root: &Node, krate: &TokenStream, aliases: &[Alias]) -> Tok
             #imports
             #(#checks)*
             #p::DeclaredTree::new(
-                #builder.build(),
+                #spec,
                 &[#(#startup),*],
                 &[#(#shutdown),*],
             )
@@ -151,6 +169,14 @@ fn adjust(resolved: &Resolved, names: &[TokenStream], p: &TokenStream) -> TokenS
     if !resolved.requirements.is_empty() {
         let bound = resolved.requirements.iter().map(|&i| &names[i]);
         chain.extend(quote!(.requires([#(#bound),*])));
+    }
+    let mut declared: Vec<&syn::Ident> = Vec::new();
+    for (name, span) in &resolved.child.mailboxes.sends {
+        if !declared.contains(&name) {
+            declared.push(name);
+            let handle = mailbox::handle(name, *span);
+            chain.extend(quote!(.produces(&#handle)));
+        }
     }
     chain
 }

@@ -19,6 +19,26 @@ pub(crate) fn startup_order(dependencies: &[Vec<usize>]) -> Result<Vec<usize>, V
     Ok(order)
 }
 
+/// The shutdown's order: newest first (the reverse of `startup`), each child once everything
+/// it stops after (`stops_after`, acyclic) has stopped.
+pub(crate) fn stop_order(startup: &[usize], stops_after: &[Vec<usize>]) -> Vec<usize> {
+    let newest_first: Vec<usize> = startup.iter().rev().copied().collect();
+    let mut stopped = vec![false; stops_after.len()];
+    let mut order = Vec::with_capacity(newest_first.len());
+    while order.len() < newest_first.len() {
+        let next = newest_first
+            .iter()
+            .copied()
+            .find(|&i| !stopped[i] && stops_after[i].iter().all(|&a| stopped[a]));
+        let Some(next) = next else {
+            break;
+        };
+        stopped[next] = true;
+        order.push(next);
+    }
+    order
+}
+
 /// Follows unplaced dependencies from the first unplaced child until a child repeats.
 fn find_cycle(dependencies: &[Vec<usize>], placed: &[bool]) -> Vec<usize> {
     let Some(start) = (0..dependencies.len()).find(|&i| !placed[i]) else {
@@ -51,6 +71,19 @@ mod tests {
             Ok(vec![1, 2, 0])
         );
         assert_eq!(startup_order(&[vec![], vec![], vec![]]), Ok(vec![0, 1, 2]));
+    }
+
+    #[test]
+    fn stops_consumers_after_their_producers_otherwise_newest_first() {
+        // 0 consumes what 2 sends: 2 first though 1 is newer than 0 only.
+        assert_eq!(
+            stop_order(&[0, 1, 2], &[vec![2], vec![], vec![]]),
+            [2, 1, 0]
+        );
+        assert_eq!(
+            stop_order(&[0, 1, 2], &[vec![], vec![], vec![0]]),
+            [1, 0, 2]
+        );
     }
 
     #[test]

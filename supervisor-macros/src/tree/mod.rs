@@ -1,8 +1,10 @@
 //! `supervisor!`: parse, resolve (names, dependencies, cycles), expand.
 
 mod alias;
+mod drain;
 mod expand;
 mod graph;
+mod mailbox;
 mod parse;
 mod resolve;
 
@@ -23,14 +25,15 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     };
     let aliases = alias::localize(&mut tree);
     let mut errors = Errors::default();
-    let root = resolve::resolve(&tree, &mut errors);
+    let mailboxes = mailbox::localize(&mut tree, &mut errors);
+    let root = resolve::resolve(&tree, &mailboxes, &mut errors);
     if errors.is_empty() {
         let krate = root
             .krate
             .as_deref()
             .and_then(|path| path.parse::<TokenStream>().ok())
             .unwrap_or(krate);
-        expand::expand(&root, &krate, &aliases)
+        expand::expand(&root, &krate, &aliases, &mailboxes)
     } else {
         let errors = errors.to_compile_errors();
         let stub = expand::stub(&krate);
@@ -50,6 +53,10 @@ mod tests {
             quote!(supervisor {}),
             quote!(x = , y),
             quote!(intensity(max_restarts = "a")),
+            quote!(mailbox orders:),
+            quote!(mailbox orders: u32),
+            quote!(mailbox orders: u32(capacity)),
+            quote!(mailbox orders: u32(capacity = 1), router(orders.inbox())),
         ] {
             let out = expand(input.clone()).to_string();
             assert!(out.contains("compile_error"), "{input}: {out}");

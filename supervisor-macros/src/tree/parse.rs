@@ -6,6 +6,13 @@
 //!           | shutdown_timeout = "5s" | auto_shutdown = "any_significant"
 //!           | max_dynamic_children = 16
 //!           | crate = "::renamed::supervisor"        (root only)
+//!           | mailbox orders: Order(capacity = 1024, delivery = "at_least_once",
+//!                 max_deliveries = 3, dead_letters = poison, drain_on_shutdown = false)
+//!                                                    (root only; in children's arguments
+//!                                                    `orders.inbox()` for its one consumer,
+//!                                                    `orders.sender()` for a producer,
+//!                                                    `orders.external()` for a sender the
+//!                                                    tree does not order)
 //!
 //! A header key (and any `key = literal`) is always an option, wherever it stands, so that a
 //! misspelt or misplaced option is reported as one instead of becoming a `key = expr` child.
@@ -52,6 +59,26 @@ pub(crate) enum HeaderItem {
     Unknown(Ident),
     /// An option written after the first child.
     Late(Ident),
+    /// `mailbox name: Type(options)`.
+    Mailbox(MailboxDecl),
+}
+
+/// `mailbox name: Type(key = value, ..)`, as written.
+pub(crate) struct MailboxDecl {
+    pub(crate) keyword: Ident,
+    pub(crate) name: Ident,
+    pub(crate) ty: syn::Type,
+    pub(crate) options: Vec<(Ident, Expr)>,
+}
+
+/// What a child's expressions do with the tree's mailboxes (filled in when they are
+/// rewritten, before resolving).
+#[derive(Default)]
+pub(crate) struct MailboxUses {
+    /// `name.inbox()`: the mailboxes it consumes, where.
+    pub(crate) consumes: Vec<(Ident, proc_macro2::Span)>,
+    /// `name.sender()`: the mailboxes it sends into, where.
+    pub(crate) sends: Vec<(Ident, proc_macro2::Span)>,
 }
 
 pub(crate) struct Tree {
@@ -67,6 +94,7 @@ pub(crate) struct Child {
     pub(crate) overrides: Vec<proc_macro2::TokenStream>,
     pub(crate) after: Vec<Ident>,
     pub(crate) requires: Vec<Ident>,
+    pub(crate) mailboxes: MailboxUses,
 }
 
 pub(crate) enum ChildKind {
@@ -134,6 +162,9 @@ fn is_header_item(input: ParseStream, before_first_child: bool) -> bool {
         return false;
     };
     let name = key.to_string();
+    if name == "mailbox" {
+        return fork.peek(Ident) && fork.peek2(Token![:]) && !fork.peek2(Token![::]);
+    }
     if name == "intensity" {
         return fork.peek(syn::token::Paren);
     }
@@ -166,6 +197,9 @@ impl Parse for HeaderItem {
         let name = key.to_string();
         if name == "intensity" && input.peek(syn::token::Paren) {
             return parse_intensity(key, input);
+        }
+        if name == "mailbox" && input.peek(Ident) && input.peek2(Token![:]) {
+            return parse_mailbox(key, input).map(HeaderItem::Mailbox);
         }
         if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
@@ -212,6 +246,61 @@ fn parse_intensity(key: Ident, input: ParseStream) -> syn::Result<HeaderItem> {
         }
     }
     Ok(HeaderItem::Intensity(key, max, within))
+}
+
+/// `name: Type(options)`: the type is every token up to the options' parentheses, which
+/// end the item (a type's own parentheses and commas stay inside its `<..>` or groups).
+fn parse_mailbox(keyword: Ident, input: ParseStream) -> syn::Result<MailboxDecl> {
+    let name: Ident = input.parse()?;
+    input.parse::<Token![:]>()?;
+    let mut tokens: Vec<proc_macro2::TokenTree> = Vec::new();
+    let mut depth = 0usize;
+    while !(input.is_empty() || depth == 0 && input.peek(Token![,])) {
+        let token: proc_macro2::TokenTree = input.parse()?;
+        if let proc_macro2::TokenTree::Punct(punct) = &token {
+            match punct.as_char() {
+                '<' => depth += 1,
+                '>' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        tokens.push(token);
+    }
+    let options = match tokens.pop() {
+        Some(proc_macro2::TokenTree::Group(group))
+            if group.delimiter() == proc_macro2::Delimiter::Parenthesis && !tokens.is_empty() =>
+        {
+            group
+        }
+        _ => {
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "a mailbox needs its message type and capacity: `mailbox {name}: Order(capacity = 1024)`"
+                ),
+            ));
+        }
+    };
+    let ty: syn::Type = syn::parse2(tokens.into_iter().collect())?;
+    let parser = |content: ParseStream| {
+        let mut options = Vec::new();
+        while !content.is_empty() {
+            let key: Ident = content.parse()?;
+            content.parse::<Token![=]>()?;
+            options.push((key, content.parse::<Expr>()?));
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+        }
+        Ok(options)
+    };
+    let options = syn::parse::Parser::parse2(parser, options.stream())?;
+    Ok(MailboxDecl {
+        keyword,
+        name,
+        ty,
+        options,
+    })
 }
 
 impl Parse for Child {
@@ -330,6 +419,7 @@ impl Parse for Child {
             overrides: Vec::new(),
             after: Vec::new(),
             requires: Vec::new(),
+            mailboxes: MailboxUses::default(),
         };
         while is_keyword(input, "with", true)
             || is_keyword(input, "after", true)

@@ -11,6 +11,8 @@ use quote::quote;
 use syn::parse::Parser;
 use syn::spanned::Spanned;
 
+use super::drain;
+use super::mailbox::Mailboxes;
 use super::parse::{Child, ChildKind, HEADER_KEYS, HeaderItem, Tree};
 use crate::common::errors::Errors;
 use crate::common::suggest;
@@ -35,6 +37,9 @@ pub(crate) struct Node<'a> {
     pub(crate) krate: Option<String>,
     pub(crate) children: Vec<Resolved<'a>>,
     pub(crate) startup_order: Vec<usize>,
+    /// The shutdown's order when mailboxes order it (a consumer after its producers);
+    /// otherwise empty, and the reverse of `startup_order`.
+    pub(crate) stop_order: Vec<usize>,
 }
 
 pub(crate) struct Resolved<'a> {
@@ -54,10 +59,20 @@ pub(crate) struct Resolved<'a> {
 /// Where every child key of the tree lives, to tell a crossing dependency from a typo.
 type Directory = HashMap<String, Vec<String>>;
 
-pub(crate) fn resolve<'a>(tree: &'a Tree, errors: &mut Errors) -> Node<'a> {
+pub(crate) fn resolve<'a>(tree: &'a Tree, mailboxes: &Mailboxes, errors: &mut Errors) -> Node<'a> {
     let mut directory = Directory::new();
     collect(tree, &root_name(tree), &mut directory);
-    resolve_node(tree, root_name(tree), &directory, errors)
+    let scope = Scope {
+        directory: &directory,
+        mailboxes,
+    };
+    resolve_node(tree, root_name(tree), &scope, errors)
+}
+
+/// What every level is checked against.
+struct Scope<'a> {
+    directory: &'a Directory,
+    mailboxes: &'a Mailboxes,
 }
 
 fn root_name(tree: &Tree) -> String {
@@ -85,12 +100,8 @@ fn collect(tree: &Tree, path: &str, directory: &mut Directory) {
     }
 }
 
-fn resolve_node<'a>(
-    tree: &'a Tree,
-    path: String,
-    directory: &Directory,
-    errors: &mut Errors,
-) -> Node<'a> {
+fn resolve_node<'a>(tree: &'a Tree, path: String, scope: &Scope, errors: &mut Errors) -> Node<'a> {
+    let directory = scope.directory;
     let mut node = Node {
         name: path.rsplit('/').next().unwrap_or_default().to_owned(),
         strategy: None,
@@ -101,6 +112,7 @@ fn resolve_node<'a>(
         krate: None,
         children: Vec::new(),
         startup_order: Vec::new(),
+        stop_order: Vec::new(),
     };
     header(tree, &mut node, !path.contains('/'), errors);
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -139,7 +151,7 @@ fn resolve_node<'a>(
             ChildKind::Nested(nested) => Some(resolve_node(
                 nested,
                 format!("{path}/{}", child.key),
-                directory,
+                scope,
                 errors,
             )),
             _ => None,
@@ -147,7 +159,8 @@ fn resolve_node<'a>(
         if let ChildKind::Pool { max, unknown, .. } = &child.kind {
             check_pool(&child.key, max.as_ref(), unknown, errors);
         }
-        let (overrides, checks) = overrides(child, node.auto_shutdown, errors);
+        let (overrides, mut checks) = overrides(child, node.auto_shutdown, errors);
+        check_poison_below_breaker(child, &overrides, scope.mailboxes, &mut checks, errors);
         node.children.push(Resolved {
             child,
             overrides,
@@ -162,6 +175,10 @@ fn resolve_node<'a>(
         .iter()
         .map(|c| c.dependencies.clone())
         .collect();
+    if !scope.mailboxes.declared.is_empty() {
+        let drains = drain::Drains::of(tree, scope.mailboxes);
+        node.stop_order = drains.check(tree, &path, &dependencies, errors);
+    }
     match graph::startup_order(&dependencies) {
         Ok(order) => node.startup_order = order,
         Err(cycle) => {
@@ -215,6 +232,8 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
                 errors.push_at(k, message);
                 continue;
             }
+            // Checked with the tree's mailboxes.
+            HeaderItem::Mailbox(_) => continue,
             HeaderItem::Late(k) => {
                 errors.push_at(
                     k,
@@ -306,7 +325,7 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
                     node.intensity = Some((max, within));
                 }
             }
-            HeaderItem::Unknown(_) | HeaderItem::Late(_) => {}
+            HeaderItem::Unknown(_) | HeaderItem::Late(_) | HeaderItem::Mailbox(_) => {}
         }
     }
 }
@@ -459,6 +478,43 @@ fn overrides(
         }
     }
     (model, checks)
+}
+
+/// An at-least-once mailbox's `max_deliveries` must stay below its consumer's circuit
+/// breaker limit: each delivery of a poison message is a failure, and the breaker would end
+/// the consumer before the message is dead-lettered.
+fn check_poison_below_breaker(
+    child: &Child,
+    overrides: &PolicyModel,
+    mailboxes: &Mailboxes,
+    checks: &mut Vec<TokenStream>,
+    errors: &mut Errors,
+) {
+    let Some((name, _)) = child.mailboxes.consumes.first() else {
+        return;
+    };
+    let Some((max, span)) = mailboxes
+        .get(&name.to_string())
+        .and_then(|m| m.max_deliveries)
+    else {
+        return;
+    };
+    let message = format!(
+        "`max_deliveries = {max}` of mailbox `{name}` must be below its consumer `{}`'s circuit breaker `max_failures`: each delivery of a poison message is a failure, and the breaker would end the consumer before the message is dead-lettered; lower `max_deliveries` or raise the breaker's limit",
+        child.key
+    );
+    if overrides.backoff.is_some() {
+        let limit = overrides.breaker_max_failures();
+        if max >= limit {
+            errors.push(syn::Error::new(span, format!("{message} (it is {limit})")));
+        }
+    } else if let ChildKind::Service { path, .. } = &child.kind {
+        checks.push(const_check(
+            span,
+            quote!(#max < #path::BREAKER_MAX_FAILURES),
+            &message,
+        ));
+    }
 }
 
 /// A pool's options: `max`, the most children it holds at once (1 to 1,000,000).

@@ -1,0 +1,30 @@
+// A mailbox of another message type: one type error, at the `.inbox()`.
+use supervisor::mailbox::{AckInbox, Inbox, Outbox};
+use supervisor::prelude::*;
+
+#[service]
+async fn strategy(ctx: TaskContext, orders: Outbox<u32>) {
+    let _ = (ctx, orders);
+}
+
+#[service]
+async fn router(ctx: TaskContext, orders: &mut Inbox<u32>) {
+    let _ = (ctx, orders);
+}
+
+#[service(circuit_breaker(max_failures = 3, within = "60s"))]
+async fn acking_router(ctx: TaskContext, orders: &mut AckInbox<u32>) {
+    let _ = (ctx, orders);
+}
+
+fn main() {
+    let _ = supervisor! {
+        name = "bot",
+        mailbox orders: String(capacity = 8),
+        router(orders.inbox()),
+        api = {
+            let _sender = orders.external();
+            service_fn("api", |ctx: TaskContext| async move { ctx.cancelled().await })
+        },
+    };
+}

@@ -1,0 +1,27 @@
+// The capacity has no default: it is the backpressure.
+use supervisor::mailbox::{AckInbox, Inbox, Outbox};
+use supervisor::prelude::*;
+
+#[service]
+async fn strategy(ctx: TaskContext, orders: Outbox<u32>) {
+    let _ = (ctx, orders);
+}
+
+#[service]
+async fn router(ctx: TaskContext, orders: &mut Inbox<u32>) {
+    let _ = (ctx, orders);
+}
+
+#[service(circuit_breaker(max_failures = 3, within = "60s"))]
+async fn acking_router(ctx: TaskContext, orders: &mut AckInbox<u32>) {
+    let _ = (ctx, orders);
+}
+
+fn main() {
+    let _ = supervisor! {
+        name = "bot",
+        mailbox orders: u32(delivery = "at_most_once"),
+        router(orders.inbox()),
+        strategy(orders.sender()),
+    };
+}
