@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use supervisor::EventKind;
 use supervisor::mailbox::{
     AckInbox, AtLeastOnce, CloseReason, Consumer, DeadLetter, DeadLetterReason, Inbox, Mailbox,
     SendError, service_with_inbox,
@@ -171,6 +172,7 @@ async fn a_poison_message_is_dead_lettered_after_max_deliveries_and_the_next_pro
         )
     };
     let tree = start_bot([router, keeper]).await;
+    let mut events = tree.subscribe();
     let outbox = orders.sender();
     for order in [6, 7, 8] {
         outbox.send(order).await.unwrap();
@@ -205,6 +207,24 @@ async fn a_poison_message_is_dead_lettered_after_max_deliveries_and_the_next_pro
         [
             ("bot/router", StopOutcome::Graceful),
             ("bot/poison_keeper", StopOutcome::Graceful)
+        ]
+    );
+    // The journal has the dead letter and both drains, each on its consumer.
+    let mut mailbox_events = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if matches!(
+            event.kind,
+            EventKind::DeadLettered { .. } | EventKind::MailboxDrained { .. }
+        ) {
+            mailbox_events.push(event.to_string().split_once("] ").unwrap().1.to_owned());
+        }
+    }
+    assert_eq!(
+        mailbox_events,
+        [
+            "bot/router: dead-lettered 1 of mailbox `orders`: delivered 3 times, never acknowledged; last: bad order 7",
+            "bot/router: drained mailbox `orders`",
+            "bot/poison_keeper: drained mailbox `poison`",
         ]
     );
 }
@@ -284,10 +304,24 @@ async fn a_consumer_ended_for_good_dead_letters_the_message_it_gave_back() {
     })
     .with_restart(RestartPolicy::Never);
     let tree = start_bot([router]).await;
+    let mut events = tree.subscribe();
     let outbox = orders.sender();
     outbox.send(1).await.unwrap();
     outbox.send(2).await.unwrap();
     run_for(10).await;
+    let dead: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+        .filter_map(|event| match event.kind {
+            EventKind::DeadLettered { count, reason, .. } => Some((count, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        dead,
+        [(
+            2,
+            "its consumer terminated (failed: bad order 1)".to_owned()
+        )]
+    );
     // 1 was in hand (in doubt: it may have been acted on), 2 never delivered.
     let stats = orders.stats();
     assert_eq!(

@@ -119,3 +119,73 @@ async fn the_collector_exports_per_child_counters_with_low_cardinality_labels() 
     assert!(!text.contains("10.0.0.7"));
     assert_eq!(found.len(), 1 + 2 * (1 + 3 + 1 + 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn each_mailbox_exports_its_length_and_counts() {
+    use supervisor::mailbox::{AckInbox, Mailbox, service_with_inbox};
+    let (orders, consumer) = Mailbox::<u32>::builder("orders", 8)
+        .at_least_once(3)
+        .build()
+        .unwrap();
+    // Fails once on the second order, acks every delivery else, then waits for more (its
+    // counts are published while it waits).
+    let router = service_with_inbox("router", consumer, |_ctx, inbox: &mut AckInbox<u32>| {
+        Box::pin(async move {
+            while let Some(order) = inbox.recv().await {
+                if *order == 2 && order.deliveries() == 1 {
+                    return Err(ServiceError::from("rejected by the venue"));
+                }
+                order.ack();
+            }
+            Ok(())
+        })
+    })
+    .with_backoff(plain_backoff(100, 100));
+    let spec = SupervisorSpec::builder("bot")
+        .child(router)
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(PrometheusCollector::new(tree.metrics().clone())));
+    for order in 1..=3 {
+        orders.sender().send(order).await.unwrap();
+    }
+    run_for(1_000).await;
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let found = samples(&text);
+    let orders_label = [("mailbox", "orders")];
+    let expect = [
+        (key("supervisor_mailbox_queued", &orders_label), 0.0),
+        (key("supervisor_mailbox_in_doubt", &orders_label), 0.0),
+        (key("supervisor_mailbox_sent_total", &orders_label), 3.0),
+        (
+            key("supervisor_mailbox_delivered_total", &orders_label),
+            3.0,
+        ),
+        (
+            key("supervisor_mailbox_redelivered_total", &orders_label),
+            1.0,
+        ),
+        (key("supervisor_mailbox_acked_total", &orders_label), 3.0),
+        (key("supervisor_mailbox_rejected_total", &orders_label), 0.0),
+        (
+            key("supervisor_mailbox_dead_lettered_total", &orders_label),
+            0.0,
+        ),
+    ];
+    for (series, value) in expect {
+        assert_eq!(found.get(&series), Some(&value), "{series:?} in\n{text}");
+    }
+    let snapshot = tree.metrics().snapshot();
+    assert_eq!(snapshot.mailboxes, [orders.stats()]);
+    let state = tree.current_state().await;
+    assert_eq!(
+        state.find("bot/router").unwrap().mailbox,
+        Some(orders.stats())
+    );
+    tree.shutdown_tree("test", "done").await;
+}

@@ -211,6 +211,7 @@ fn same_but_the_clock(a: &ChildView, b: &ChildView) -> bool {
         heartbeat_age_ms: _,
         restart_in_ms: _,
         intensity,
+        mailbox,
         children: _,
     } = a;
     *path == b.path
@@ -233,6 +234,7 @@ fn same_but_the_clock(a: &ChildView, b: &ChildView) -> bool {
         && *requires == b.requires
         && *heartbeat_timeout_ms == b.heartbeat_timeout_ms
         && *intensity == b.intensity
+        && *mailbox == b.mailbox
 }
 
 /// The view without its nested children (not cloned: a supervisor's subtree may be large).
@@ -261,6 +263,7 @@ fn shallow(child: &ChildView) -> ChildView {
         heartbeat_age_ms: child.heartbeat_age_ms,
         restart_in_ms: child.restart_in_ms,
         intensity: child.intensity,
+        mailbox: child.mailbox.clone(),
         children: Vec::new(),
     }
 }

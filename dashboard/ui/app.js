@@ -4,7 +4,8 @@
 "use strict";
 
 const KINDS = ["started", "phase_changed", "backing_off", "terminated", "restart_scope",
-  "detached", "shutdown_requested", "shutdown_completed", "command", "escalated"];
+  "detached", "shutdown_requested", "shutdown_completed", "command", "escalated",
+  "dead_lettered", "mailbox_drained"];
 const EVENTS_KEPT = 5000;      // per target, in the page
 const EVENTS_SHOWN = 500;      // in the log at once
 const PER_CHILD = 200;         // events kept per child, for its timeline and exits
@@ -17,6 +18,15 @@ const page = {
   ids: [], current: null, targets: new Map(), selected: null, pending: null,
   inbox: [], flushing: false,
 };
+
+/** A mailbox's counts in words, as the shutdown report prints them. */
+function mailboxText(m) {
+  let text = `${m.name} (${m.delivery.replaceAll("_", " ")}): ${m.queued}/${m.capacity} queued, ${m.sent} sent, ${m.delivered} delivered`;
+  if (m.delivery === "at_least_once") {
+    text += ` (${m.redelivered} redelivered), ${m.acked} acked, ${m.rejected} rejected, ${m.in_doubt} in doubt`;
+  }
+  return `${text}, ${m.dead_lettered} dead-lettered`;
+}
 
 function targetState(id) {
   let t = page.targets.get(id);
@@ -285,6 +295,7 @@ function drawRow(t, path) {
     const b = c.backoff.breaker;
     budgets.push(`breaker ${b.failures}/${b.max_failures} in ${ms(b.window_ms)}`);
   }
+  if (c.mailbox) budgets.push(`mailbox ${c.mailbox.name} ${c.mailbox.queued}/${c.mailbox.capacity}`);
   cells[4].textContent = budgets.join(" · ");
   drawClock(row, e);
   const edges = [];
@@ -423,6 +434,7 @@ function drawInspector() {
     ["last failure", c.last_failure || "–"],
   ];
   if (c.intensity) spec.splice(4, 0, ["intensity", budget(c.intensity)]);
+  if (c.mailbox) spec.push(["mailbox", mailboxText(c.mailbox)]);
   const dl = $("spec");
   dl.textContent = "";
   for (const [k, v] of spec) {

@@ -117,6 +117,15 @@ impl ChildShared {
 }
 
 impl TaskContext {
+    /// This attempt, as the mailbox it consumes reports it in events.
+    pub(crate) fn consumer_attempt(&self) -> crate::mailbox::ConsumerAttempt {
+        crate::mailbox::ConsumerAttempt {
+            path: Arc::clone(&self.child.path),
+            generation: self.child.generation,
+            attempt: self.attempt,
+        }
+    }
+
     pub(crate) fn new(child: Arc<ChildShared>, token: CancellationToken, attempt: u32) -> Self {
         TaskContext {
             child,

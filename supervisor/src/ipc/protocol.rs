@@ -277,6 +277,64 @@ pub struct ReportView {
     pub summary: String,
     /// Each child, depth first.
     pub children: Vec<StoppedView>,
+    /// Each mailbox's final counts, by name.
+    #[serde(default)]
+    pub mailboxes: Vec<MailboxView>,
+}
+
+/// A mailbox's counts (see `MailboxStats`): every message sent is in one of `queued`
+/// (undelivered, once the tree has ended), `dead_lettered`, and `delivered`; at least once,
+/// those delivered are `acked`, `rejected`, dead-lettered or `in_doubt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxView {
+    /// Its name.
+    pub name: String,
+    /// How many messages it holds at most.
+    pub capacity: u64,
+    /// `at_most_once` or `at_least_once`.
+    pub delivery: String,
+    /// At least once: deliveries of a message before it is dead-lettered.
+    pub max_deliveries: Option<u32>,
+    /// Messages sent into it.
+    pub sent: u64,
+    /// Waiting for their first delivery; once the tree has ended, never delivered.
+    pub queued: u64,
+    /// Received by an attempt, once each.
+    pub delivered: u64,
+    /// Deliveries after the first.
+    pub redelivered: u64,
+    /// Acknowledged.
+    pub acked: u64,
+    /// Rejected as invalid.
+    pub rejected: u64,
+    /// Delivered, not yet settled; once the tree has ended, held at an abort.
+    pub in_doubt: u64,
+    /// Given up on.
+    pub dead_lettered: u64,
+}
+
+impl From<&crate::mailbox::MailboxStats> for MailboxView {
+    fn from(stats: &crate::mailbox::MailboxStats) -> Self {
+        MailboxView {
+            name: stats.name.clone(),
+            capacity: stats.capacity as u64,
+            delivery: if stats.is_at_least_once() {
+                "at_least_once"
+            } else {
+                "at_most_once"
+            }
+            .to_owned(),
+            max_deliveries: stats.max_deliveries,
+            sent: stats.sent,
+            queued: stats.queued,
+            delivered: stats.delivered,
+            redelivered: stats.redelivered,
+            acked: stats.acked,
+            rejected: stats.rejected,
+            in_doubt: stats.in_doubt,
+            dead_lettered: stats.dead_lettered,
+        }
+    }
 }
 
 /// How one child stopped.
@@ -338,6 +396,9 @@ pub struct ChildView {
     pub restart_in_ms: Option<u64>,
     /// A running nested supervisor's restart intensity in use.
     pub intensity: Option<IntensityView>,
+    /// The mailbox it consumes, if it does.
+    #[serde(default)]
+    pub mailbox: Option<MailboxView>,
     /// A nested supervisor's children.
     pub children: Vec<ChildView>,
 }
@@ -502,6 +563,7 @@ impl From<&ShutdownReport> for ReportView {
                     .to_owned(),
                 })
                 .collect(),
+            mailboxes: report.mailboxes.iter().map(MailboxView::from).collect(),
         }
     }
 }
@@ -541,6 +603,7 @@ impl From<&ChildState> for ChildView {
             heartbeat_age_ms: child.heartbeat_age.map(millis),
             restart_in_ms: child.restart_in.map(millis),
             intensity: child.intensity.as_ref().map(IntensityView::from),
+            mailbox: child.mailbox.as_ref().map(MailboxView::from),
             children: child.children.iter().map(ChildView::from).collect(),
         }
     }
@@ -570,6 +633,8 @@ impl From<&LifecycleEvent> for EventView {
             EventKind::ShutdownCompleted => "shutdown_completed",
             EventKind::Command(_) => "command",
             EventKind::Escalated(_) => "escalated",
+            EventKind::DeadLettered { .. } => "dead_lettered",
+            EventKind::MailboxDrained { .. } => "mailbox_drained",
         };
         let full = event.to_string();
         // The display's own time and path prefix are fields here.

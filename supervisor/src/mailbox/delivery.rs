@@ -115,11 +115,17 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
         );
         self.counts.spent += 1;
         self.shared.publish(&mut self.counts);
-        self.shared.dead_letter(
-            message,
-            deliveries,
-            DeadLetterReason::MaxDeliveries { last_failure },
-        );
+        let text =
+            format!("delivered {deliveries} times, never acknowledged; last: {last_failure}");
+        let reason = DeadLetterReason::MaxDeliveries { last_failure };
+        self.shared.dead_letter(message, deliveries, reason);
+        let mailbox = Arc::clone(&self.shared.name);
+        self.shared
+            .emit(&self.consumer, || crate::observe::EventKind::DeadLettered {
+                mailbox,
+                count: 1,
+                reason: text,
+            });
         None
     }
 

@@ -12,9 +12,11 @@ use tokio::sync::futures::Notified;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::ConsumerAttempt;
 use super::error::TryRecvError;
 use super::mode::{AtMostOnce, DeliveryMode};
 use super::shared::{Counts, Held, Shared};
+use crate::context::TaskContext;
 
 /// How many received messages an inbox counts before it adds them to the mailbox's stats
 /// (it also does whenever it waits and when its attempt ends): one shared write per batch,
@@ -44,15 +46,16 @@ impl<T: Send + 'static, D: DeliveryMode> Consumer<T, D> {
         &self.shared.name
     }
 
-    /// The receiver for the attempt whose token is `attempt`, or `None` while an earlier
-    /// attempt still holds it.
-    pub(crate) fn lease(&self, attempt: CancellationToken) -> Option<Inbox<T, D>> {
+    /// The receiver for the attempt of `ctx`, or `None` while an earlier attempt still holds
+    /// it.
+    pub(crate) fn lease(&self, ctx: &TaskContext) -> Option<Inbox<T, D>> {
         let held = self.shared.take_receiver()?;
         Some(Inbox {
             held: Some(held),
             shared: Arc::clone(&self.shared),
             counts: Counts::default(),
-            attempt,
+            attempt: ctx.cancellation_token().clone(),
+            consumer: ctx.consumer_attempt(),
             mode: PhantomData,
         })
     }
@@ -75,6 +78,8 @@ pub struct Inbox<T, D = AtMostOnce> {
     /// Its attempt's: cancelled once the mailbox is closed and drained, so that the
     /// consumer's other waits end too.
     attempt: CancellationToken,
+    /// Who holds it, for the events it reports.
+    pub(super) consumer: ConsumerAttempt,
     mode: PhantomData<D>,
 }
 
@@ -121,6 +126,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
             shared,
             counts,
             attempt,
+            consumer,
             ..
         } = self;
         let receiver = &mut held.as_mut()?.receiver;
@@ -135,6 +141,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
                         Poll::Ready(Some(message)) => return Poll::Ready(Some(message)),
                         Poll::Ready(None) => {
                             shared.publish(counts);
+                            shared.drained(consumer);
                             attempt.cancel();
                             return Poll::Ready(None);
                         }
@@ -194,6 +201,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
             }
             Err(mpsc::error::TryRecvError::Disconnected) => {
                 self.shared.publish(&mut self.counts);
+                self.shared.drained(&self.consumer);
                 self.attempt.cancel();
                 Err(TryRecvError::Closed)
             }

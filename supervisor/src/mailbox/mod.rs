@@ -237,6 +237,19 @@ impl<T: Send + 'static, D: DeliveryMode> Mailbox<T, D> {
     }
 }
 
+/// The attempt of the consumer that holds an inbox, for the events it reports.
+pub(crate) struct ConsumerAttempt {
+    pub(crate) path: Arc<str>,
+    pub(crate) generation: u64,
+    pub(crate) attempt: u32,
+}
+
+/// Where an inbox reports its consumer's mailbox events (the tree's journal and
+/// subscribers); held weakly, as the tree holds its mailboxes.
+pub(crate) trait MailboxEvents: Send + Sync {
+    fn emit_for(&self, consumer: &ConsumerAttempt, kind: crate::observe::EventKind);
+}
+
 /// What the tree does to the mailbox of a consumer child, whatever its message type.
 pub(crate) trait MailboxControl: Send + Sync {
     fn name(&self) -> &str;
@@ -249,6 +262,8 @@ pub(crate) trait MailboxControl: Send + Sync {
     /// Whether its consumer, not running as the tree shuts down, is to drain it: a message
     /// waits, and draining at shutdown is on.
     fn wants_drain(&self) -> bool;
+    /// Its tree, for the events its inbox reports (set once, when the tree lists it).
+    fn observe(&self, events: std::sync::Weak<dyn MailboxEvents>);
     /// The tree is shutting down.
     fn close(&self);
     /// Its consumer's attempt failed with `failure` (for the dead letters of the messages it
@@ -256,7 +271,6 @@ pub(crate) trait MailboxControl: Send + Sync {
     fn attempt_failed(&self, failure: &str);
     /// The tree has ended: closes it and counts what is left.
     fn finish(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-    #[allow(dead_code)] // The shutdown report's mailbox section comes next.
     fn stats(&self) -> MailboxStats;
 }
 
@@ -279,6 +293,10 @@ impl<T: Send + 'static> MailboxControl for Shared<T> {
 
     fn wants_drain(&self) -> bool {
         self.drain_on_shutdown && self.has_waiting()
+    }
+
+    fn observe(&self, events: std::sync::Weak<dyn MailboxEvents>) {
+        let _ = self.events.set(events);
     }
 
     fn close(&self) {

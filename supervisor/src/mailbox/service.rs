@@ -54,7 +54,7 @@ where
         Box::pin(async move {
             // An async attempt's future, and with it its inbox, is dropped before the next
             // attempt starts; only a consumer still running elsewhere could hold it.
-            let Some(mut inbox) = self.consumer.lease(ctx.cancellation_token().clone()) else {
+            let Some(mut inbox) = self.consumer.lease(&ctx) else {
                 return Err(ServiceError::fatal(format!(
                     "mailbox `{}` is held by an earlier attempt that is still running",
                     self.consumer.mailbox()

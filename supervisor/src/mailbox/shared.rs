@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, mpsc};
 
-use super::MailboxRef;
 use super::dead_letter::{DeadLetter, DeadLetterReason};
 use super::error::CloseReason;
 use super::stats::MailboxStats;
+use super::{ConsumerAttempt, MailboxEvents, MailboxRef};
 use crate::model::TerminationReason;
+use crate::observe::EventKind;
 
 /// It takes messages.
 const OPEN: u8 = 0;
@@ -89,6 +90,10 @@ pub(crate) struct Shared<T> {
     in_doubt_left: AtomicU64,
     /// The tree has ended: what is left was counted.
     finished: AtomicBool,
+    /// Where its inbox reports events: the tree that lists it.
+    pub(crate) events: std::sync::OnceLock<std::sync::Weak<dyn MailboxEvents>>,
+    /// Its drain at shutdown was reported (once).
+    drained: AtomicBool,
 }
 
 fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
@@ -127,6 +132,8 @@ impl<T> Shared<T> {
             undelivered: AtomicU64::new(0),
             in_doubt_left: AtomicU64::new(0),
             finished: AtomicBool::new(false),
+            events: std::sync::OnceLock::new(),
+            drained: AtomicBool::new(false),
         })
     }
 
@@ -150,6 +157,21 @@ impl<T> Shared<T> {
     /// Room taken now: queued messages, and senders handed room they have not used yet.
     pub(crate) fn len(&self) -> usize {
         self.capacity.saturating_sub(self.sender.capacity())
+    }
+
+    /// Reports `kind` for the consumer's attempt, if a tree listens.
+    pub(crate) fn emit(&self, consumer: &ConsumerAttempt, kind: impl FnOnce() -> EventKind) {
+        if let Some(events) = self.events.get().and_then(std::sync::Weak::upgrade) {
+            events.emit_for(consumer, kind());
+        }
+    }
+
+    /// The consumer received the last message of the closed mailbox: reported once.
+    pub(crate) fn drained(&self, consumer: &ConsumerAttempt) {
+        if !self.drained.swap(true, Ordering::AcqRel) {
+            let mailbox = Arc::clone(&self.name);
+            self.emit(consumer, || EventKind::MailboxDrained { mailbox });
+        }
     }
 
     /// Whether a message waits for the consumer: queued, or given back.

@@ -9,7 +9,8 @@ use std::fmt;
 ///
 /// While its consumer works through a backlog, the delivery counts trail by up to 32
 /// messages: the inbox publishes them in batches, and whenever it waits for a message or an
-/// attempt ends. Once the tree has ended they are exact.
+/// attempt ends (an ack is seen with the consumer's next receive). Once the tree has ended
+/// they are exact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MailboxStats {

@@ -97,6 +97,22 @@ pub enum EventKind {
     /// The supervisor gave up (restart intensity exceeded, or an escalating breaker opened):
     /// it shuts down and fails, and its own supervisor takes it as a child failure.
     Escalated(Box<Escalation>),
+    /// Messages of the mailbox this child consumes were given up on: queued when it
+    /// terminated for good, or (at least once) delivered `max_deliveries` times.
+    DeadLettered {
+        /// The mailbox.
+        mailbox: Arc<str>,
+        /// How many messages.
+        count: u64,
+        /// Why.
+        reason: String,
+    },
+    /// At the tree's shutdown, the child received every message left in the mailbox it
+    /// consumes: it is closed and empty.
+    MailboxDrained {
+        /// The mailbox.
+        mailbox: Arc<str>,
+    },
 }
 
 impl fmt::Display for LifecycleEvent {
@@ -144,6 +160,12 @@ impl fmt::Display for LifecycleEvent {
             }
             EventKind::ShutdownCompleted => f.write_str("shutdown complete"),
             EventKind::Escalated(escalation) => write!(f, "gives up: {escalation}"),
+            EventKind::DeadLettered {
+                mailbox,
+                count,
+                reason,
+            } => write!(f, "dead-lettered {count} of mailbox `{mailbox}`: {reason}"),
+            EventKind::MailboxDrained { mailbox } => write!(f, "drained mailbox `{mailbox}`"),
             EventKind::Command(audit) => write!(
                 f,
                 "{} (command {}) requested by {}: {}",

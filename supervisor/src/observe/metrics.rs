@@ -42,6 +42,8 @@ struct Counters {
     /// Every child there is now by generation (so in creation order), with its path; `None`
     /// when the children are not listed.
     children: Option<Mutex<Registry>>,
+    /// Every mailbox consumed in the tree (listed as the tree lists them).
+    mailboxes: Mutex<Vec<Arc<dyn crate::mailbox::MailboxControl>>>,
 }
 
 impl std::fmt::Debug for Counters {
@@ -67,6 +69,9 @@ pub struct MetricsSnapshot {
     /// Each child there is now (nested ones included, in the order they were created), with
     /// its counters; every child's counters exist, at zero, from its start.
     pub children: Vec<ChildMetrics>,
+    /// Each mailbox consumed in the tree (declared ones from the start, added ones from
+    /// their consumer's first attempt), with its length and counts.
+    pub mailboxes: Vec<crate::mailbox::MailboxStats>,
 }
 
 /// One child's counters in a [`MetricsSnapshot`].
@@ -104,6 +109,9 @@ impl fmt::Display for MetricsSnapshot {
                 CompactDuration(s.uptime)
             )?;
         }
+        for mailbox in &self.mailboxes {
+            writeln!(f, "  mailbox {mailbox}")?;
+        }
         Ok(())
     }
 }
@@ -119,6 +127,7 @@ impl SupervisorMetrics {
                 terminated_total: AtomicU64::new(0),
                 circuit_breaker_trips: AtomicU64::new(0),
                 children: list_children.then(Mutex::default),
+                mailboxes: Mutex::default(),
             }),
         }
     }
@@ -133,6 +142,15 @@ impl SupervisorMetrics {
             terminated_total: c.terminated_total.load(Ordering::Relaxed),
             circuit_breaker_trips: c.circuit_breaker_trips.load(Ordering::Relaxed),
             children: self.children(),
+            mailboxes: lock(&c.mailboxes).iter().map(|m| m.stats()).collect(),
+        }
+    }
+
+    /// Lists a mailbox of the tree (the tree lists each once).
+    pub(crate) fn register_mailbox(&self, mailbox: Arc<dyn crate::mailbox::MailboxControl>) {
+        let mut mailboxes = lock(&self.inner.mailboxes);
+        if !mailboxes.iter().any(|known| Arc::ptr_eq(known, &mailbox)) {
+            mailboxes.push(mailbox);
         }
     }
 

@@ -20,6 +20,9 @@ use super::{ChildMetrics, FailureKind, SupervisorMetrics};
 /// | `supervisor_failures` | counter | `path`, `child`, `kind` (`error`, `panic`, `timeout`) |
 /// | `supervisor_breaker_trips` | counter | `path`, `child` |
 /// | `supervisor_uptime_seconds` | counter | `path`, `child` |
+/// | `supervisor_mailbox_queued` | gauge | `mailbox` |
+/// | `supervisor_mailbox_in_doubt` | gauge | `mailbox` |
+/// | `supervisor_mailbox_sent`, `_delivered`, `_redelivered`, `_acked`, `_rejected`, `_dead_lettered` | counter | `mailbox` |
 ///
 /// (The text encoding adds `_total` to counters.)
 ///
@@ -103,8 +106,77 @@ impl Collector for PrometheusCollector {
                 .iter()
                 .map(|c| (per_child(c), c.stats.uptime.as_secs_f64())),
         )?;
-        Ok(())
+        mailbox_families(&mut encoder, &snapshot.mailboxes)
     }
+}
+
+/// A series of a mailbox: its name, help and value.
+type Series = (&'static str, &'static str, fn(&crate::mailbox::MailboxStats) -> u64);
+
+/// A mailbox's length and counts, labelled with its name.
+fn mailbox_families(
+    encoder: &mut DescriptorEncoder,
+    mailboxes: &[crate::mailbox::MailboxStats],
+) -> Result<(), std::fmt::Error> {
+    let label = |m: &crate::mailbox::MailboxStats| vec![("mailbox".to_owned(), m.name.clone())];
+    let gauges: [Series; 2] = [
+        (
+            "supervisor_mailbox_queued",
+            "Messages waiting for their first delivery",
+            |m| m.queued,
+        ),
+        (
+            "supervisor_mailbox_in_doubt",
+            "Messages delivered and not yet settled",
+            |m| m.in_doubt,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let mut family =
+            encoder.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+        for mailbox in mailboxes {
+            let gauge = ConstGauge::new(i64::try_from(value(mailbox)).unwrap_or(i64::MAX));
+            gauge.encode(family.encode_family(&label(mailbox))?)?;
+        }
+    }
+    let counters: [Series; 6] = [
+        (
+            "supervisor_mailbox_sent",
+            "Messages sent into the mailbox",
+            |m| m.sent,
+        ),
+        (
+            "supervisor_mailbox_delivered",
+            "Messages received by its consumer, once each",
+            |m| m.delivered,
+        ),
+        (
+            "supervisor_mailbox_redelivered",
+            "Deliveries after the first",
+            |m| m.redelivered,
+        ),
+        ("supervisor_mailbox_acked", "Messages acknowledged", |m| {
+            m.acked
+        }),
+        (
+            "supervisor_mailbox_rejected",
+            "Messages rejected as invalid",
+            |m| m.rejected,
+        ),
+        (
+            "supervisor_mailbox_dead_lettered",
+            "Messages given up on",
+            |m| m.dead_lettered,
+        ),
+    ];
+    for (name, help, value) in counters {
+        counter_family(
+            encoder,
+            (name, help),
+            mailboxes.iter().map(|m| (label(m), value(m))),
+        )?;
+    }
+    Ok(())
 }
 
 /// One counter family: its descriptor, then a sample per label set.

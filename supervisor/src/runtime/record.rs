@@ -57,6 +57,8 @@ pub(crate) struct Final {
     pub(crate) restart_in: Option<Duration>,
     /// Failures counting towards its circuit breaker.
     pub(crate) breaker_failures: u32,
+    /// The counts of the mailbox it consumes, if it does.
+    pub(crate) mailbox: Option<crate::mailbox::MailboxStats>,
 }
 
 impl Final {
@@ -78,6 +80,7 @@ impl Final {
             heartbeat_age: None,
             restart_in: None,
             breaker_failures: 0,
+            mailbox: child.mailbox().map(|mailbox| mailbox.stats()),
         }
     }
 
@@ -108,6 +111,7 @@ impl Final {
             heartbeat_age: self.heartbeat_age,
             restart_in: self.restart_in,
             breaker_failures: self.breaker_failures,
+            mailbox: self.mailbox.clone(),
             intensity: None,
             children: Vec::new(),
         }
@@ -342,6 +346,7 @@ impl Ended {
                 heartbeat_age: None,
                 restart_in: None,
                 breaker_failures: 0,
+                mailbox: None,
             },
             outcome: StopOutcome::Lost,
             nested: Vec::new(),

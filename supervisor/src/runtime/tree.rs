@@ -59,6 +59,20 @@ pub(crate) struct EventSource {
     pub(crate) correlation: Option<u64>,
 }
 
+impl crate::mailbox::MailboxEvents for TreeShared {
+    fn emit_for(&self, consumer: &crate::mailbox::ConsumerAttempt, kind: EventKind) {
+        if self.recording() {
+            let source = EventSource {
+                path: Arc::clone(&consumer.path),
+                generation: consumer.generation,
+                attempt: consumer.attempt,
+                correlation: None,
+            };
+            self.emit(source, kind);
+        }
+    }
+}
+
 impl TreeShared {
     pub(crate) fn new(config: &crate::SupervisorConfig) -> Self {
         let (event_capacity, journal_capacity) =
@@ -82,10 +96,16 @@ impl TreeShared {
         }
     }
 
-    /// Lists a mailbox in the tree's (once).
-    pub(crate) fn register_mailbox(&self, mailbox: Arc<dyn crate::mailbox::MailboxControl>) {
+    /// Lists a mailbox in the tree's (once), and lets it report its consumer's events.
+    pub(crate) fn register_mailbox(
+        self: &Arc<Self>,
+        mailbox: Arc<dyn crate::mailbox::MailboxControl>,
+    ) {
         let mut mailboxes = lock(&self.mailboxes);
         if !mailboxes.iter().any(|known| Arc::ptr_eq(known, &mailbox)) {
+            let events: Arc<dyn crate::mailbox::MailboxEvents> = Arc::clone(self) as _;
+            mailbox.observe(Arc::downgrade(&events));
+            self.metrics.register_mailbox(Arc::clone(&mailbox));
             mailboxes.push(mailbox);
         }
     }

@@ -87,6 +87,8 @@ pub struct ChildState {
     /// Failures now counting towards its circuit breaker (which opens at
     /// `backoff.circuit_breaker().max_failures`).
     pub breaker_failures: u32,
+    /// The mailbox it consumes, if it does: its length and counts now.
+    pub mailbox: Option<crate::mailbox::MailboxStats>,
     /// A running nested supervisor's restart intensity in use (`None` for other kinds).
     pub intensity: Option<IntensityUse>,
     /// A nested supervisor's children (empty for other kinds).
@@ -128,6 +130,9 @@ fn draw(f: &mut fmt::Formatter<'_>, children: &[ChildState], indent: &str) -> fm
         )?;
         if let Some(exit) = &child.last_exit {
             write!(f, "  last exit: {exit}")?;
+        }
+        if let Some(mailbox) = &child.mailbox {
+            write!(f, "  mailbox {mailbox}")?;
         }
         writeln!(f)?;
         let deeper = format!("{indent}{}", if last { "   " } else { "|  " });

@@ -51,6 +51,10 @@ pub enum EventPattern {
     ShutdownRequested,
     /// Shutdown completed.
     ShutdownCompleted,
+    /// Messages of its mailbox were dead-lettered.
+    DeadLettered,
+    /// It drained its mailbox at shutdown.
+    MailboxDrained,
     /// Any event.
     Any,
 }
@@ -84,6 +88,8 @@ impl EventPattern {
             (EventPattern::Escalated, EventKind::Escalated(_)) => true,
             (EventPattern::ShutdownRequested, EventKind::ShutdownRequested { .. }) => true,
             (EventPattern::ShutdownCompleted, EventKind::ShutdownCompleted) => true,
+            (EventPattern::DeadLettered, EventKind::DeadLettered { .. }) => true,
+            (EventPattern::MailboxDrained, EventKind::MailboxDrained { .. }) => true,
             _ => false,
         }
     }

@@ -1,6 +1,7 @@
 //! What happens when an attempt exits: the restart decision, restart groups, intensity,
 //! termination and auto-shutdown.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -469,9 +470,21 @@ impl Node {
         // the tree is ending.
         let ending = self.tree.ending.load(std::sync::atomic::Ordering::Acquire);
         if self.shutdown.is_none() {
+            let mut dead = Vec::new();
             self.child_spec(index).each_mailbox(|mailbox| {
-                mailbox.orphan(reason.clone());
+                let count = mailbox.orphan(reason.clone());
+                if count > 0 {
+                    dead.push((Arc::from(mailbox.name()), count));
+                }
             });
+            for (mailbox, count) in dead {
+                let reason = format!("its consumer terminated ({reason})");
+                self.emit(Some(index), |_| EventKind::DeadLettered {
+                    mailbox,
+                    count,
+                    reason,
+                });
+            }
         } else if ending {
             self.child_spec(index)
                 .each_mailbox(|mailbox| mailbox.close());

@@ -120,7 +120,15 @@ impl Node {
         };
         // A consumer started again after it had ended for good takes messages again.
         if let Some(mailbox) = self.child_spec(index).mailbox() {
-            mailbox.revive();
+            let dead = mailbox.revive();
+            if dead > 0 {
+                let name = Arc::from(mailbox.name());
+                self.emit(Some(index), |_| EventKind::DeadLettered {
+                    mailbox: name,
+                    count: dead,
+                    reason: "sent while its consumer had terminated".to_owned(),
+                });
+            }
             if attempt == 1 {
                 self.tree.register_mailbox(mailbox);
             }

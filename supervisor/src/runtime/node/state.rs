@@ -125,6 +125,7 @@ impl Node {
                 .restart_due(index)
                 .map(|due| due.saturating_duration_since(now)),
             breaker_failures: slot.backoff.breaker_failures_at(now.into_std()),
+            mailbox: spec.mailbox().map(|mailbox| mailbox.stats()),
         }
     }
 
