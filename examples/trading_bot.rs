@@ -2,8 +2,11 @@
 //!
 //! A flaky market feed is restarted with growing backoff (and the order router that depends on
 //! it restarts with it), a candle poller that panics on bad data is restarted, a heartbeat just
-//! runs, a broken risk-limit loader trips its circuit breaker, and on shutdown the order router
-//! flushes its pending orders before the feed it depends on stops.
+//! runs, a broken risk-limit loader trips its circuit breaker. A strategy sends orders into a
+//! tree-owned, at-least-once mailbox: an order the router held when the feed's failure
+//! restarted it comes back to the next attempt, and on shutdown the strategy stops first, then
+//! the router places every order left before the feed it depends on stops. The report shows
+//! that no order was lost.
 //!
 //! `cargo run --example trading_bot` (about 10 s; `-- --seconds N` to change; Ctrl-C stops it
 //! early, a second Ctrl-C aborts the drain).
@@ -11,6 +14,7 @@
 use std::time::Duration;
 
 use supervisor::ipc::IpcServer;
+use supervisor::mailbox::{AckInbox, Outbox};
 use supervisor::prelude::*;
 use supervisor::{CompactDuration, EventKind, LifecycleEvent};
 use supervisor_dashboard::{Dashboard, DashboardFile, TargetSettings};
@@ -84,20 +88,60 @@ async fn risk_limits(_ctx: TaskContext) -> Result<(), ServiceError> {
     ))
 }
 
-/// Routes orders; on shutdown it flushes what is pending before returning.
-#[service(shutdown(timeout = "2s"))]
-async fn order_router(ctx: TaskContext) -> anyhow::Result<()> {
-    let mut pending = 0u32;
-    let mut orders = interval(Duration::from_millis(700));
-    loop {
+/// An order for the exchange.
+#[derive(Debug)]
+struct Order {
+    id: u32,
+    quantity: u32,
+}
+
+/// Sends an order every 300 ms, until it is stopped; an order it could not send comes back.
+#[service(restart = "on_failure")]
+async fn strategy(ctx: TaskContext, orders: Outbox<Order>) -> anyhow::Result<()> {
+    let mut signals = interval(Duration::from_millis(300));
+    for id in 1.. {
         tokio::select! {
             _ = ctx.cancelled() => break,
-            _ = orders.tick() => pending = pending % 3 + 1,
+            _ = signals.tick() => {}
+        }
+        let order = Order {
+            id,
+            quantity: id % 5 + 1,
+        };
+        if let Err(refused) = orders.send_with(&ctx, order).await {
+            let order = refused.into_message();
+            println!(
+                "             strategy: order #{} not sent ({} lots), kept for the next session",
+                order.id, order.quantity
+            );
+            break;
         }
     }
-    println!("             order_router: flushing {pending} pending order(s) before stopping");
-    sleep(Duration::from_millis(300)).await;
-    println!("             order_router: all orders acknowledged");
+    Ok(())
+}
+
+/// Places each order (150 ms at the exchange), then acknowledges it. Restarted with the feed
+/// while placing, it gives the order back unacknowledged; the next attempt gets it again and
+/// checks with the exchange before placing it twice. At shutdown it places every order left.
+#[service(shutdown(timeout = "2s"))]
+async fn order_router(ctx: TaskContext, orders: &mut AckInbox<Order>) -> anyhow::Result<()> {
+    while let Some(order) = orders.recv().await {
+        if order.deliveries() > 1 {
+            println!(
+                "             order_router: order #{} again (delivery {}): checking the exchange by its client id first",
+                order.id,
+                order.deliveries()
+            );
+        }
+        tokio::select! {
+            // Restarted with the feed: the order in hand goes back to the front.
+            _ = ctx.cancelled() => return Ok(()),
+            _ = sleep(Duration::from_millis(150)) => {}
+        }
+        order.ack();
+    }
+    // `None`: the tree is shutting down and every order sent was received.
+    println!("             order_router: every order placed");
     Ok(())
 }
 
@@ -191,14 +235,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         name = "bot",
         intensity(max_restarts = 50, within = "60s"),
         shutdown_timeout = "2s",
+        // Owned by the tree: queued orders survive the router's restarts, and one it held
+        // comes back until acknowledged (up to 3 deliveries, below its breaker's 10 failures).
+        mailbox orders: Order(capacity = 64, delivery = "at_least_once", max_deliveries = 3),
         market_feed(),
         // Ordering only: polls once the feed runs, keeps polling while the feed reconnects.
         candle_poller() after(market_feed),
         heartbeat(),
         risk_limits(),
+        strategy(orders.sender()) after(market_feed),
         // Bound: cannot route without the feed, so it restarts with it (and would stop for
-        // good if the feed did).
-        order_router() requires(market_feed),
+        // good if the feed did). At shutdown it stops after the strategy, which sends to it.
+        order_router(orders.inbox()) requires(market_feed),
     };
     match seconds {
         Some(seconds) => println!("trading bot supervised for {seconds} s (Ctrl-C to stop early)"),
@@ -273,6 +321,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for service in &report.services {
         println!("  {:<14} {}", service.name, service.outcome);
+    }
+    for mailbox in &report.mailboxes {
+        let lost = mailbox.sent - mailbox.acked - mailbox.rejected;
+        if lost == 0 {
+            println!(
+                "  mailbox {}: {} orders sent, all placed: no order lost",
+                mailbox.name, mailbox.sent
+            );
+        } else {
+            println!(
+                "  mailbox {}: {} of {} orders not placed ({} dead-lettered, {} undelivered, {} in doubt)",
+                mailbox.name,
+                lost,
+                mailbox.sent,
+                mailbox.dead_lettered,
+                mailbox.queued,
+                mailbox.in_doubt
+            );
+        }
     }
     Ok(())
 }

@@ -111,7 +111,11 @@ impl Collector for PrometheusCollector {
 }
 
 /// A series of a mailbox: its name, help and value.
-type Series = (&'static str, &'static str, fn(&crate::mailbox::MailboxStats) -> u64);
+type Series = (
+    &'static str,
+    &'static str,
+    fn(&crate::mailbox::MailboxStats) -> u64,
+);
 
 /// A mailbox's length and counts, labelled with its name.
 fn mailbox_families(
