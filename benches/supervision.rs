@@ -9,10 +9,11 @@
 pub(crate) mod harness;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub(crate) use harness::marks::{ATTEMPTS, Marks};
 use harness::{Cell, Figures, Flavor, Table, against, allocations, live_bytes, ms, quantile, us};
 use supervisor::prelude::*;
 use tokio::sync::Notify;
@@ -23,10 +24,6 @@ use tokio_util::task::TaskTracker;
 #[global_allocator]
 static ALLOCATOR: harness::Counting = harness::Counting;
 
-/// Restarts measured after the warm-up (1% more).
-const RESTARTS: usize = 10_000;
-const WARMUP: usize = RESTARTS / 100;
-
 pub(crate) fn children() -> usize {
     harness::arg_or("--children", 100_000)
 }
@@ -34,51 +31,6 @@ pub(crate) fn children() -> usize {
 // ---------------------------------------------------------------------------------------
 // S1 / S4: restart latency, from the child's last statement before it fails to the first
 // statement of its next attempt.
-
-/// When each attempt began and when it was about to fail.
-#[derive(Clone)]
-pub(crate) struct Marks(Arc<Mutex<(Vec<Instant>, Vec<Instant>)>>);
-
-impl Marks {
-    pub(crate) fn new() -> Self {
-        let n = RESTARTS + WARMUP + 1;
-        Marks(Arc::new(Mutex::new((
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        ))))
-    }
-
-    /// The attempt's first statement: returns how many attempts have begun.
-    pub(crate) fn first(&self) -> usize {
-        let mut marks = self.0.lock().unwrap();
-        marks.0.push(Instant::now());
-        marks.0.len()
-    }
-
-    /// Its last statement before failing.
-    fn last(&self) {
-        self.0.lock().unwrap().1.push(Instant::now());
-    }
-
-    pub(crate) fn figures(&self) -> Figures {
-        let marks = self.0.lock().unwrap();
-        let (firsts, lasts) = &*marks;
-        let mut gaps: Vec<Duration> = lasts
-            .iter()
-            .zip(firsts.iter().skip(1))
-            .skip(WARMUP)
-            .map(|(last, next)| next.saturating_duration_since(*last))
-            .collect();
-        assert_eq!(gaps.len(), RESTARTS, "every restart measured");
-        BTreeMap::from([
-            ("p50_us".to_owned(), us(quantile(&mut gaps, 0.5))),
-            ("p99_us".to_owned(), us(quantile(&mut gaps, 0.99))),
-        ])
-    }
-}
-
-/// The attempts there are: the warm-up, the measured restarts, and the one that stays.
-pub(crate) const ATTEMPTS: usize = RESTARTS + WARMUP + 1;
 
 fn bench_error() -> std::io::Error {
     // A simple kind: no allocation, for the floor and ours alike.

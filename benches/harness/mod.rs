@@ -8,6 +8,8 @@
 
 #![allow(dead_code)] // each bench uses its own subset
 
+pub mod marks;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::process::Command;

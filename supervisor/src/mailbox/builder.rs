@@ -32,7 +32,7 @@ pub struct MailboxBuilder<T, D = AtMostOnce> {
     capacity: usize,
     max_deliveries: Option<u32>,
     drain_on_shutdown: bool,
-    dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
+    dead_letters: Option<Box<(DeadLetterSink<T>, MailboxRef)>>,
     mode: PhantomData<D>,
 }
 
@@ -75,7 +75,7 @@ impl<T: Send + 'static, D: DeliveryMode> MailboxBuilder<T, D> {
             sink.try_send(letter)
                 .map_err(|refused| format!("dead-letter mailbox `{}`: {refused}", sink.mailbox()))
         });
-        self.dead_letters = Some((send, target));
+        self.dead_letters = Some(Box::new((send, target)));
         self
     }
 

@@ -100,8 +100,8 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
             message,
             deliveries,
             ending,
-        } = self.held.as_mut()?.given_back.take()?;
-        if deliveries < self.shared.max_deliveries.unwrap_or(u32::MAX) {
+        } = *self.held.as_mut()?.given_back.take()?;
+        if deliveries < self.shared.max_deliveries().unwrap_or(u32::MAX) {
             self.counts.redelivered += 1;
             self.counted();
             return Some((message, deliveries.saturating_add(1)));
@@ -133,11 +133,11 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
     /// delivery borrowed the inbox, and took what was there before it.
     fn give_back(&mut self, message: T, deliveries: u32, ending: Option<Arc<str>>) {
         if let Some(held) = self.held.as_mut() {
-            held.given_back = Some(Requeued {
+            held.given_back = Some(Box::new(Requeued {
                 message,
                 deliveries,
                 ending,
-            });
+            }));
         }
     }
 }

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use tokio::sync::futures::Notified;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -119,66 +118,49 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
     }
 
     /// The next message from the channel, counted as a first delivery; `None` once the
-    /// mailbox is closed and the channel empty. Cancel safe.
-    pub(super) async fn receive_fresh(&mut self) -> Option<T> {
-        let Inbox {
-            held,
-            shared,
-            counts,
-            attempt,
-            consumer,
-            ..
-        } = self;
-        let receiver = &mut held.as_mut()?.receiver;
-        let message = {
-            // Made only once the queue is found empty: a backlog is received without it.
-            let mut changed = std::pin::pin!(None::<Notified<'_>>);
-            std::future::poll_fn(|cx| {
-                loop {
-                    // What is queued is received, closed or not. `None` comes only once the
-                    // channel is closed (below) and empty, with no send under way.
-                    match receiver.poll_recv(cx) {
-                        Poll::Ready(Some(message)) => return Poll::Ready(Some(message)),
-                        Poll::Ready(None) => {
-                            shared.publish(counts);
-                            shared.drained(consumer);
-                            attempt.cancel();
-                            return Poll::Ready(None);
-                        }
-                        Poll::Pending => {}
+    /// mailbox is closed and the channel empty. Cancel safe: it holds nothing across a
+    /// `Pending` but its waker, registered with the mailbox.
+    pub(super) fn receive_fresh(&mut self) -> impl Future<Output = Option<T>> + '_ {
+        std::future::poll_fn(move |cx| self.poll_fresh(cx))
+    }
+
+    fn poll_fresh(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+        let Some(held) = self.held.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let receiver = &mut held.receiver;
+        loop {
+            // What is queued is received, closed or not. `None` comes only once the channel
+            // is closed (below) and empty, with no send under way.
+            match receiver.poll_recv(cx) {
+                Poll::Ready(Some(message)) => {
+                    self.counts.delivered += 1;
+                    if self.counts.delivered + self.counts.redelivered >= PUBLISH_EVERY {
+                        self.shared.publish(&mut self.counts);
                     }
-                    // Empty, or out of its task's budget: the stats are exact while it waits.
-                    shared.publish(counts);
-                    if shared.is_closed() {
-                        if !receiver.is_closed() {
-                            // Closing the channel itself, so that its end is Tokio's: after the
-                            // last message, and after any send that had room already.
-                            receiver.close();
-                            continue;
-                        }
-                        return Poll::Pending;
-                    }
-                    match changed.as_mut().as_pin_mut() {
-                        // Listening from now on, then looking again: a close in between is seen.
-                        None => {
-                            changed.set(Some(shared.changed.notified()));
-                            if let Some(listening) = changed.as_mut().as_pin_mut() {
-                                listening.enable();
-                            }
-                        }
-                        Some(listening) => match listening.poll(cx) {
-                            Poll::Pending => return Poll::Pending,
-                            // Closed or reopened: look again, listening anew.
-                            Poll::Ready(()) => changed.set(None),
-                        },
-                    }
+                    return Poll::Ready(Some(message));
                 }
-            })
-            .await
-        }?;
-        self.counts.delivered += 1;
-        self.counted();
-        Some(message)
+                Poll::Ready(None) => {
+                    self.shared.publish(&mut self.counts);
+                    self.shared.drained(&self.consumer);
+                    self.attempt.cancel();
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {}
+            }
+            // Empty, or out of its task's budget: the stats are exact while it waits.
+            self.shared.publish(&mut self.counts);
+            // Woken by a message, or by the close; a close seen here closes the channel
+            // itself, so that its end is Tokio's: after the last message, and after any send
+            // that had room already.
+            if !self.shared.wait_for_close(cx.waker()) {
+                return Poll::Pending;
+            }
+            if receiver.is_closed() {
+                return Poll::Pending;
+            }
+            receiver.close();
+        }
     }
 
     /// The next message from the channel if one is queued now, counted as a first delivery.

@@ -127,7 +127,7 @@ impl<T, D> fmt::Debug for Mailbox<T, D> {
         f.debug_struct("Mailbox")
             .field("name", &self.shared.name)
             .field("capacity", &self.shared.capacity)
-            .field("max_deliveries", &self.shared.max_deliveries)
+            .field("max_deliveries", &self.shared.max_deliveries())
             .finish()
     }
 }

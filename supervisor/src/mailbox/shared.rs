@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 
 use tokio::sync::{Notify, mpsc};
 
@@ -30,7 +31,9 @@ pub(crate) type DeadLetterSink<T> = Box<dyn Fn(DeadLetter<T>) -> Result<(), Stri
 /// inbox, so a message is given back before the next one can be received.
 pub(crate) struct Held<T> {
     pub(crate) receiver: mpsc::Receiver<T>,
-    pub(crate) given_back: Option<Requeued<T>>,
+    /// Boxed: an idle mailbox holds no room for a message it may never give back (one
+    /// allocation per message given back, a failure's cost).
+    pub(crate) given_back: Option<Box<Requeued<T>>>,
 }
 
 /// A message given back unacknowledged, to be delivered again.
@@ -54,40 +57,53 @@ pub(crate) struct Counts {
     pub(crate) spent: u64,
 }
 
+/// What only an at-least-once mailbox keeps.
+struct AckState {
+    /// Deliveries of one message before it is dead-lettered.
+    max_deliveries: u32,
+    /// Received again after being given back.
+    redelivered: AtomicU64,
+    /// Acknowledged, or rejected.
+    acked: AtomicU64,
+    rejected: AtomicU64,
+    /// Dead-lettered after at least one delivery.
+    spent: AtomicU64,
+    /// Given back and never acknowledged: left when the tree ended.
+    in_doubt_left: AtomicU64,
+}
+
+/// What changes of state are made under: why it is refused, and the consumer waiting for a
+/// message, to wake when the mailbox closes.
+#[derive(Default)]
+struct Gate {
+    /// Why it is orphaned or closed (set before `state` changes).
+    reason: Option<CloseReason>,
+    consumer: Option<Waker>,
+}
+
 pub(crate) struct Shared<T> {
     pub(crate) name: Arc<str>,
     pub(crate) capacity: usize,
-    /// `Some` for an at-least-once mailbox: deliveries of one message before it is
-    /// dead-lettered.
-    pub(crate) max_deliveries: Option<u32>,
+    /// `Some` for an at-least-once mailbox (boxed: an at-most-once one has no use for it).
+    at_least_once: Option<Box<AckState>>,
     /// Whether a consumer not running when the tree shuts down gets one attempt to drain it.
     pub(crate) drain_on_shutdown: bool,
     /// Where dead letters go, if anywhere, and that mailbox (for the shutdown order).
-    dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
+    dead_letters: Option<Box<(DeadLetterSink<T>, MailboxRef)>>,
     pub(crate) sender: mpsc::Sender<T>,
     /// The receiver while no attempt holds it.
     slot: Mutex<Option<Held<T>>>,
     state: AtomicU8,
     /// Why it is orphaned or closed (set before `state` changes).
-    reason: Mutex<Option<CloseReason>>,
-    /// Wakes senders waiting for room, and a consumer waiting for a message, when `state`
-    /// changes.
+    gate: Mutex<Gate>,
+    /// Wakes senders waiting for room when `state` changes.
     pub(crate) changed: Notify,
     /// Received by an attempt for the first time (published by its inbox; see `Inbox`).
     delivered: AtomicU64,
-    /// Received again after being given back (at least once).
-    redelivered: AtomicU64,
-    /// Acknowledged, or rejected (at least once).
-    acked: AtomicU64,
-    rejected: AtomicU64,
     /// Taken out unreceived: the consumer had terminated for good.
     dead_lettered: AtomicU64,
-    /// Dead-lettered after at least one delivery (at least once).
-    spent: AtomicU64,
     /// Never received: left when the tree ended.
     undelivered: AtomicU64,
-    /// Given back and never acknowledged: left when the tree ended (at least once).
-    in_doubt_left: AtomicU64,
     /// The tree has ended: what is left was counted.
     finished: AtomicBool,
     /// Where its inbox reports events: the tree that lists it.
@@ -106,13 +122,22 @@ impl<T> Shared<T> {
         capacity: usize,
         max_deliveries: Option<u32>,
         drain_on_shutdown: bool,
-        dead_letters: Option<(DeadLetterSink<T>, MailboxRef)>,
+        dead_letters: Option<Box<(DeadLetterSink<T>, MailboxRef)>>,
     ) -> Arc<Self> {
         let (sender, receiver) = mpsc::channel(capacity);
         Arc::new(Shared {
             name,
             capacity,
-            max_deliveries,
+            at_least_once: max_deliveries.map(|max_deliveries| {
+                Box::new(AckState {
+                    max_deliveries,
+                    redelivered: AtomicU64::new(0),
+                    acked: AtomicU64::new(0),
+                    rejected: AtomicU64::new(0),
+                    spent: AtomicU64::new(0),
+                    in_doubt_left: AtomicU64::new(0),
+                })
+            }),
             drain_on_shutdown,
             dead_letters,
             sender,
@@ -121,24 +146,25 @@ impl<T> Shared<T> {
                 given_back: None,
             })),
             state: AtomicU8::new(OPEN),
-            reason: Mutex::new(None),
+            gate: Mutex::new(Gate::default()),
             changed: Notify::new(),
             delivered: AtomicU64::new(0),
-            redelivered: AtomicU64::new(0),
-            acked: AtomicU64::new(0),
-            rejected: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
-            spent: AtomicU64::new(0),
             undelivered: AtomicU64::new(0),
-            in_doubt_left: AtomicU64::new(0),
             finished: AtomicBool::new(false),
             events: std::sync::OnceLock::new(),
             drained: AtomicBool::new(false),
         })
     }
 
+    /// `Some` for an at-least-once mailbox: deliveries of one message before it is
+    /// dead-lettered.
+    pub(crate) fn max_deliveries(&self) -> Option<u32> {
+        self.at_least_once.as_ref().map(|ack| ack.max_deliveries)
+    }
+
     pub(crate) fn dead_letter_target(&self) -> Option<MailboxRef> {
-        self.dead_letters.as_ref().map(|(_, target)| target.clone())
+        self.dead_letters.as_ref().map(|sink| sink.1.clone())
     }
 
     /// Why it takes no messages now, if it does not.
@@ -147,7 +173,7 @@ impl<T> Shared<T> {
             return None;
         }
         // Set before the state: present. A revival in between leaves it `None`, as it should.
-        lock(&self.reason).clone()
+        lock(&self.gate).reason.clone()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -202,12 +228,18 @@ impl<T> Shared<T> {
             rejected,
             spent,
         } = std::mem::take(counts);
+        if delivered > 0 {
+            self.delivered.fetch_add(delivered, Ordering::Relaxed);
+        }
+        // An at-most-once inbox counts none of these.
+        let Some(ack) = &self.at_least_once else {
+            return;
+        };
         for (shared, count) in [
-            (&self.delivered, delivered),
-            (&self.redelivered, redelivered),
-            (&self.acked, acked),
-            (&self.rejected, rejected),
-            (&self.spent, spent),
+            (&ack.redelivered, redelivered),
+            (&ack.acked, acked),
+            (&ack.rejected, rejected),
+            (&ack.spent, spent),
         ] {
             if count > 0 {
                 shared.fetch_add(count, Ordering::Relaxed);
@@ -228,9 +260,10 @@ impl<T> Shared<T> {
     /// Hands `message` to the dead-letter mailbox, if there is one; a full or closed one
     /// drops it, with a warning (it is counted as dead-lettered either way).
     pub(crate) fn dead_letter(&self, message: T, deliveries: u32, reason: DeadLetterReason) {
-        let Some((sink, _)) = &self.dead_letters else {
+        let Some(sink) = &self.dead_letters else {
             return;
         };
+        let sink = &sink.0;
         let letter = DeadLetter {
             message,
             mailbox: Arc::clone(&self.name),
@@ -255,13 +288,13 @@ impl<T> Shared<T> {
         if self.state.load(Ordering::Acquire) != ORPHANED {
             return 0;
         }
-        // Changes of state are made under the reason's lock, so that a close cannot come
+        // Changes of state are made under the gate's lock, so that a close cannot come
         // between the check and the reopening.
-        let mut reason = lock(&self.reason);
+        let mut gate = lock(&self.gate);
         if self.state.load(Ordering::Acquire) != ORPHANED {
             return 0;
         }
-        let dead = match reason.take() {
+        let dead = match gate.reason.take() {
             Some(CloseReason::ConsumerTerminated(why)) => self.dead_letter_queued(&why),
             // Orphaned always with its consumer's reason; a close is never undone.
             _ => self.dead_letter_queued(&TerminationReason::Aborted),
@@ -278,15 +311,33 @@ impl<T> Shared<T> {
 
     /// A close is for good: nothing changes a closed mailbox again.
     fn change(&self, state: u8, reason: CloseReason) {
-        {
-            let mut current = lock(&self.reason);
+        let consumer = {
+            let mut gate = lock(&self.gate);
             if self.state.load(Ordering::Acquire) == CLOSED {
                 return;
             }
-            *current = Some(reason);
+            gate.reason = Some(reason);
             self.state.store(state, Ordering::Release);
-        }
+            gate.consumer.take()
+        };
         self.changed.notify_waiters();
+        if let Some(consumer) = consumer {
+            consumer.wake();
+        }
+    }
+
+    /// The consumer found the channel empty: it is woken when the mailbox closes. Returns
+    /// whether it is closed already (then it need not wait).
+    pub(crate) fn wait_for_close(&self, waker: &Waker) -> bool {
+        let mut gate = lock(&self.gate);
+        if self.is_closed() {
+            return true;
+        }
+        match &mut gate.consumer {
+            Some(known) if known.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        false
     }
 
     /// Dead-letters every queued message, the one given back first, if the receiver is in
@@ -307,7 +358,9 @@ impl<T> Shared<T> {
             self.dead_letter(message, 0, reason());
             dead += 1;
         }
-        self.spent.fetch_add(spent, Ordering::Relaxed);
+        if let Some(ack) = &self.at_least_once {
+            ack.spent.fetch_add(spent, Ordering::Relaxed);
+        }
         self.dead_lettered.fetch_add(dead, Ordering::Relaxed);
         spent + dead
     }
@@ -330,7 +383,9 @@ impl<T> Shared<T> {
         // A message given back and never acknowledged is in doubt: counted where it is, not
         // derived from the other counts, so that the report would show one lost.
         let in_doubt = u64::from(held.given_back.take().is_some());
-        self.in_doubt_left.fetch_add(in_doubt, Ordering::Relaxed);
+        if let Some(ack) = &self.at_least_once {
+            ack.in_doubt_left.fetch_add(in_doubt, Ordering::Relaxed);
+        }
         self.finished.store(true, Ordering::Release);
         *lock(&self.slot) = Some(held);
     }
@@ -343,22 +398,28 @@ impl<T> Shared<T> {
         let load = |count: &AtomicU64| count.load(Ordering::Relaxed);
         let delivered = load(&self.delivered);
         let unreceived = load(&self.dead_lettered);
-        let spent = load(&self.spent);
-        let (acked, rejected) = (load(&self.acked), load(&self.rejected));
         let queued = self.len() as u64 + load(&self.undelivered);
-        let in_doubt = match self.max_deliveries {
-            Some(_) if self.finished.load(Ordering::Acquire) => load(&self.in_doubt_left),
-            Some(_) => delivered.saturating_sub(acked + rejected + spent),
-            None => 0,
-        };
+        let (mut redelivered, mut acked, mut rejected, mut spent, mut in_doubt) = (0, 0, 0, 0, 0);
+        if let Some(ack) = &self.at_least_once {
+            (redelivered, acked, rejected) = (
+                load(&ack.redelivered),
+                load(&ack.acked),
+                load(&ack.rejected),
+            );
+            spent = load(&ack.spent);
+            in_doubt = match self.finished.load(Ordering::Acquire) {
+                true => load(&ack.in_doubt_left),
+                false => delivered.saturating_sub(acked + rejected + spent),
+            };
+        }
         MailboxStats {
             name: self.name.to_string(),
             capacity: self.capacity,
-            max_deliveries: self.max_deliveries,
+            max_deliveries: self.max_deliveries(),
             sent: delivered + unreceived + queued,
             queued,
             delivered,
-            redelivered: load(&self.redelivered),
+            redelivered,
             acked,
             rejected,
             in_doubt,
