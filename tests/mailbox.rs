@@ -483,6 +483,32 @@ async fn the_report_lists_the_mailboxes_of_children_added_at_run_time() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_consumer_added_twice_at_run_time_is_refused() {
+    let spec = SupervisorSpec::builder("bot")
+        .max_dynamic_children(2)
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    let (_fills, consumer) = Mailbox::<u32>::bounded("fills", 8).unwrap();
+    let received = Received::default();
+    let router = slow(consumer, &received);
+    tree.add_child("bot", router.clone(), "test", "added")
+        .await
+        .unwrap();
+    let error = tree
+        .add_child("bot", router.with_name("shadow"), "test", "again")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the new child is invalid: mailbox `fills` is consumed by both `bot/router` and `bot/shadow`; a mailbox has one consumer"
+    );
+    tree.shutdown_tree("test", "done").await;
+}
+
 /// A strategy that sends one last order when it is stopped, as a flush would.
 fn flushing_strategy(orders: &Mailbox<u32>) -> ChildSpec {
     let outbox = orders.sender();

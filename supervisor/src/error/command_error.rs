@@ -65,7 +65,8 @@ pub enum CommandError {
         path: String,
     },
     /// The new child's spec was rejected (its name, a policy value, a dependency on
-    /// siblings, which children added at run time cannot have, or too deep a nesting).
+    /// siblings, which children added at run time cannot have, too deep a nesting, or a
+    /// mailbox a sibling consumes already).
     InvalidChild(SpecError),
     /// `start_child` on a supervisor that is not a pool.
     NotAPool {

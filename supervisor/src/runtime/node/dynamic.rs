@@ -63,10 +63,39 @@ impl Node {
         if lock(&self.names).contains_key(&spec.name) {
             return Err(CommandError::DuplicateName { path });
         }
+        self.check_no_second_consumer(&spec, &path)?;
         let index = self.add_dynamic(spec);
         self.audit(index, command, request, path.clone());
         self.try_start(index);
         Ok(request.receipt(path, self.slots[index].phase, true))
+    }
+
+    /// A child added to this supervisor must not consume a mailbox one of its children
+    /// consumes already (a consumer's spec cloned): its attempts would find the inbox taken.
+    fn check_no_second_consumer(&self, spec: &ChildSpec, path: &str) -> Result<(), CommandError> {
+        let mut consumed = Vec::new();
+        spec.each_mailbox(|mailbox| consumed.push(crate::mailbox::MailboxRef(mailbox)));
+        if consumed.is_empty() {
+            return Ok(());
+        }
+        for index in 0..self.slots.len() {
+            let sibling = self.child_spec(index);
+            let mut clash = None;
+            sibling.each_mailbox(|mailbox| {
+                let mailbox = crate::mailbox::MailboxRef(mailbox);
+                if clash.is_none() && consumed.contains(&mailbox) {
+                    clash = Some(mailbox.0.name().to_owned());
+                }
+            });
+            if let Some(mailbox) = clash {
+                let mut consumers = [self.child_path(index).to_string(), path.to_owned()];
+                consumers.sort();
+                return Err(CommandError::InvalidChild(
+                    SpecError::MailboxConsumedTwice { mailbox, consumers },
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A pool's `start_child`: its template makes the child, named by the next number.
