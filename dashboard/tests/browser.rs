@@ -102,11 +102,24 @@ async fn browser(driver: &Driver) -> Client {
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a browser session")
+    // chromedriver can accept the readiness probe and still refuse the session's first
+    // connection while it starts Chromium (seen once under CI load): retried, bounded.
+    let mut refused = 0;
+    loop {
+        let session = ClientBuilder::new(connector.clone())
+            .capabilities(capabilities.clone())
+            .connect(&driver.url)
+            .await;
+        match session {
+            Ok(client) => return client,
+            Err(error) if refused < 10 => {
+                refused += 1;
+                eprintln!("browser session refused ({error:?}); retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("a browser session: {error:?}"),
+        }
+    }
 }
 
 fn socket_path(test: &str) -> PathBuf {
