@@ -10,6 +10,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident};
 
 use super::parse::{ChildKind, HeaderItem, MailboxDecl, PoolTemplate, Tree};
+use super::resolve::{root_name, string_literal};
 use crate::common::errors::Errors;
 use crate::common::suggest;
 
@@ -182,23 +183,6 @@ pub(crate) fn localize(tree: &mut Tree, errors: &mut Errors) -> Mailboxes {
     }
 }
 
-fn root_name(tree: &Tree) -> String {
-    tree.header
-        .items
-        .iter()
-        .find_map(|item| match item {
-            HeaderItem::Value(
-                key,
-                Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(lit),
-                    ..
-                }),
-            ) if key == "name" => Some(lit.value()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "supervisor".to_owned())
-}
-
 #[derive(Clone, Copy)]
 enum Use {
     Inbox,
@@ -354,7 +338,7 @@ fn check(decl: &MailboxDecl, errors: &mut Errors) -> Option<Mailbox> {
                     valid = false;
                 }
             },
-            "delivery" => match string(value) {
+            "delivery" => match string_literal(value) {
                 Some(lit) if DELIVERIES.contains(&lit.value().as_str()) => {
                     delivery = Some((lit.value() == "at_least_once", lit.span()));
                 }
@@ -443,16 +427,6 @@ fn int(value: &Expr) -> Option<(u64, &syn::LitInt)> {
             lit: syn::Lit::Int(lit),
             ..
         }) => Some((lit.base10_parse::<u64>().unwrap_or(u64::MAX), lit)),
-        _ => None,
-    }
-}
-
-fn string(value: &Expr) -> Option<&syn::LitStr> {
-    match value {
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(lit),
-            ..
-        }) => Some(lit),
         _ => None,
     }
 }

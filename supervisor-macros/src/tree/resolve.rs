@@ -75,7 +75,7 @@ struct Scope<'a> {
     mailboxes: &'a Mailboxes,
 }
 
-fn root_name(tree: &Tree) -> String {
+pub(crate) fn root_name(tree: &Tree) -> String {
     tree.header
         .items
         .iter()
@@ -330,7 +330,7 @@ fn header(tree: &Tree, node: &mut Node, root: bool, errors: &mut Errors) {
     }
 }
 
-fn string_literal(value: &syn::Expr) -> Option<&LitStr> {
+pub(crate) fn string_literal(value: &syn::Expr) -> Option<&LitStr> {
     match value {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(lit),

@@ -17,11 +17,6 @@ use super::mode::{AtMostOnce, DeliveryMode};
 use super::shared::{Counts, Held, Shared};
 use crate::context::TaskContext;
 
-/// How many received messages an inbox counts before it adds them to the mailbox's stats
-/// (it also does whenever it waits and when its attempt ends): one shared write per batch,
-/// not per message.
-const PUBLISH_EVERY: u64 = 32;
-
 /// The right to consume a mailbox. Not `Clone`: it is moved into exactly one child's spec
 /// ([`service_with_inbox`](super::service_with_inbox)), so a mailbox cannot get a second
 /// consumer. `D` is the mailbox's delivery mode: the consumer takes `&mut Inbox<T>` for
@@ -112,9 +107,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
 
     /// Publishes the counts once a batch has gathered.
     pub(super) fn counted(&mut self) {
-        if self.counts.delivered + self.counts.redelivered >= PUBLISH_EVERY {
-            self.shared.publish(&mut self.counts);
-        }
+        self.shared.publish_batch(&mut self.counts);
     }
 
     /// The next message from the channel, counted as a first delivery; `None` once the
@@ -135,9 +128,8 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
             match receiver.poll_recv(cx) {
                 Poll::Ready(Some(message)) => {
                     self.counts.delivered += 1;
-                    if self.counts.delivered + self.counts.redelivered >= PUBLISH_EVERY {
-                        self.shared.publish(&mut self.counts);
-                    }
+                    // `self.counted()` but for the receiver borrowed from `self.held`.
+                    self.shared.publish_batch(&mut self.counts);
                     return Poll::Ready(Some(message));
                 }
                 Poll::Ready(None) => {

@@ -212,6 +212,11 @@ impl<T: Send + 'static, D: DeliveryMode> Lease for Inbox<T, D> {
 pub(crate) struct MailboxRef(pub(crate) Arc<dyn MailboxControl>);
 
 impl MailboxRef {
+    fn of<T: Send + 'static>(shared: &Arc<Shared<T>>) -> Self {
+        let shared: Arc<Shared<T>> = Arc::clone(shared);
+        MailboxRef(shared)
+    }
+
     /// Its identity while it lives (the references keep it alive).
     pub(crate) fn id(&self) -> usize {
         Arc::as_ptr(&self.0).cast::<()>() as usize
@@ -232,8 +237,7 @@ impl fmt::Debug for MailboxRef {
 
 impl<T: Send + 'static, D: DeliveryMode> Mailbox<T, D> {
     pub(crate) fn erased(&self) -> MailboxRef {
-        let shared: Arc<Shared<T>> = Arc::clone(&self.shared);
-        MailboxRef(shared)
+        MailboxRef::of(&self.shared)
     }
 }
 

@@ -38,8 +38,7 @@ impl<T> fmt::Debug for Outbox<T> {
 
 impl<T: Send + 'static> Outbox<T> {
     pub(crate) fn erased(&self) -> super::MailboxRef {
-        let shared: Arc<Shared<T>> = Arc::clone(&self.shared);
-        super::MailboxRef(shared)
+        super::MailboxRef::of(&self.shared)
     }
 
     /// The mailbox's name.

@@ -21,6 +21,11 @@ const ORPHANED: u8 = 1;
 /// The tree is shutting down: sends fail, the consumer receives what is left, then `None`.
 const CLOSED: u8 = 2;
 
+/// How many deliveries an inbox counts before it adds them to the mailbox's stats (it also
+/// does whenever it waits and when its attempt ends): one shared write per batch, not per
+/// message.
+const PUBLISH_EVERY: u64 = 32;
+
 /// Hands a dead letter to another mailbox without waiting; the error says why it could not.
 /// Boxed: a mailbox holding the sender of a mailbox of its own dead letters would be a type
 /// without end.
@@ -94,7 +99,7 @@ pub(crate) struct Shared<T> {
     /// The receiver while no attempt holds it.
     slot: Mutex<Option<Held<T>>>,
     state: AtomicU8,
-    /// Why it is orphaned or closed (set before `state` changes).
+    /// Every change of `state` is made under it.
     gate: Mutex<Gate>,
     /// Wakes senders waiting for room when `state` changes.
     pub(crate) changed: Notify,
@@ -217,6 +222,13 @@ impl<T> Shared<T> {
     pub(crate) fn return_receiver(&self, held: Held<T>, counts: &mut Counts) {
         self.publish(counts);
         *lock(&self.slot) = Some(held);
+    }
+
+    /// [`publish`](Self::publish) once a batch has gathered.
+    pub(crate) fn publish_batch(&self, counts: &mut Counts) {
+        if counts.delivered + counts.redelivered >= PUBLISH_EVERY {
+            self.publish(counts);
+        }
     }
 
     /// Adds an attempt's counts to the shared ones, and clears them.

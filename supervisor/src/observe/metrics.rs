@@ -146,12 +146,23 @@ impl SupervisorMetrics {
         }
     }
 
-    /// Lists a mailbox of the tree (the tree lists each once).
-    pub(crate) fn register_mailbox(&self, mailbox: Arc<dyn crate::mailbox::MailboxControl>) {
+    /// Lists a mailbox of the tree, once: whether it was new. The tree's one list of them
+    /// (its shutdown closes and counts these).
+    pub(crate) fn register_mailbox(
+        &self,
+        mailbox: &Arc<dyn crate::mailbox::MailboxControl>,
+    ) -> bool {
         let mut mailboxes = lock(&self.inner.mailboxes);
-        if !mailboxes.iter().any(|known| Arc::ptr_eq(known, &mailbox)) {
-            mailboxes.push(mailbox);
+        let new = !mailboxes.iter().any(|known| Arc::ptr_eq(known, mailbox));
+        if new {
+            mailboxes.push(Arc::clone(mailbox));
         }
+        new
+    }
+
+    /// Every mailbox of the tree, in the order they were listed.
+    pub(crate) fn mailboxes(&self) -> Vec<Arc<dyn crate::mailbox::MailboxControl>> {
+        lock(&self.inner.mailboxes).clone()
     }
 
     /// Each child's counters now.

@@ -43,9 +43,6 @@ pub(crate) struct TreeShared {
     /// Set when the root begins to shut down: the tree is ending, not a subtree restarting,
     /// so consumers drain their mailboxes before they stop.
     pub(crate) ending: AtomicBool,
-    /// Every mailbox consumed in the tree: declared ones from the start, added ones from
-    /// their consumer's first attempt.
-    mailboxes: Mutex<Vec<Arc<dyn crate::mailbox::MailboxControl>>>,
     /// Where a test kit's faults for async children wait (feature `testing`).
     #[cfg(feature = "testing")]
     pub(crate) faults: Option<Arc<crate::testing::FaultBoard>>,
@@ -90,30 +87,27 @@ impl TreeShared {
             epoch_wall: SystemTime::now(),
             abort_now: CancellationToken::new(),
             ending: AtomicBool::new(false),
-            mailboxes: Mutex::new(Vec::new()),
             #[cfg(feature = "testing")]
             faults: config.faults(),
         }
     }
 
-    /// Lists a mailbox in the tree's (once), and lets it report its consumer's events.
+    /// Lists a mailbox in the tree's (once: declared ones from the start, added ones from
+    /// their consumer's first attempt), and lets it report its consumer's events.
     pub(crate) fn register_mailbox(
         self: &Arc<Self>,
         mailbox: Arc<dyn crate::mailbox::MailboxControl>,
     ) {
-        let mut mailboxes = lock(&self.mailboxes);
-        if !mailboxes.iter().any(|known| Arc::ptr_eq(known, &mailbox)) {
+        if self.metrics.register_mailbox(&mailbox) {
             let events: Arc<dyn crate::mailbox::MailboxEvents> = Arc::clone(self) as _;
             mailbox.observe(Arc::downgrade(&events));
-            self.metrics.register_mailbox(Arc::clone(&mailbox));
-            mailboxes.push(mailbox);
         }
     }
 
     /// The tree has ended: every mailbox is closed (senders still waiting are refused), and
     /// its counts, by name, are final.
     pub(crate) async fn close_mailboxes(&self) -> Vec<crate::mailbox::MailboxStats> {
-        let mailboxes = lock(&self.mailboxes).clone();
+        let mailboxes = self.metrics.mailboxes();
         for mailbox in &mailboxes {
             mailbox.finish().await;
         }

@@ -258,34 +258,31 @@ impl ChildSpec {
         &self,
         mut each: impl FnMut(std::sync::Arc<dyn crate::mailbox::MailboxControl>),
     ) {
-        let mut stack = vec![self];
-        while let Some(child) = stack.pop() {
-            match &child.run {
-                Run::Async(attempts) => {
-                    if let Some(mailbox) = attempts.mailbox() {
-                        each(mailbox);
-                    }
-                }
-                Run::Blocking(_) => {}
-                Run::Supervisor(spec) => stack.extend(&spec.children),
+        self.each_in_subtree(|child| {
+            if let Some(mailbox) = child.mailbox() {
+                each(mailbox);
             }
-        }
+        });
     }
 
     /// Calls `each` with every mailbox this child sends into (declared, and the dead-letter
     /// mailbox of one it consumes) and, for a supervisor, every one its tree sends into.
     pub(crate) fn each_produced(&self, mut each: impl FnMut(&crate::mailbox::MailboxRef)) {
+        self.each_in_subtree(|child| {
+            child.policy.produces.iter().for_each(&mut each);
+            if let Some(sink) = child.mailbox().and_then(|mailbox| mailbox.feeds()) {
+                each(&sink);
+            }
+        });
+    }
+
+    /// Calls `each` with this child and, for a supervisor, every child of its tree.
+    fn each_in_subtree<'a>(&'a self, mut each: impl FnMut(&'a ChildSpec)) {
         let mut stack = vec![self];
         while let Some(child) = stack.pop() {
-            child.policy.produces.iter().for_each(&mut each);
-            match &child.run {
-                Run::Async(attempts) => {
-                    if let Some(sink) = attempts.mailbox().and_then(|m| m.feeds()) {
-                        each(&sink);
-                    }
-                }
-                Run::Blocking(_) => {}
-                Run::Supervisor(spec) => stack.extend(&spec.children),
+            each(child);
+            if let Run::Supervisor(spec) = &child.run {
+                stack.extend(&spec.children);
             }
         }
     }

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::child_spec::ChildSpec;
+use super::supervisor_spec::Layout;
 use crate::error::SpecError;
 use crate::policy::startup_order;
 
@@ -50,17 +51,16 @@ pub(crate) fn producers(children: &[ChildSpec]) -> Vec<Vec<usize>> {
 pub(crate) fn check_shutdown_order(
     supervisor: &str,
     children: &[ChildSpec],
-    dependents: &[Vec<usize>],
-    producers: &[Vec<usize>],
+    layout: &Layout,
 ) -> Result<(), SpecError> {
-    if producers.is_empty() {
+    if !layout.has_drains() {
         return Ok(());
     }
     // What each child stops after: "depends on" edges of the stop order.
     let stops_after: Vec<Vec<usize>> = (0..children.len())
         .map(|i| {
-            let mut after = dependents.get(i).cloned().unwrap_or_default();
-            after.extend(producers.get(i).into_iter().flatten().copied());
+            let mut after = layout.dependents(i).to_vec();
+            after.extend_from_slice(layout.drain_producers(i));
             after
         })
         .collect();
@@ -69,7 +69,7 @@ pub(crate) fn check_shutdown_order(
             .windows(2)
             .map(|pair| {
                 let (later, earlier) = (pair[0], pair[1]);
-                let why = if producers.get(later).is_some_and(|p| p.contains(&earlier)) {
+                let why = if layout.drain_producers(later).contains(&earlier) {
                     "sends into its mailbox"
                 } else {
                     "depends on it"

@@ -126,6 +126,11 @@ impl Layout {
         self.bound_dependents.get(index).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether some child stops after a sibling that sends into its mailbox.
+    pub(crate) fn has_drains(&self) -> bool {
+        !self.drain_producers.is_empty()
+    }
+
     /// The siblings that send into a mailbox child `index`'s subtree consumes.
     pub(crate) fn drain_producers(&self, index: usize) -> &[usize] {
         self.drain_producers.get(index).map_or(&[], Vec::as_slice)
@@ -577,13 +582,8 @@ impl SupervisorSpecBuilder {
         })?;
         check_one_consumer_each(&supervisor, &self.children)?;
         let producers = super::drain::producers(&self.children);
-        super::drain::check_shutdown_order(
-            &supervisor,
-            &self.children,
-            &dependents_of(&dependencies),
-            &producers,
-        )?;
         let layout = Layout::new(dependencies, &requirements, order).with_drains(producers);
+        super::drain::check_shutdown_order(&supervisor, &self.children, &layout)?;
         Ok(SupervisorSpec {
             name: self.name,
             strategy: self.strategy,

@@ -477,12 +477,13 @@ impl Node {
                     dead.push((Arc::from(mailbox.name()), count));
                 }
             });
+            // In the dead letters' own words.
+            let why = crate::mailbox::DeadLetterReason::ConsumerTerminated(reason.clone());
             for (mailbox, count) in dead {
-                let reason = format!("its consumer terminated ({reason})");
                 self.emit(Some(index), |_| EventKind::DeadLettered {
                     mailbox,
                     count,
-                    reason,
+                    reason: why.to_string(),
                 });
             }
         } else if ending {
