@@ -22,7 +22,7 @@ mod harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::marks::{ATTEMPTS, Marks};
+use harness::marks::{ATTEMPTS, Marks, immediate};
 use harness::{Cell, Figures, Flavor, Table, against};
 use supervisor::mailbox::{AckInbox, Inbox, Mailbox, Outbox, service_with_inbox};
 use supervisor::prelude::*;
@@ -311,10 +311,7 @@ async fn attempt(ctx: &TaskContext, marks: &Marks, done: &Notify) -> Result<(), 
 }
 
 async fn restarts(child: ChildSpec, marks: &Marks, done: &Notify) -> Figures {
-    let immediate = BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
-        .with_jitter(Jitter::None)
-        .without_circuit_breaker();
-    let tree = tree_of(child.with_backoff(immediate)).await;
+    let tree = tree_of(child.with_backoff(immediate())).await;
     done.notified().await;
     tree.shutdown_tree("bench", "done").await;
     marks.figures()
@@ -389,13 +386,10 @@ async fn throughput_with_failures(
     finished: oneshot::Receiver<Instant>,
     total: usize,
 ) -> Figures {
-    let immediate = BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
-        .with_jitter(Jitter::None)
-        .without_circuit_breaker();
     let tree = tree_of(
         child
             .with_restart(RestartPolicy::Always)
-            .with_backoff(immediate),
+            .with_backoff(immediate()),
     )
     .await;
     let t0 = Instant::now();

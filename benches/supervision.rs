@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-pub(crate) use harness::marks::{ATTEMPTS, Marks};
+pub(crate) use harness::marks::{ATTEMPTS, Marks, immediate};
 use harness::{Cell, Figures, Flavor, Table, against, allocations, live_bytes, ms, quantile, us};
 use supervisor::prelude::*;
 use tokio::sync::Notify;
@@ -129,12 +129,6 @@ pub(crate) fn restart_root(flavor: Flavor, panic: bool) -> Figures {
         sup.wait_for_drain().await;
         marks.figures()
     })
-}
-
-pub(crate) fn immediate() -> BackoffConfig {
-    BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
-        .with_jitter(Jitter::None)
-        .without_circuit_breaker()
 }
 
 /// No signal handler, no journal: nothing but supervision.

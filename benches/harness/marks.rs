@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use supervisor::{BackoffConfig, Jitter};
+
 use super::{Figures, quantile, us};
 
 /// Restarts measured after the warm-up (1% more).
@@ -61,3 +63,10 @@ impl Marks {
 
 /// The attempts there are: the warm-up, the measured restarts, and the one that stays.
 pub const ATTEMPTS: usize = RESTARTS + WARMUP + 1;
+
+/// Restarts at once: zero backoff, no jitter, no circuit breaker.
+pub fn immediate() -> BackoffConfig {
+    BackoffConfig::new(Duration::ZERO, Duration::from_nanos(1))
+        .with_jitter(Jitter::None)
+        .without_circuit_breaker()
+}
