@@ -2,7 +2,7 @@
 //! `name.inbox()`, `name.sender()` and `name.external()` calls in children's expressions,
 //! rewritten to the mailbox the tree makes and counted (one consumer, a producer).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -76,7 +76,8 @@ pub(crate) fn localize(tree: &mut Tree, errors: &mut Errors) -> Mailboxes {
     }
     let names: Vec<String> = declared.iter().map(|m| m.name.to_string()).collect();
     let mut consumers: HashMap<String, Vec<(String, Span)>> = HashMap::new();
-    let mut producers: HashMap<String, usize> = HashMap::new();
+    // The mailboxes something sends into.
+    let mut produced: HashSet<String> = HashSet::new();
     let root = root_name(tree);
     let mut pending = vec![(tree, root)];
     while let Some((tree, path)) = pending.pop() {
@@ -119,7 +120,9 @@ pub(crate) fn localize(tree: &mut Tree, errors: &mut Errors) -> Mailboxes {
                         .entry(meant)
                         .or_default()
                         .push((child_path.clone(), Span::call_site())),
-                    Use::Sender | Use::External => *producers.entry(meant).or_default() += 1,
+                    Use::Sender | Use::External => {
+                        produced.insert(meant);
+                    }
                 }
             }
             for (name, use_, span) in found {
@@ -144,10 +147,12 @@ pub(crate) fn localize(tree: &mut Tree, errors: &mut Errors) -> Mailboxes {
                         child.mailboxes.consumes.push((name, span));
                     }
                     Use::Sender => {
-                        *producers.entry(key).or_default() += 1;
+                        produced.insert(key);
                         child.mailboxes.sends.push((name, span));
                     }
-                    Use::External => *producers.entry(key).or_default() += 1,
+                    Use::External => {
+                        produced.insert(key);
+                    }
                 }
             }
             if let ChildKind::Nested(nested) = &mut child.kind {
@@ -160,7 +165,7 @@ pub(crate) fn localize(tree: &mut Tree, errors: &mut Errors) -> Mailboxes {
             // A misspelt sink meant the close one (reported already).
             let meant = suggest::closest(&sink.to_string(), names.iter().map(String::as_str))
                 .map_or_else(|| sink.to_string(), str::to_owned);
-            *producers.entry(meant).or_default() += 1;
+            produced.insert(meant);
         }
     }
     for mailbox in &declared {
@@ -174,7 +179,7 @@ pub(crate) fn localize(tree: &mut Tree, errors: &mut Errors) -> Mailboxes {
                 }
             }
         }
-        if producers.get(&key).copied().unwrap_or(0) == 0 {
+        if !produced.contains(&key) {
             errors.push_at(&mailbox.name, format!("mailbox `{key}` has no producer in this tree: pass `{key}.sender()` to the children that send into it, or `{key}.external()` where code outside the tree does"));
         }
     }
