@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::*;
 use supervisor::error::SpecError;
 use supervisor::mailbox::{
-    CloseReason, Consumer, Inbox, Mailbox, SendError, SendTimeoutError, TrySendError,
-    service_with_inbox,
+    CloseReason, Consumer, ConsumerState, Inbox, Mailbox, SendError, SendTimeoutError,
+    TrySendError, service_with_inbox,
 };
 use supervisor::prelude::*;
 
@@ -122,6 +122,39 @@ async fn senders_wait_while_the_consumer_backs_off_and_try_send_fails_fast() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn senders_see_whether_the_consumer_runs_backs_off_or_is_closed() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 4).unwrap();
+    let outbox = orders.sender();
+    assert_eq!(
+        outbox.consumer_state(),
+        ConsumerState::Waiting,
+        "not started"
+    );
+    let received = Received::default();
+    let tree = start_bot([recording(consumer, &received, |m| match m {
+        1 => Ending::Fails,
+        _ => Ending::Goes,
+    })])
+    .await;
+    run_for(1).await;
+    assert_eq!(outbox.consumer_state(), ConsumerState::Running);
+    outbox.send(1).await.unwrap();
+    run_for(10).await;
+    assert_eq!(
+        outbox.consumer_state(),
+        ConsumerState::Waiting,
+        "backing off"
+    );
+    run_for(100).await;
+    assert_eq!(outbox.consumer_state(), ConsumerState::Running, "restarted");
+    tree.shutdown_tree("test", "done").await;
+    assert_eq!(
+        outbox.consumer_state(),
+        ConsumerState::Closed(CloseReason::Shutdown)
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_producer_cancelled_while_waiting_gets_its_message_back() {
     let (orders, consumer) = Mailbox::<u32>::bounded("orders", 1).unwrap();
     // A consumer that never receives.
@@ -181,11 +214,16 @@ async fn a_consumer_ended_for_good_refuses_sends_and_dead_letters_its_queue() {
         }) => assert_eq!(reason.to_string(), "failed: the exchange hung up"),
         other => panic!("expected Closed with 4, got {other:?}"),
     }
+    assert!(matches!(
+        outbox.consumer_state(),
+        ConsumerState::Closed(CloseReason::ConsumerTerminated(_))
+    ));
     // Started again by an operator: new messages are taken, the dead ones are not delivered.
     tree.restart_child("bot/router", "test", "back")
         .await
         .unwrap();
     run_for(10).await;
+    assert_eq!(outbox.consumer_state(), ConsumerState::Running, "revived");
     outbox.send(5).await.unwrap();
     run_for(10).await;
     assert_eq!(taken(&received), [(1, 1), (2, 5)]);
@@ -385,6 +423,70 @@ async fn a_consumer_that_selects_on_its_cancellation_still_drains_at_shutdown() 
     assert_eq!(taken(&received).len(), 5);
 }
 
+/// A consumer with other waits than its inbox: once `recv` has returned `None` at shutdown,
+/// its token is cancelled, so it waits no longer. Fails on `fail_on` (with a long backoff);
+/// records each message, and whether its token was cancelled when the inbox ran dry.
+fn waiting_after_the_drain(
+    consumer: Consumer<u32>,
+    received: &Received,
+    fail_on: u32,
+    cancelled_at_end: &Arc<Mutex<Vec<bool>>>,
+) -> ChildSpec {
+    let (received, cancelled_at_end) = (Arc::clone(received), Arc::clone(cancelled_at_end));
+    service_with_inbox("router", consumer, move |ctx, inbox: &mut Inbox<u32>| {
+        let (received, cancelled_at_end) = (Arc::clone(&received), Arc::clone(&cancelled_at_end));
+        Box::pin(async move {
+            while let Some(message) = inbox.recv().await {
+                received.lock().unwrap().push((ctx.attempt(), message));
+                if message == fail_on {
+                    return Err(ServiceError::from("the exchange hung up"));
+                }
+            }
+            cancelled_at_end.lock().unwrap().push(ctx.is_cancelled());
+            ctx.cancelled().await;
+            Ok(())
+        })
+    })
+    .with_backoff(plain_backoff(10_000, 10_000))
+    .with_shutdown(ShutdownPolicy::Timeout(Duration::from_secs(30)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn once_drained_at_shutdown_the_consumers_token_is_cancelled() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let (received, cancelled) = (Received::default(), Arc::default());
+    let tree = start_bot([waiting_after_the_drain(consumer, &received, 0, &cancelled)]).await;
+    let outbox = orders.sender();
+    for order in 1..=3 {
+        outbox.send(order).await.unwrap();
+    }
+    let report = tree.shutdown_tree("test", "done").await;
+    // Not the 30 s of its shutdown timeout: at once.
+    assert_eq!(report.duration, Duration::ZERO);
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::Graceful)]);
+    assert_eq!(taken(&received), [(1, 1), (1, 2), (1, 3)]);
+    assert_eq!(*cancelled.lock().unwrap(), [true]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_attempt_started_to_drain_at_shutdown_is_cancelled_once_drained() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    let (received, cancelled) = (Received::default(), Arc::default());
+    let tree = start_bot([waiting_after_the_drain(consumer, &received, 1, &cancelled)]).await;
+    let outbox = orders.sender();
+    for order in 1..=3 {
+        outbox.send(order).await.unwrap();
+    }
+    run_for(10).await;
+    // The first attempt failed on 1 and backs off for ten seconds.
+    assert_eq!(taken(&received), [(1, 1)]);
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(report.duration, Duration::ZERO);
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::Graceful)]);
+    assert_eq!(taken(&received), [(1, 1), (2, 2), (2, 3)]);
+    assert_eq!(*cancelled.lock().unwrap(), [true]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_restart_of_the_consumers_supervisor_keeps_the_queue_open() {
     let (orders, consumer) = Mailbox::<u32>::bounded("orders", 64).unwrap();
@@ -507,6 +609,70 @@ async fn a_consumer_added_twice_at_run_time_is_refused() {
         "the new child is invalid: mailbox `fills` is consumed by both `bot/router` and `bot/shadow`; a mailbox has one consumer"
     );
     tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_cloned_into_another_supervisor_at_run_time_is_refused() {
+    let (_fills, consumer) = Mailbox::<u32>::bounded("fills", 8).unwrap();
+    let received = Received::default();
+    let router = slow(consumer, &received);
+    let spec = SupervisorSpec::builder("bot")
+        .max_dynamic_children(2)
+        .nested(
+            SupervisorSpec::builder("execution").child(router.clone()),
+            |execution| execution,
+        )
+        .build()
+        .unwrap();
+    let tree = Supervisor::start_with_config(spec, test_config())
+        .await
+        .unwrap();
+    let error = tree
+        .add_child("bot", router.with_name("shadow"), "test", "again")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the new child is invalid: mailbox `fills` is consumed by both `bot/execution/router` and `bot/shadow`; a mailbox has one consumer"
+    );
+    tree.shutdown_tree("test", "done").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_cloned_into_a_second_tree_is_refused_the_inbox_and_leaves_it_open() {
+    let (fills, consumer) = Mailbox::<u32>::bounded("fills", 8).unwrap();
+    let received = Received::default();
+    let router = slow(consumer, &received);
+    let first = start_bot([router.clone()]).await;
+    let second = Supervisor::start_with_config(
+        SupervisorSpec::builder("shadow")
+            .child(router.with_restart(RestartPolicy::Never))
+            .build()
+            .unwrap(),
+        test_config(),
+    )
+    .await
+    .unwrap();
+    run_for(10).await;
+    let states = second.current_state().await;
+    let state = states.find("shadow/router").expect("listed");
+    assert_eq!(state.phase, ServicePhase::Terminated);
+    assert_eq!(
+        state
+            .last_failure
+            .as_deref()
+            .expect("its attempt was refused"),
+        "mailbox `fills` is consumed by `bot/router`: a mailbox has exactly one consumer child"
+    );
+    // Ending for good, the clone closed nothing: the consumer still receives.
+    fills.sender().send(7).await.unwrap();
+    run_for(20).await;
+    assert_eq!(taken(&received), [(1, 7)]);
+    second.shutdown_tree("test", "done").await;
+    fills.sender().send(8).await.unwrap();
+    run_for(20).await;
+    assert_eq!(taken(&received), [(1, 7), (1, 8)]);
+    first.shutdown_tree("test", "done").await;
 }
 
 /// A strategy that sends one last order when it is stopped, as a flush would.

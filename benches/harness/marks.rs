@@ -44,21 +44,32 @@ impl Marks {
         self.0.lock().unwrap().1.push(Instant::now());
     }
 
-    pub fn figures(&self) -> Figures {
+    /// Each measured restart's latency: from a failing attempt's last mark to the next
+    /// attempt's first.
+    pub fn gaps(&self) -> Vec<Duration> {
         let marks = self.0.lock().unwrap();
         let (firsts, lasts) = &*marks;
-        let mut gaps: Vec<Duration> = lasts
+        let gaps: Vec<Duration> = lasts
             .iter()
             .zip(firsts.iter().skip(1))
             .skip(WARMUP)
             .map(|(last, next)| next.saturating_duration_since(*last))
             .collect();
         assert_eq!(gaps.len(), RESTARTS, "every restart measured");
-        BTreeMap::from([
-            ("p50_us".to_owned(), us(quantile(&mut gaps, 0.5))),
-            ("p99_us".to_owned(), us(quantile(&mut gaps, 0.99))),
-        ])
+        gaps
     }
+
+    pub fn figures(&self) -> Figures {
+        latencies(self.gaps())
+    }
+}
+
+/// The p50 and p99 of restart latencies.
+pub fn latencies(mut gaps: Vec<Duration>) -> Figures {
+    BTreeMap::from([
+        ("p50_us".to_owned(), us(quantile(&mut gaps, 0.5))),
+        ("p99_us".to_owned(), us(quantile(&mut gaps, 0.99))),
+    ])
 }
 
 /// The attempts there are: the warm-up, the measured restarts, and the one that stays.

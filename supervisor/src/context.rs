@@ -120,7 +120,6 @@ impl TaskContext {
     /// This attempt, as the mailbox it consumes reports it in events.
     pub(crate) fn consumer_attempt(&self) -> crate::mailbox::ConsumerAttempt {
         crate::mailbox::ConsumerAttempt {
-            path: Arc::clone(&self.child.path),
             generation: self.child.generation,
             attempt: self.attempt,
         }
@@ -141,6 +140,11 @@ impl TaskContext {
         let name: Arc<str> = name.into();
         let child = ChildShared::new((Arc::clone(&name), name, 0), 0, Instant::now(), None);
         TaskContext::new(Arc::new(child), CancellationToken::new(), 1)
+    }
+
+    /// The child's path from the root.
+    pub(crate) fn path(&self) -> &str {
+        &self.child.path
     }
 
     /// The child's path, shared.

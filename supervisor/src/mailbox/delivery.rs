@@ -121,7 +121,7 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
         self.shared.dead_letter(message, deliveries, reason);
         let mailbox = Arc::clone(&self.shared.name);
         self.shared
-            .emit(&self.consumer, || crate::observe::EventKind::DeadLettered {
+            .emit(self.consumer, || crate::observe::EventKind::DeadLettered {
                 mailbox,
                 count: 1,
                 reason: text,

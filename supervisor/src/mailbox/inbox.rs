@@ -9,17 +9,19 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::ConsumerAttempt;
 use super::error::TryRecvError;
 use super::mode::{AtMostOnce, DeliveryMode};
 use super::shared::{Counts, Held, Shared};
 use crate::context::TaskContext;
+use crate::error::ServiceError;
 
 /// The right to consume a mailbox. Not `Clone`: it is moved into exactly one child's spec
-/// ([`service_with_inbox`](super::service_with_inbox)), so a mailbox cannot get a second
-/// consumer. `D` is the mailbox's delivery mode: the consumer takes `&mut Inbox<T>` for
+/// ([`service_with_inbox`](super::service_with_inbox)). A clone of that child's spec is the
+/// one way to a second consumer, and it is refused: by the tree's build, by
+/// [`add_child`](crate::SupervisorHandle::add_child) anywhere in the tree, and, in another
+/// tree, by its attempts, which fail for good without closing the mailbox. `D` is the mailbox's delivery mode: the consumer takes `&mut Inbox<T>` for
 /// [`AtMostOnce`], `&mut AckInbox<T>` for [`AtLeastOnce`](super::AtLeastOnce).
 pub struct Consumer<T, D = AtMostOnce> {
     pub(super) shared: Arc<Shared<T>>,
@@ -40,15 +42,28 @@ impl<T: Send + 'static, D: DeliveryMode> Consumer<T, D> {
         &self.shared.name
     }
 
-    /// The receiver for the attempt of `ctx`, or `None` while an earlier attempt still holds
-    /// it.
-    pub(crate) fn lease(&self, ctx: &TaskContext) -> Option<Inbox<T, D>> {
-        let held = self.shared.take_receiver()?;
-        Some(Inbox {
+    /// The receiver for the attempt of `ctx`; refused, with why, to a child other than the
+    /// mailbox's consumer, and while an earlier attempt still holds it.
+    pub(crate) fn lease(&self, ctx: &TaskContext) -> Result<Inbox<T, D>, ServiceError> {
+        if let Some(consumer) = self.shared.other_consumer(ctx.path()) {
+            return Err(ServiceError::fatal(format!(
+                "mailbox `{}` is consumed by `{consumer}`: a mailbox has exactly one consumer \
+                 child",
+                self.shared.name
+            )));
+        }
+        // An async attempt's future, and with it its inbox, is dropped before the next
+        // attempt starts; only an attempt still running elsewhere could hold it.
+        let Some(held) = self.shared.take_receiver() else {
+            return Err(ServiceError::fatal(format!(
+                "mailbox `{}` is held by an earlier attempt that is still running",
+                self.shared.name
+            )));
+        };
+        Ok(Inbox {
             held: Some(held),
             shared: Arc::clone(&self.shared),
             counts: Counts::default(),
-            attempt: ctx.cancellation_token().clone(),
             consumer: ctx.consumer_attempt(),
             mode: PhantomData,
         })
@@ -69,9 +84,6 @@ pub struct Inbox<T, D = AtMostOnce> {
     pub(super) shared: Arc<Shared<T>>,
     /// Not yet added to the stats.
     pub(super) counts: Counts,
-    /// Its attempt's: cancelled once the mailbox is closed and drained, so that the
-    /// consumer's other waits end too.
-    attempt: CancellationToken,
     /// Who holds it, for the events it reports.
     pub(super) consumer: ConsumerAttempt,
     mode: PhantomData<D>,
@@ -106,6 +118,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
     }
 
     /// Publishes the counts once a batch has gathered.
+    #[inline]
     pub(super) fn counted(&mut self) {
         self.shared.publish_batch(&mut self.counts);
     }
@@ -113,45 +126,66 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
     /// The next message from the channel, counted as a first delivery; `None` once the
     /// mailbox is closed and the channel empty. Cancel safe: it holds nothing across a
     /// `Pending` but its waker, registered with the mailbox.
-    pub(super) fn receive_fresh(&mut self) -> impl Future<Output = Option<T>> + '_ {
-        std::future::poll_fn(move |cx| self.poll_fresh(cx))
+    pub(super) fn receive_fresh(&mut self) -> ReceiveFresh<'_, T, D> {
+        ReceiveFresh(self)
     }
 
+    /// The per-message path, kept small enough to inline into the consumer's loop; the rest
+    /// is [`poll_not_ready`](Self::poll_not_ready).
+    #[inline(always)]
     fn poll_fresh(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
         let Some(held) = self.held.as_mut() else {
             return Poll::Ready(None);
         };
-        let receiver = &mut held.receiver;
+        match held.receiver.poll_recv(cx) {
+            Poll::Ready(Some(message)) => {
+                self.counts.delivered += 1;
+                self.counted();
+                Poll::Ready(Some(message))
+            }
+            Poll::Ready(None) => self.poll_not_ready(true, cx),
+            Poll::Pending => self.poll_not_ready(false, cx),
+        }
+    }
+
+    /// `poll_fresh` once the channel had no message for it: it is `ended` (closed and
+    /// empty), or empty (or its task out of budget).
+    #[inline(never)]
+    fn poll_not_ready(
+        &mut self,
+        mut ended: bool,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<T>> {
         loop {
-            // What is queued is received, closed or not. `None` comes only once the channel
-            // is closed (below) and empty, with no send under way.
-            match receiver.poll_recv(cx) {
-                Poll::Ready(Some(message)) => {
-                    self.counts.delivered += 1;
-                    // `self.counted()` but for the receiver borrowed from `self.held`.
-                    self.shared.publish_batch(&mut self.counts);
-                    return Poll::Ready(Some(message));
-                }
-                Poll::Ready(None) => {
-                    self.shared.publish(&mut self.counts);
-                    self.shared.drained(&self.consumer);
-                    self.attempt.cancel();
-                    return Poll::Ready(None);
-                }
-                Poll::Pending => {}
+            let Some(held) = self.held.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let receiver = &mut held.receiver;
+            if ended {
+                // `None` comes only once the channel is closed (below) and empty, with no
+                // send under way: what is queued is received first, closed or not.
+                self.shared.publish(&mut self.counts);
+                self.shared.drained(self.consumer);
+                return Poll::Ready(None);
             }
             // Empty, or out of its task's budget: the stats are exact while it waits.
             self.shared.publish(&mut self.counts);
             // Woken by a message, or by the close; a close seen here closes the channel
             // itself, so that its end is Tokio's: after the last message, and after any send
             // that had room already.
-            if !self.shared.wait_for_close(cx.waker()) {
-                return Poll::Pending;
-            }
-            if receiver.is_closed() {
+            if !self.shared.wait_for_close(cx.waker()) || receiver.is_closed() {
                 return Poll::Pending;
             }
             receiver.close();
+            match receiver.poll_recv(cx) {
+                Poll::Ready(Some(message)) => {
+                    self.counts.delivered += 1;
+                    self.counted();
+                    return Poll::Ready(Some(message));
+                }
+                Poll::Ready(None) => ended = true,
+                Poll::Pending => ended = false,
+            }
         }
     }
 
@@ -175,8 +209,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
             }
             Err(mpsc::error::TryRecvError::Disconnected) => {
                 self.shared.publish(&mut self.counts);
-                self.shared.drained(&self.consumer);
-                self.attempt.cancel();
+                self.shared.drained(self.consumer);
                 Err(TryRecvError::Closed)
             }
             Err(mpsc::error::TryRecvError::Empty) => Err(TryRecvError::Empty),
@@ -190,8 +223,11 @@ impl<T: Send + 'static> Inbox<T> {
     ///
     /// Cancel safe: if this future is dropped before it is ready (in a `select!`), no message
     /// was taken.
-    pub async fn recv(&mut self) -> Option<T> {
-        self.receive_fresh().await
+    pub fn recv(&mut self) -> impl Future<Output = Option<T>> + Send + '_
+    where
+        T: Send,
+    {
+        self.receive_fresh()
     }
 
     /// The next message if one is queued now.
@@ -216,3 +252,16 @@ impl<T, D> Drop for Inbox<T, D> {
 
 /// An attempt's future that borrows its inbox, as [`service_with_inbox`](super::service_with_inbox) takes it.
 pub type InboxFuture<'a, R> = Pin<Box<dyn Future<Output = R> + Send + 'a>>;
+
+/// [`Inbox::receive_fresh`]'s future: a type of its own, so that its poll can be inlined into
+/// the consumer's loop.
+pub(super) struct ReceiveFresh<'a, T, D>(&'a mut Inbox<T, D>);
+
+impl<T: Send + 'static, D: DeliveryMode> Future for ReceiveFresh<'_, T, D> {
+    type Output = Option<T>;
+
+    #[inline(always)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+        self.0.poll_fresh(cx)
+    }
+}

@@ -94,7 +94,7 @@ pub use delivery::{AckInbox, Delivery};
 pub use error::{CloseReason, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use inbox::{Consumer, Inbox, InboxFuture};
 pub use mode::{AtLeastOnce, AtMostOnce, DeliveryMode};
-pub use outbox::Outbox;
+pub use outbox::{ConsumerState, Outbox};
 pub use service::service_with_inbox;
 use shared::Shared;
 pub use stats::MailboxStats;
@@ -241,9 +241,11 @@ impl<T: Send + 'static, D: DeliveryMode> Mailbox<T, D> {
     }
 }
 
-/// The attempt of the consumer that holds an inbox, for the events it reports.
+/// The attempt of the consumer that holds an inbox, for the events it reports (with the
+/// consumer's path, which its mailbox keeps: copied per attempt, it would cost every restart
+/// two atomic writes for an event that comes at most once).
+#[derive(Clone, Copy)]
 pub(crate) struct ConsumerAttempt {
-    pub(crate) path: Arc<str>,
     pub(crate) generation: u64,
     pub(crate) attempt: u32,
 }
@@ -251,7 +253,18 @@ pub(crate) struct ConsumerAttempt {
 /// Where an inbox reports its consumer's mailbox events (the tree's journal and
 /// subscribers); held weakly, as the tree holds its mailboxes.
 pub(crate) trait MailboxEvents: Send + Sync {
-    fn emit_for(&self, consumer: &ConsumerAttempt, kind: crate::observe::EventKind);
+    fn emit_for(&self, path: &Arc<str>, consumer: ConsumerAttempt, kind: crate::observe::EventKind);
+}
+
+/// Whether the child at `path` (or one below it) is the one consuming `mailbox`, or nobody is:
+/// a clone of a consumer's spec (in another supervisor, or another tree), whose attempts are
+/// refused the inbox, neither closes nor counts the mailbox its consumer reads.
+pub(crate) fn consumed_within(mailbox: &dyn MailboxControl, path: &str) -> bool {
+    mailbox.other_consumer(path).is_none_or(|consumer| {
+        consumer
+            .strip_prefix(path)
+            .is_some_and(|below| below.starts_with('/'))
+    })
 }
 
 /// What the tree does to the mailbox of a consumer child, whatever its message type.
@@ -268,11 +281,20 @@ pub(crate) trait MailboxControl: Send + Sync {
     fn wants_drain(&self) -> bool;
     /// Its tree, for the events its inbox reports (set once, when the tree lists it).
     fn observe(&self, events: std::sync::Weak<dyn MailboxEvents>);
+    /// `child` consumes it (its slot is made), unless another child still in a tree does:
+    /// then that one's path.
+    fn claim(&self, child: &Arc<crate::context::ChildShared>) -> Result<(), Arc<str>>;
+    /// The path of the child consuming it, if that is a child other than one at `path`.
+    fn other_consumer(&self, path: &str) -> Option<Arc<str>>;
     /// The tree is shutting down.
     fn close(&self);
+    /// The tree is shutting down and its consumer's attempt of `token` drains it: that token
+    /// is cancelled once the last message is received (handed over here, not cloned into
+    /// every attempt's inbox: the one clone is paid at shutdown, not at each restart).
+    fn close_draining(&self, token: tokio_util::sync::CancellationToken);
     /// Its consumer's attempt failed with `failure` (for the dead letters of the messages it
-    /// gave back).
-    fn attempt_failed(&self, failure: &str);
+    /// gave back; its message is formatted only for one).
+    fn attempt_failed(&self, failure: &crate::observe::Failure);
     /// The tree has ended: closes it and counts what is left.
     fn finish(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
     fn stats(&self) -> MailboxStats;
@@ -303,11 +325,23 @@ impl<T: Send + 'static> MailboxControl for Shared<T> {
         let _ = self.events.set(events);
     }
 
+    fn claim(&self, child: &Arc<crate::context::ChildShared>) -> Result<(), Arc<str>> {
+        Shared::claim(self, child)
+    }
+
+    fn other_consumer(&self, path: &str) -> Option<Arc<str>> {
+        Shared::other_consumer(self, path)
+    }
+
     fn close(&self) {
         Shared::close(self);
     }
 
-    fn attempt_failed(&self, failure: &str) {
+    fn close_draining(&self, token: tokio_util::sync::CancellationToken) {
+        Shared::close_draining(self, token);
+    }
+
+    fn attempt_failed(&self, failure: &crate::observe::Failure) {
         Shared::attempt_failed(self, failure);
     }
 

@@ -46,6 +46,26 @@ impl<T: Send + 'static> Outbox<T> {
         &self.shared.name
     }
 
+    /// What the consumer does now: a producer that would rather give up than queue behind a
+    /// consumer backing off (a strategy placing orders) asks before it sends.
+    ///
+    /// A snapshot: it may change the moment after. Sends still say for themselves whether the
+    /// mailbox takes messages.
+    ///
+    /// ```
+    /// use supervisor::mailbox::{ConsumerState, Mailbox};
+    ///
+    /// # fn main() -> Result<(), supervisor::error::SpecError> {
+    /// let (orders, _consumer) = Mailbox::<u32>::bounded("orders", 8)?;
+    /// // No attempt of its consumer holds the inbox yet: messages queue.
+    /// assert_eq!(orders.sender().consumer_state(), ConsumerState::Waiting);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn consumer_state(&self) -> ConsumerState {
+        self.shared.consumer_state()
+    }
+
     /// Sends `message`, waiting for room while the mailbox is full.
     ///
     /// Dropping this future while it waits drops the message with it, as Tokio's `send`
@@ -165,6 +185,20 @@ impl<T: Send + 'static> Outbox<T> {
             }
         }
     }
+}
+
+/// What a mailbox's consumer does, as its senders see it ([`Outbox::consumer_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConsumerState {
+    /// An attempt of the consumer holds the inbox: messages are received as they come.
+    Running,
+    /// No attempt holds the inbox: the consumer has not started yet, or is between attempts
+    /// (backing off after a failure, or waiting for a restart of its group). Messages queue
+    /// up to the capacity, then senders wait.
+    Waiting,
+    /// The mailbox takes no messages now; sends fail with this reason.
+    Closed(CloseReason),
 }
 
 enum Refused {

@@ -2,15 +2,17 @@
 //! whether it takes messages.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::Waker;
 
 use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::{DeadLetter, DeadLetterReason};
 use super::error::CloseReason;
 use super::stats::MailboxStats;
 use super::{ConsumerAttempt, MailboxEvents, MailboxRef};
+use crate::context::ChildShared;
 use crate::model::TerminationReason;
 use crate::observe::EventKind;
 
@@ -77,13 +79,15 @@ struct AckState {
     in_doubt_left: AtomicU64,
 }
 
-/// What changes of state are made under: why it is refused, and the consumer waiting for a
-/// message, to wake when the mailbox closes.
+/// What changes of state are made under: why it is refused, the consumer waiting for a
+/// message, to wake when the mailbox closes, and the token of the attempt draining it.
 #[derive(Default)]
 struct Gate {
     /// Why it is orphaned or closed (set before `state` changes).
     reason: Option<CloseReason>,
     consumer: Option<Waker>,
+    /// Cancelled once the closed mailbox is drained (see `close_draining`).
+    draining: Option<CancellationToken>,
 }
 
 pub(crate) struct Shared<T> {
@@ -115,6 +119,9 @@ pub(crate) struct Shared<T> {
     pub(crate) events: std::sync::OnceLock<std::sync::Weak<dyn MailboxEvents>>,
     /// Its drain at shutdown was reported (once).
     drained: AtomicBool,
+    /// The child consuming it, as long as that child is in a tree: named in the events its
+    /// inbox reports, and the one child whose attempts may lease it (see `claim`).
+    consumer: Mutex<Option<Weak<ChildShared>>>,
 }
 
 fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
@@ -159,6 +166,7 @@ impl<T> Shared<T> {
             finished: AtomicBool::new(false),
             events: std::sync::OnceLock::new(),
             drained: AtomicBool::new(false),
+            consumer: Mutex::new(None),
         })
     }
 
@@ -190,18 +198,54 @@ impl<T> Shared<T> {
         self.capacity.saturating_sub(self.sender.capacity())
     }
 
+    /// A new child consumes it: events name it by `path`.
+    /// The child in a tree that consumes it now, if any.
+    fn consumer(&self) -> Option<Arc<ChildShared>> {
+        lock(&self.consumer).as_ref().and_then(Weak::upgrade)
+    }
+
+    /// The path of the child consuming it, if that is a child other than one at `path`.
+    pub(crate) fn other_consumer(&self, path: &str) -> Option<Arc<str>> {
+        let consumer = self.consumer()?;
+        (*consumer.path != *path).then(|| Arc::clone(&consumer.path))
+    }
+
+    /// `child` consumes it from now on, unless another child still in a tree does: then that
+    /// one's path. The same path is the same child (its supervisor ran it again).
+    pub(crate) fn claim(&self, child: &Arc<ChildShared>) -> Result<(), Arc<str>> {
+        let mut consumer = lock(&self.consumer);
+        if let Some(other) = consumer.as_ref().and_then(Weak::upgrade)
+            && other.path != child.path
+        {
+            return Err(Arc::clone(&other.path));
+        }
+        *consumer = Some(Arc::downgrade(child));
+        Ok(())
+    }
+
     /// Reports `kind` for the consumer's attempt, if a tree listens.
-    pub(crate) fn emit(&self, consumer: &ConsumerAttempt, kind: impl FnOnce() -> EventKind) {
-        if let Some(events) = self.events.get().and_then(std::sync::Weak::upgrade) {
-            events.emit_for(consumer, kind());
+    pub(crate) fn emit(&self, consumer: ConsumerAttempt, kind: impl FnOnce() -> EventKind) {
+        let Some(events) = self.events.get().and_then(std::sync::Weak::upgrade) else {
+            return;
+        };
+        // Listed by a tree only as a child of it starts consuming: claimed by then.
+        if let Some(child) = self.consumer() {
+            events.emit_for(&child.path, consumer, kind());
         }
     }
 
-    /// The consumer received the last message of the closed mailbox: reported once.
-    pub(crate) fn drained(&self, consumer: &ConsumerAttempt) {
+    /// The consumer received the last message of the closed mailbox: reported once; the
+    /// attempt draining it is cancelled, so that its other waits end too.
+    pub(crate) fn drained(&self, consumer: ConsumerAttempt) {
         if !self.drained.swap(true, Ordering::AcqRel) {
             let mailbox = Arc::clone(&self.name);
             self.emit(consumer, || EventKind::MailboxDrained { mailbox });
+        }
+        // Taken under the gate after `drained` is set: a token handed over later is
+        // cancelled by `close_draining` itself.
+        let draining = lock(&self.gate).draining.take();
+        if let Some(token) = draining {
+            token.cancel();
         }
     }
 
@@ -211,6 +255,18 @@ impl<T> Shared<T> {
             || lock(&self.slot)
                 .as_ref()
                 .is_some_and(|held| held.given_back.is_some())
+    }
+
+    /// What the consumer does now, derived from the state and from who holds the receiver.
+    pub(crate) fn consumer_state(&self) -> super::ConsumerState {
+        if let Some(reason) = self.refusal() {
+            return super::ConsumerState::Closed(reason);
+        }
+        if lock(&self.slot).is_some() {
+            super::ConsumerState::Waiting
+        } else {
+            super::ConsumerState::Running
+        }
     }
 
     /// Takes the receiver for an attempt, or `None` if another attempt holds it.
@@ -225,6 +281,7 @@ impl<T> Shared<T> {
     }
 
     /// [`publish`](Self::publish) once a batch has gathered.
+    #[inline]
     pub(crate) fn publish_batch(&self, counts: &mut Counts) {
         if counts.delivered + counts.redelivered >= PUBLISH_EVERY {
             self.publish(counts);
@@ -261,11 +318,15 @@ impl<T> Shared<T> {
 
     /// The attempt that last held the receiver failed with `failure`: the message it gave
     /// back by dropping it carries it, for its dead letter if it comes to that.
-    pub(crate) fn attempt_failed(&self, failure: &str) {
+    pub(crate) fn attempt_failed(&self, failure: &crate::observe::Failure) {
+        // Only an at-least-once inbox gives a message back.
+        if self.at_least_once.is_none() {
+            return;
+        }
         let mut slot = lock(&self.slot);
         let given_back = slot.as_mut().and_then(|held| held.given_back.as_mut());
         if let Some(requeued) = given_back.filter(|r| r.ending.is_none()) {
-            requeued.ending = Some(Arc::from(failure));
+            requeued.ending = Some(Arc::from(failure.message()));
         }
     }
 
@@ -319,6 +380,21 @@ impl<T> Shared<T> {
     /// then `None`.
     pub(crate) fn close(&self) {
         self.change(CLOSED, CloseReason::Shutdown);
+    }
+
+    /// [`close`](Self::close), and `token`, its draining attempt's, is cancelled once the
+    /// consumer has received the last message (at once if it has already).
+    pub(crate) fn close_draining(&self, token: CancellationToken) {
+        {
+            let mut gate = lock(&self.gate);
+            if self.drained.load(Ordering::Acquire) {
+                drop(gate);
+                token.cancel();
+            } else {
+                gate.draining = Some(token);
+            }
+        }
+        self.close();
     }
 
     /// A close is for good: nothing changes a closed mailbox again.

@@ -69,7 +69,7 @@ pub(crate) trait MakeAttempt: Send + Sync + 'static {
     fn make(self: Arc<Self>, ctx: TaskContext) -> Self::Future;
 
     /// The mailbox these attempts consume, if any.
-    fn mailbox(&self) -> Option<std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
+    fn mailbox(&self) -> Option<&std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
         None
     }
 }
@@ -95,7 +95,7 @@ pub(crate) trait SpawnAttempt: Send + Sync {
     ) -> AbortHandle;
 
     /// The mailbox these attempts consume, if any.
-    fn mailbox(&self) -> Option<std::sync::Arc<dyn crate::mailbox::MailboxControl>>;
+    fn mailbox(&self) -> Option<&std::sync::Arc<dyn crate::mailbox::MailboxControl>>;
 }
 
 impl<M: MakeAttempt> SpawnAttempt for M {
@@ -120,7 +120,7 @@ impl<M: MakeAttempt> SpawnAttempt for M {
         tokio::spawn(Attempt::new(report, ctx, make).instrument(span)).abort_handle()
     }
 
-    fn mailbox(&self) -> Option<std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
+    fn mailbox(&self) -> Option<&std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
         MakeAttempt::mailbox(self)
     }
 }

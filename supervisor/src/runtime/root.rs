@@ -73,7 +73,12 @@ impl Root {
         let (notify, inbox) = unbounded_channel();
         let tree = Arc::new(tree);
         for child in &spec.children {
-            child.each_mailbox(|mailbox| tree.register_mailbox(mailbox));
+            // Not a mailbox a child of another tree consumes (this one's would be a clone).
+            child.each_mailbox(|mailbox| {
+                if crate::mailbox::consumed_within(mailbox.as_ref(), &spec.name) {
+                    tree.register_mailbox(mailbox);
+                }
+            });
         }
         let shutting_down = CancellationToken::new();
         let names = Names::default();

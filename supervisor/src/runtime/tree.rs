@@ -57,10 +57,15 @@ pub(crate) struct EventSource {
 }
 
 impl crate::mailbox::MailboxEvents for TreeShared {
-    fn emit_for(&self, consumer: &crate::mailbox::ConsumerAttempt, kind: EventKind) {
+    fn emit_for(
+        &self,
+        path: &Arc<str>,
+        consumer: crate::mailbox::ConsumerAttempt,
+        kind: EventKind,
+    ) {
         if self.recording() {
             let source = EventSource {
-                path: Arc::clone(&consumer.path),
+                path: Arc::clone(path),
                 generation: consumer.generation,
                 attempt: consumer.attempt,
                 correlation: None,
@@ -96,9 +101,9 @@ impl TreeShared {
     /// their consumer's first attempt), and lets it report its consumer's events.
     pub(crate) fn register_mailbox(
         self: &Arc<Self>,
-        mailbox: Arc<dyn crate::mailbox::MailboxControl>,
+        mailbox: &Arc<dyn crate::mailbox::MailboxControl>,
     ) {
-        if self.metrics.register_mailbox(&mailbox) {
+        if self.metrics.register_mailbox(mailbox) {
             let events: Arc<dyn crate::mailbox::MailboxEvents> = Arc::clone(self) as _;
             mailbox.observe(Arc::downgrade(&events));
         }

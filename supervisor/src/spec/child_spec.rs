@@ -245,7 +245,7 @@ impl ChildSpec {
     }
 
     /// The mailbox this child consumes, if any.
-    pub(crate) fn mailbox(&self) -> Option<std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
+    pub(crate) fn mailbox(&self) -> Option<&std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
         match &self.run {
             Run::Async(attempts) => attempts.mailbox(),
             _ => None,
@@ -256,7 +256,7 @@ impl ChildSpec {
     /// consumed in its tree.
     pub(crate) fn each_mailbox(
         &self,
-        mut each: impl FnMut(std::sync::Arc<dyn crate::mailbox::MailboxControl>),
+        mut each: impl FnMut(&std::sync::Arc<dyn crate::mailbox::MailboxControl>),
     ) {
         self.each_in_subtree(|child| {
             if let Some(mailbox) = child.mailbox() {

@@ -17,7 +17,7 @@ pub(crate) fn producers(children: &[ChildSpec]) -> Vec<Vec<usize>> {
         .map(|child| {
             let mut ids = HashSet::new();
             child.each_mailbox(|mailbox| {
-                ids.insert(crate::mailbox::MailboxRef(mailbox).id());
+                ids.insert(crate::mailbox::MailboxRef(std::sync::Arc::clone(mailbox)).id());
             });
             ids
         })

@@ -386,7 +386,7 @@ fn check_one_consumer_each(supervisor: &str, children: &[ChildSpec]) -> Result<(
         let Some(mailbox) = child.mailbox() else {
             continue;
         };
-        let identity = Arc::as_ptr(&mailbox).cast::<()>();
+        let identity = Arc::as_ptr(mailbox).cast::<()>();
         if let Some(first) = consumers.insert(identity, path.clone()) {
             let mut pair = [first, path];
             pair.sort();

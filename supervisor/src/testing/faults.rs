@@ -88,7 +88,7 @@ pub(crate) struct FaultyMake<M> {
 impl<M: MakeAttempt> MakeAttempt for FaultyMake<M> {
     type Future = Faulty<M::Future>;
 
-    fn mailbox(&self) -> Option<std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
+    fn mailbox(&self) -> Option<&std::sync::Arc<dyn crate::mailbox::MailboxControl>> {
         self.inner.mailbox()
     }
 

@@ -70,32 +70,25 @@ impl Node {
         Ok(request.receipt(path, self.slots[index].phase, true))
     }
 
-    /// A child added to this supervisor must not consume a mailbox one of its children
-    /// consumes already (a consumer's spec cloned): its attempts would find the inbox taken.
+    /// A child added at run time must not consume a mailbox another child of the tree (or of
+    /// another tree) consumes already, a consumer's spec cloned: its attempts would be
+    /// refused the inbox.
     fn check_no_second_consumer(&self, spec: &ChildSpec, path: &str) -> Result<(), CommandError> {
-        let mut consumed = Vec::new();
-        spec.each_mailbox(|mailbox| consumed.push(crate::mailbox::MailboxRef(mailbox)));
-        if consumed.is_empty() {
-            return Ok(());
-        }
-        for index in 0..self.slots.len() {
-            let sibling = self.child_spec(index);
-            let mut clash = None;
-            sibling.each_mailbox(|mailbox| {
-                let mailbox = crate::mailbox::MailboxRef(mailbox);
-                if clash.is_none() && consumed.contains(&mailbox) {
-                    clash = Some(mailbox.0.name().to_owned());
-                }
-            });
-            if let Some(mailbox) = clash {
-                let mut consumers = [self.child_path(index).to_string(), path.to_owned()];
-                consumers.sort();
-                return Err(CommandError::InvalidChild(
-                    SpecError::MailboxConsumedTwice { mailbox, consumers },
-                ));
+        let mut clash = None;
+        spec.each_mailbox(|mailbox| {
+            if clash.is_none() && !crate::mailbox::consumed_within(mailbox.as_ref(), path) {
+                let consumer = mailbox.other_consumer(path).unwrap_or_default();
+                clash = Some((mailbox.name().to_owned(), consumer.to_string()));
             }
-        }
-        Ok(())
+        });
+        let Some((mailbox, consumer)) = clash else {
+            return Ok(());
+        };
+        let mut consumers = [consumer, path.to_owned()];
+        consumers.sort();
+        Err(CommandError::InvalidChild(
+            SpecError::MailboxConsumedTwice { mailbox, consumers },
+        ))
     }
 
     /// A pool's `start_child`: its template makes the child, named by the next number.

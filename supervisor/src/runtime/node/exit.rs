@@ -137,7 +137,7 @@ impl Node {
             slot.shared.counters.failed(failure.kind());
             // The messages its attempt gave back unacknowledged carry the failure.
             if let Some(mailbox) = self.child_spec(index).mailbox() {
-                mailbox.attempt_failed(failure.message());
+                mailbox.attempt_failed(&failure);
             }
             tracing::warn!(
                 path = %self.child_path(index),
@@ -469,9 +469,13 @@ impl Node {
         // its mailboxes refuse messages, for now if it is ever started again, for good if
         // the tree is ending.
         let ending = self.tree.ending.load(std::sync::atomic::Ordering::Acquire);
+        let path = self.child_path(index);
         if self.shutdown.is_none() {
             let mut dead = Vec::new();
             self.child_spec(index).each_mailbox(|mailbox| {
+                if !crate::mailbox::consumed_within(mailbox.as_ref(), &path) {
+                    return;
+                }
                 let count = mailbox.orphan(reason.clone());
                 if count > 0 {
                     dead.push((Arc::from(mailbox.name()), count));
@@ -487,8 +491,11 @@ impl Node {
                 });
             }
         } else if ending {
-            self.child_spec(index)
-                .each_mailbox(|mailbox| mailbox.close());
+            self.child_spec(index).each_mailbox(|mailbox| {
+                if crate::mailbox::consumed_within(mailbox.as_ref(), &path) {
+                    mailbox.close();
+                }
+            });
         }
         self.tree.metrics.service_terminated(breaker_opened);
         if breaker_opened {

@@ -373,6 +373,12 @@ impl Node {
             self.tree.epoch,
             Some(self.notify.clone()),
         ));
+        // A consumer claims its mailbox as soon as it is in the tree, running or not. A claim
+        // refused (a clone of a consumer's spec in another supervisor) is refused again to
+        // its attempts, which say so.
+        if let Some(mailbox) = spec.mailbox() {
+            let _ = mailbox.claim(&shared);
+        }
         self.tree.metrics.service_added();
         let key = self.tree.metrics.register(Arc::clone(&shared));
         ChildSlot::new(shared, key)

@@ -118,8 +118,10 @@ impl Node {
             generation: slot.generation,
             attempt,
         };
-        // A consumer started again after it had ended for good takes messages again.
-        if let Some(mailbox) = self.child_spec(index).mailbox() {
+        // A consumer started again after it had ended for good takes messages again; a clone
+        // of another child's consumer spec touches nothing (its lease is refused).
+        let consumer = self.child_spec(index).mailbox();
+        if let Some(mailbox) = consumer.filter(|m| m.claim(&self.slots[index].shared).is_ok()) {
             let dead = mailbox.revive();
             if dead > 0 {
                 let name = Arc::from(mailbox.name());

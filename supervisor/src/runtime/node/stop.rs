@@ -186,7 +186,13 @@ impl Node {
         let Some(mailbox) = self.child_spec(index).mailbox() else {
             return false;
         };
-        mailbox.close();
+        if !crate::mailbox::consumed_within(mailbox.as_ref(), self.slots[index].path()) {
+            return false;
+        }
+        match self.slots[index].token.clone() {
+            Some(token) => mailbox.close_draining(token),
+            None => mailbox.close(),
+        }
         true
     }
 
