@@ -407,6 +407,71 @@ async fn a_drain_longer_than_the_shutdown_timeout_is_aborted_and_the_rest_counte
     let stats = orders.stats();
     assert_eq!((stats.sent, stats.delivered, stats.queued), (20, 6, 14));
     assert_eq!(report.mailboxes, [stats]);
+    let left = orders.take_undelivered();
+    assert_eq!(left.in_doubt, None, "at most once, nothing is in doubt");
+    assert_eq!(left.queued, (7..=20).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_is_taken_out_while_the_tree_runs() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 8).unwrap();
+    // A consumer that never receives: the orders stay queued.
+    let stuck = service_with_inbox("router", consumer, |ctx, _inbox: &mut Inbox<u32>| {
+        Box::pin(async move { ctx.cancelled().await })
+    });
+    let tree = start_bot([stuck]).await;
+    orders.sender().send(1).await.unwrap();
+    assert!(orders.take_undelivered().is_empty());
+    assert_eq!(orders.len(), 1, "still queued");
+    tree.shutdown_tree("test", "done").await;
+}
+
+/// A consumer taking batches of at most three; records each batch, and whether the
+/// cancellation cut one short.
+fn batching(consumer: Consumer<u32>, batches: &Arc<Mutex<Vec<Vec<u32>>>>) -> ChildSpec {
+    let batches = Arc::clone(batches);
+    service_with_inbox("router", consumer, move |ctx, inbox: &mut Inbox<u32>| {
+        let batches = Arc::clone(&batches);
+        Box::pin(async move {
+            assert_eq!(inbox.recv_many(&mut Vec::new(), 0).await, 0, "a limit of 0");
+            let mut batch = Vec::new();
+            while inbox.recv_many(&mut batch, 3).await > 0 {
+                tokio::select! {
+                    _ = ctx.cancelled() => batch.push(u32::MAX),
+                    _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                }
+                batches.lock().unwrap().push(std::mem::take(&mut batch));
+            }
+            Ok::<(), ServiceError>(())
+        })
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn recv_many_takes_what_is_queued_up_to_its_limit_and_the_drain_ends_after_the_last_batch() {
+    let (orders, consumer) = Mailbox::<u32>::bounded("orders", 16).unwrap();
+    let outbox = orders.sender();
+    for order in 1..=7 {
+        outbox.try_send(order).unwrap();
+    }
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let tree = start_bot([batching(consumer, &batches)]).await;
+    run_for(100).await;
+    assert_eq!(
+        *batches.lock().unwrap(),
+        [vec![1, 2, 3], vec![4, 5, 6], vec![7]]
+    );
+    for order in 8..=12 {
+        outbox.send(order).await.unwrap();
+    }
+    // Queued at shutdown: drained in batches, each handled before the token is cancelled.
+    let report = tree.shutdown_tree("test", "done").await;
+    assert_eq!(outcomes(&report), [("bot/router", StopOutcome::Graceful)]);
+    let batches = batches.lock().unwrap();
+    assert_eq!(batches.concat(), (1..=12).collect::<Vec<_>>());
+    assert!(batches.iter().all(|batch| batch.len() <= 3));
+    let stats = orders.stats();
+    assert_eq!((stats.sent, stats.delivered, stats.queued), (12, 12, 0));
 }
 
 #[tokio::test(start_paused = true)]

@@ -382,6 +382,11 @@ async fn a_delivery_held_at_the_shutdown_deadline_is_reported_in_doubt() {
         (20, 5, 1, 14)
     );
     assert_eq!(stats, &orders.stats());
+    // The application keeps them: the one in doubt apart, the rest in order.
+    let left = orders.take_undelivered();
+    assert_eq!(left.in_doubt, Some(6));
+    assert_eq!(left.queued, (7..=20).collect::<Vec<_>>());
+    assert!(orders.take_undelivered().is_empty(), "taken once");
 }
 
 /// A router as a service fn: `&mut AckInbox<u32>` is lent by the tree for each attempt.

@@ -30,7 +30,7 @@ use std::time::Duration;
 use common::{Rng, test_config};
 use supervisor::mailbox::{
     AckInbox, AtLeastOnce, Consumer, DeadLetter, DeadLetterReason, Inbox, Mailbox, MailboxStats,
-    Outbox, SendError, SendTimeoutError, TrySendError, service_with_inbox,
+    Outbox, SendError, SendTimeoutError, TrySendError, Undelivered, service_with_inbox,
 };
 use supervisor::prelude::*;
 use supervisor::testing::TestKit;
@@ -361,17 +361,19 @@ async fn run_case(seed: u64, coverage: &mut Coverage) {
     // Room for every dead letter a case can make: the keeper must never drop one.
     let (dead, dead_consumer) = Mailbox::<DeadLetter<Order>>::bounded("dead", 1_024).unwrap();
     let builder = Mailbox::<Order>::builder("orders", capacity).dead_letters(dead.sender());
-    let (outbox, router) = if at_least_once {
+    let (outbox, router, left): (_, _, Box<dyn Fn() -> Undelivered<Order>>) = if at_least_once {
         let (orders, consumer) = builder.at_least_once(max_deliveries).build().unwrap();
         (
             orders.sender(),
             at_least_once_router(consumer, &shared, &shape),
+            Box::new(move || orders.take_undelivered()),
         )
     } else {
         let (orders, consumer) = builder.build().unwrap();
         (
             orders.sender(),
             at_most_once_router(consumer, &shared, &shape),
+            Box::new(move || orders.take_undelivered()),
         )
     };
     let execution = SupervisorSpec::builder("execution")
@@ -438,6 +440,7 @@ async fn run_case(seed: u64, coverage: &mut Coverage) {
     } else {
         check_at_most_once(&case, &ledger, orders);
     }
+    check_left(&case, &ledger, &dead_of, &left(), at_least_once);
     coverage.delivered += orders.delivered;
     coverage.redelivered += orders.redelivered;
     coverage.acked += orders.acked;
@@ -531,6 +534,51 @@ fn check_dead_letters<'a>(
         assert!(before.is_none(), "{case}: {order:?} dead-lettered twice");
     }
     by_id
+}
+
+/// What the mailbox still held when the tree ended is, message for message, what the ledger
+/// says is neither processed nor dead-lettered: those never received, in each producer's
+/// order, and the one delivered and never settled (at least once), if any.
+fn check_left(
+    case: &str,
+    ledger: &Ledger,
+    dead: &HashMap<Id, (u32, &DeadLetterReason)>,
+    left: &Undelivered<Order>,
+    at_least_once: bool,
+) {
+    let received: HashSet<Id> = ledger.received.iter().map(|(order, _)| *order).collect();
+    let settled: HashSet<Id> = ledger.settled.iter().copied().collect();
+    let mut never: Vec<Id> = ledger
+        .sent
+        .iter()
+        .filter(|order| !received.contains(order) && !dead.contains_key(order))
+        .copied()
+        .collect();
+    let mut queued: Vec<Id> = left.queued.iter().map(id).collect();
+    let mut last: HashMap<u32, u32> = HashMap::new();
+    for (producer, seq) in &queued {
+        if let Some(before) = last.insert(*producer, *seq) {
+            assert!(before < *seq, "{case}: left queued out of order");
+        }
+    }
+    never.sort();
+    queued.sort();
+    assert_eq!(
+        queued, never,
+        "{case}: left queued = never received, not dead"
+    );
+    // At most once, a message received is processed: nothing is in doubt.
+    let mut unsettled: Vec<Id> = received
+        .iter()
+        .filter(|order| at_least_once && !settled.contains(order) && !dead.contains_key(order))
+        .copied()
+        .collect();
+    assert!(unsettled.len() <= 1, "{case}: {unsettled:?} in doubt");
+    assert_eq!(
+        left.in_doubt.as_ref().map(id),
+        unsettled.pop(),
+        "{case}: left in doubt"
+    );
 }
 
 fn check_at_most_once(case: &str, ledger: &Ledger, stats: &MailboxStats) {

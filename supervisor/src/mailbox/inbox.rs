@@ -230,6 +230,65 @@ impl<T: Send + 'static> Inbox<T> {
         self.receive_fresh()
     }
 
+    /// Waits for a message, then appends it and those queued behind it, up to `limit` in
+    /// all, to `buffer`; returns how many. 0 once the tree is shutting down and every queued
+    /// message was received (then the attempt's context is cancelled too), or if `limit` is 0.
+    ///
+    /// Cancel safe, as [`recv`](Self::recv). At most once, a batch is the attempt's own: if
+    /// the attempt fails with part of it unhandled, that part is gone with it.
+    ///
+    /// ```
+    /// use supervisor::mailbox::{Inbox, Mailbox, service_with_inbox};
+    /// use supervisor::prelude::*;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (lines, consumer) = Mailbox::<String>::bounded("journal", 256)?;
+    /// let writer = service_with_inbox("writer", consumer, |_ctx, inbox: &mut Inbox<String>| {
+    ///     Box::pin(async move {
+    ///         let mut batch = Vec::with_capacity(64);
+    ///         while inbox.recv_many(&mut batch, 64).await > 0 {
+    ///             // One write for the whole batch.
+    ///             batch.clear();
+    ///         }
+    ///         Ok::<(), ServiceError>(())
+    ///     })
+    /// });
+    /// let spec = SupervisorSpec::builder("bot").child(writer).build()?;
+    /// let config = SupervisorConfig::default().without_signal_handler();
+    /// let tree = Supervisor::start_with_config(spec, config).await?;
+    /// lines.sender().send("filled 1 BTC".to_owned()).await?;
+    /// let report = tree.shutdown_tree("operator", "done").await;
+    /// assert_eq!(report.mailboxes[0].delivered, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        if limit == 0 {
+            return 0;
+        }
+        let Some(first) = self.receive_fresh().await else {
+            return 0;
+        };
+        buffer.push(first);
+        let mut taken = 1;
+        // What is queued now; not the end of a closed mailbox, which the next call reports
+        // (so that the drain ends after this batch was handled, not before).
+        while taken < limit {
+            let Some(held) = self.held.as_mut() else {
+                break;
+            };
+            let Ok(message) = held.receiver.try_recv() else {
+                break;
+            };
+            buffer.push(message);
+            taken += 1;
+            self.counts.delivered += 1;
+        }
+        self.counted();
+        taken
+    }
+
     /// The next message if one is queued now.
     ///
     /// # Errors

@@ -83,6 +83,7 @@ mod outbox;
 mod service;
 mod shared;
 mod stats;
+mod undelivered;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -98,6 +99,7 @@ pub use outbox::{ConsumerState, Outbox};
 pub use service::service_with_inbox;
 use shared::Shared;
 pub use stats::MailboxStats;
+pub use undelivered::Undelivered;
 
 use crate::error::SpecError;
 use crate::model::TerminationReason;
@@ -186,6 +188,37 @@ impl<T: Send + 'static, D: DeliveryMode> Mailbox<T, D> {
     /// Its counts so far.
     pub fn stats(&self) -> MailboxStats {
         self.shared.stats()
+    }
+
+    /// Once its tree has ended: the messages it still held, taken out (a second call gets
+    /// none). Before, none: they are still on their way. Those not taken are dropped with
+    /// the last handle to the mailbox.
+    ///
+    /// ```
+    /// use supervisor::mailbox::{Inbox, Mailbox, service_with_inbox};
+    /// use supervisor::prelude::*;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (orders, consumer) = Mailbox::<u32>::builder("orders", 8).drain_on_shutdown(false).build()?;
+    /// // A router that never gets going: its orders wait.
+    /// let router = service_with_inbox("router", consumer, |_ctx, _inbox: &mut Inbox<u32>| {
+    ///     Box::pin(async { Err::<(), _>(ServiceError::from("no connection")) })
+    /// })
+    /// .with_backoff(BackoffConfig::new(std::time::Duration::from_secs(60), std::time::Duration::from_secs(60)));
+    /// let spec = SupervisorSpec::builder("bot").child(router).build()?;
+    /// let tree = Supervisor::start_with_config(spec, SupervisorConfig::default().without_signal_handler()).await?;
+    /// orders.sender().send(7).await?;
+    /// orders.sender().send(8).await?;
+    /// tree.shutdown_tree("operator", "done").await;
+    /// let left = orders.take_undelivered();
+    /// assert_eq!(left.queued, [7, 8]);
+    /// assert!(orders.take_undelivered().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn take_undelivered(&self) -> Undelivered<T> {
+        self.shared.take_undelivered()
     }
 }
 

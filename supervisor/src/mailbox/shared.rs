@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::dead_letter::{DeadLetter, DeadLetterReason};
 use super::error::CloseReason;
 use super::stats::MailboxStats;
+use super::undelivered::Undelivered;
 use super::{ConsumerAttempt, MailboxEvents, MailboxRef};
 use crate::context::ChildShared;
 use crate::model::TerminationReason;
@@ -41,6 +42,9 @@ pub(crate) struct Held<T> {
     /// Boxed: an idle mailbox holds no room for a message it may never give back (one
     /// allocation per message given back, a failure's cost).
     pub(crate) given_back: Option<Box<Requeued<T>>>,
+    /// What was left when the tree ended, until the application takes it (boxed: a running
+    /// mailbox has none).
+    pub(crate) left: Option<Box<Undelivered<T>>>,
 }
 
 /// A message given back unacknowledged, to be delivered again.
@@ -156,6 +160,7 @@ impl<T> Shared<T> {
             slot: Mutex::new(Some(Held {
                 receiver,
                 given_back: None,
+                left: None,
             })),
             state: AtomicU8::new(OPEN),
             gate: Mutex::new(Gate::default()),
@@ -462,20 +467,33 @@ impl<T> Shared<T> {
             return;
         };
         held.receiver.close();
-        let mut left = 0;
+        let mut left = Undelivered::default();
         while let Some(message) = held.receiver.recv().await {
-            drop(message);
-            left += 1;
+            left.queued.push(message);
         }
-        self.undelivered.fetch_add(left, Ordering::Relaxed);
+        self.undelivered
+            .fetch_add(left.queued.len() as u64, Ordering::Relaxed);
         // A message given back and never acknowledged is in doubt: counted where it is, not
         // derived from the other counts, so that the report would show one lost.
-        let in_doubt = u64::from(held.given_back.take().is_some());
+        left.in_doubt = held.given_back.take().map(|requeued| requeued.message);
         if let Some(ack) = &self.at_least_once {
+            let in_doubt = u64::from(left.in_doubt.is_some());
             ack.in_doubt_left.fetch_add(in_doubt, Ordering::Relaxed);
+        }
+        if !left.is_empty() {
+            held.left = Some(Box::new(left));
         }
         self.finished.store(true, Ordering::Release);
         *lock(&self.slot) = Some(held);
+    }
+
+    /// What was left when the tree ended, taken out (none before it has ended).
+    pub(crate) fn take_undelivered(&self) -> Undelivered<T> {
+        if !self.finished.load(Ordering::Acquire) {
+            return Undelivered::default();
+        }
+        let left = lock(&self.slot).as_mut().and_then(|held| held.left.take());
+        left.map_or_else(Undelivered::default, |left| *left)
     }
 
     /// Derived from counts each kept in one place: a message sent was delivered (at least
