@@ -142,9 +142,9 @@ impl TaskContext {
         TaskContext::new(Arc::new(child), CancellationToken::new(), 1)
     }
 
-    /// The child's path from the root.
-    pub(crate) fn path(&self) -> &str {
-        &self.child.path
+    /// What its supervisor shares with every attempt of the child.
+    pub(crate) fn child(&self) -> &Arc<ChildShared> {
+        &self.child
     }
 
     /// The child's path, shared.

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::ConsumerAttempt;
 use super::error::TryRecvError;
 use super::mode::{AtMostOnce, DeliveryMode};
-use super::shared::{Counts, Held, Shared};
+use super::shared::{Counts, Held, LeaseRefused, Shared};
 use crate::context::TaskContext;
 use crate::error::ServiceError;
 
@@ -45,20 +45,23 @@ impl<T: Send + 'static, D: DeliveryMode> Consumer<T, D> {
     /// The receiver for the attempt of `ctx`; refused, with why, to a child other than the
     /// mailbox's consumer, and while an earlier attempt still holds it.
     pub(crate) fn lease(&self, ctx: &TaskContext) -> Result<Inbox<T, D>, ServiceError> {
-        if let Some(consumer) = self.shared.other_consumer(ctx.path()) {
-            return Err(ServiceError::fatal(format!(
-                "mailbox `{}` is consumed by `{consumer}`: a mailbox has exactly one consumer \
-                 child",
-                self.shared.name
-            )));
-        }
-        // An async attempt's future, and with it its inbox, is dropped before the next
-        // attempt starts; only an attempt still running elsewhere could hold it.
-        let Some(held) = self.shared.take_receiver() else {
-            return Err(ServiceError::fatal(format!(
-                "mailbox `{}` is held by an earlier attempt that is still running",
-                self.shared.name
-            )));
+        let held = match self.shared.lease_for(ctx.child()) {
+            Ok(held) => held,
+            Err(LeaseRefused::Consumer(consumer)) => {
+                return Err(ServiceError::fatal(format!(
+                    "mailbox `{}` is consumed by `{consumer}`: a mailbox has exactly one \
+                     consumer child",
+                    self.shared.name
+                )));
+            }
+            // An async attempt's future, and with it its inbox, is dropped before the next
+            // attempt starts; only an attempt still running elsewhere could hold it.
+            Err(LeaseRefused::Held) => {
+                return Err(ServiceError::fatal(format!(
+                    "mailbox `{}` is held by an earlier attempt that is still running",
+                    self.shared.name
+                )));
+            }
         };
         Ok(Inbox {
             held: Some(held),

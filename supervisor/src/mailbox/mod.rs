@@ -307,8 +307,8 @@ pub(crate) trait MailboxControl: Send + Sync {
     fn feeds(&self) -> Option<MailboxRef>;
     /// Its consumer terminated for good; returns how many messages were dead-lettered.
     fn orphan(&self, reason: TerminationReason) -> u64;
-    /// Its consumer starts again; returns how many messages were dead-lettered.
-    fn revive(&self) -> u64;
+    /// Its consumer, `child`, starts again; returns how many messages were dead-lettered.
+    fn revive(&self, child: &Arc<crate::context::ChildShared>) -> u64;
     /// Whether its consumer, not running as the tree shuts down, is to drain it: a message
     /// waits, and draining at shutdown is on.
     fn wants_drain(&self) -> bool;
@@ -346,8 +346,8 @@ impl<T: Send + 'static> MailboxControl for Shared<T> {
         Shared::orphan(self, reason)
     }
 
-    fn revive(&self) -> u64 {
-        Shared::revive(self)
+    fn revive(&self, child: &Arc<crate::context::ChildShared>) -> u64 {
+        Shared::revive(self, child)
     }
 
     fn wants_drain(&self) -> bool {

@@ -42,9 +42,6 @@ pub(crate) struct Held<T> {
     /// Boxed: an idle mailbox holds no room for a message it may never give back (one
     /// allocation per message given back, a failure's cost).
     pub(crate) given_back: Option<Box<Requeued<T>>>,
-    /// What was left when the tree ended, until the application takes it (boxed: a running
-    /// mailbox has none).
-    pub(crate) left: Option<Box<Undelivered<T>>>,
 }
 
 /// A message given back unacknowledged, to be delivered again.
@@ -84,14 +81,34 @@ struct AckState {
 }
 
 /// What changes of state are made under: why it is refused, the consumer waiting for a
-/// message, to wake when the mailbox closes, and the token of the attempt draining it.
-#[derive(Default)]
-struct Gate {
+/// message, to wake when the mailbox closes, the token of the attempt draining it, and what
+/// was left at its end.
+struct Gate<T> {
     /// Why it is orphaned or closed (set before `state` changes).
     reason: Option<CloseReason>,
     consumer: Option<Waker>,
     /// Cancelled once the closed mailbox is drained (see `close_draining`).
     draining: Option<CancellationToken>,
+    /// What was left when the tree ended, until the application takes it (boxed: a running
+    /// mailbox has none).
+    left: Option<Box<Undelivered<T>>>,
+}
+
+/// What an attempt leases under one lock: the receiver, and who may take it.
+struct Slot<T> {
+    /// The receiver while no attempt holds it.
+    held: Option<Held<T>>,
+    /// The child consuming it, as long as that child is in a tree: named in the events its
+    /// inbox reports, and the one child whose attempts may lease it (see `claim`).
+    consumer: Option<Weak<ChildShared>>,
+}
+
+/// Why an attempt was refused the receiver.
+pub(crate) enum LeaseRefused {
+    /// Another child, at this path, consumes the mailbox.
+    Consumer(Arc<str>),
+    /// An earlier attempt still holds it.
+    Held,
 }
 
 pub(crate) struct Shared<T> {
@@ -104,11 +121,11 @@ pub(crate) struct Shared<T> {
     /// Where dead letters go, if anywhere, and that mailbox (for the shutdown order).
     dead_letters: Option<Box<(DeadLetterSink<T>, MailboxRef)>>,
     pub(crate) sender: mpsc::Sender<T>,
-    /// The receiver while no attempt holds it.
-    slot: Mutex<Option<Held<T>>>,
+    /// The receiver between attempts, and who may lease it.
+    slot: Mutex<Slot<T>>,
     state: AtomicU8,
     /// Every change of `state` is made under it.
-    gate: Mutex<Gate>,
+    gate: Mutex<Gate<T>>,
     /// Wakes senders waiting for room when `state` changes.
     pub(crate) changed: Notify,
     /// Received by an attempt for the first time (published by its inbox; see `Inbox`).
@@ -123,9 +140,6 @@ pub(crate) struct Shared<T> {
     pub(crate) events: std::sync::OnceLock<std::sync::Weak<dyn MailboxEvents>>,
     /// Its drain at shutdown was reported (once).
     drained: AtomicBool,
-    /// The child consuming it, as long as that child is in a tree: named in the events its
-    /// inbox reports, and the one child whose attempts may lease it (see `claim`).
-    consumer: Mutex<Option<Weak<ChildShared>>>,
 }
 
 fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
@@ -157,13 +171,20 @@ impl<T> Shared<T> {
             drain_on_shutdown,
             dead_letters,
             sender,
-            slot: Mutex::new(Some(Held {
-                receiver,
-                given_back: None,
-                left: None,
-            })),
+            slot: Mutex::new(Slot {
+                held: Some(Held {
+                    receiver,
+                    given_back: None,
+                }),
+                consumer: None,
+            }),
             state: AtomicU8::new(OPEN),
-            gate: Mutex::new(Gate::default()),
+            gate: Mutex::new(Gate {
+                reason: None,
+                consumer: None,
+                draining: None,
+                left: None,
+            }),
             changed: Notify::new(),
             delivered: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
@@ -171,7 +192,6 @@ impl<T> Shared<T> {
             finished: AtomicBool::new(false),
             events: std::sync::OnceLock::new(),
             drained: AtomicBool::new(false),
-            consumer: Mutex::new(None),
         })
     }
 
@@ -206,7 +226,7 @@ impl<T> Shared<T> {
     /// A new child consumes it: events name it by `path`.
     /// The child in a tree that consumes it now, if any.
     fn consumer(&self) -> Option<Arc<ChildShared>> {
-        lock(&self.consumer).as_ref().and_then(Weak::upgrade)
+        lock(&self.slot).consumer.as_ref().and_then(Weak::upgrade)
     }
 
     /// The path of the child consuming it, if that is a child other than one at `path`.
@@ -218,13 +238,11 @@ impl<T> Shared<T> {
     /// `child` consumes it from now on, unless another child still in a tree does: then that
     /// one's path. The same path is the same child (its supervisor ran it again).
     pub(crate) fn claim(&self, child: &Arc<ChildShared>) -> Result<(), Arc<str>> {
-        let mut consumer = lock(&self.consumer);
-        if let Some(other) = consumer.as_ref().and_then(Weak::upgrade)
-            && other.path != child.path
-        {
-            return Err(Arc::clone(&other.path));
+        let mut slot = lock(&self.slot);
+        if let Some(other) = slot.consumer.as_ref().and_then(|c| other_than(c, child)) {
+            return Err(other);
         }
-        *consumer = Some(Arc::downgrade(child));
+        slot.consumer = Some(Arc::downgrade(child));
         Ok(())
     }
 
@@ -258,6 +276,7 @@ impl<T> Shared<T> {
     pub(crate) fn has_waiting(&self) -> bool {
         self.len() > 0
             || lock(&self.slot)
+                .held
                 .as_ref()
                 .is_some_and(|held| held.given_back.is_some())
     }
@@ -267,7 +286,7 @@ impl<T> Shared<T> {
         if let Some(reason) = self.refusal() {
             return super::ConsumerState::Closed(reason);
         }
-        if lock(&self.slot).is_some() {
+        if lock(&self.slot).held.is_some() {
             super::ConsumerState::Waiting
         } else {
             super::ConsumerState::Running
@@ -276,13 +295,23 @@ impl<T> Shared<T> {
 
     /// Takes the receiver for an attempt, or `None` if another attempt holds it.
     pub(crate) fn take_receiver(&self) -> Option<Held<T>> {
-        lock(&self.slot).take()
+        lock(&self.slot).held.take()
+    }
+
+    /// Takes the receiver for an attempt of `child`, unless another child consumes the
+    /// mailbox or another attempt holds it. The consumer's own attempts cost a comparison.
+    pub(crate) fn lease_for(&self, child: &Arc<ChildShared>) -> Result<Held<T>, LeaseRefused> {
+        let mut slot = lock(&self.slot);
+        if let Some(other) = slot.consumer.as_ref().and_then(|c| other_than(c, child)) {
+            return Err(LeaseRefused::Consumer(other));
+        }
+        slot.held.take().ok_or(LeaseRefused::Held)
     }
 
     /// Gives the receiver back, with its attempt's counts.
     pub(crate) fn return_receiver(&self, held: Held<T>, counts: &mut Counts) {
         self.publish(counts);
-        *lock(&self.slot) = Some(held);
+        lock(&self.slot).held = Some(held);
     }
 
     /// [`publish`](Self::publish) once a batch has gathered.
@@ -329,7 +358,7 @@ impl<T> Shared<T> {
             return;
         }
         let mut slot = lock(&self.slot);
-        let given_back = slot.as_mut().and_then(|held| held.given_back.as_mut());
+        let given_back = slot.held.as_mut().and_then(|held| held.given_back.as_mut());
         if let Some(requeued) = given_back.filter(|r| r.ending.is_none()) {
             requeued.ending = Some(Arc::from(failure.message()));
         }
@@ -362,8 +391,9 @@ impl<T> Shared<T> {
 
     /// Its consumer starts again: what reached it while orphaned is dead-lettered (it is not
     /// delivered late), then it takes messages again. Returns how many were dead-lettered.
-    pub(crate) fn revive(&self) -> u64 {
-        if self.state.load(Ordering::Acquire) != ORPHANED {
+    /// `child` starting a clone of the consumer's spec revives nothing.
+    pub(crate) fn revive(&self, child: &Arc<ChildShared>) -> u64 {
+        if self.state.load(Ordering::Acquire) != ORPHANED || self.claim(child).is_err() {
             return 0;
         }
         // Changes of state are made under the gate's lock, so that a close cannot come
@@ -437,7 +467,7 @@ impl<T> Shared<T> {
     /// its slot (no attempt holds it: the consumer is not running).
     fn dead_letter_queued(&self, why: &TerminationReason) -> u64 {
         let mut slot = lock(&self.slot);
-        let Some(held) = slot.as_mut() else {
+        let Some(held) = slot.held.as_mut() else {
             return 0;
         };
         let reason = || DeadLetterReason::ConsumerTerminated(why.clone());
@@ -481,10 +511,10 @@ impl<T> Shared<T> {
             ack.in_doubt_left.fetch_add(in_doubt, Ordering::Relaxed);
         }
         if !left.is_empty() {
-            held.left = Some(Box::new(left));
+            lock(&self.gate).left = Some(Box::new(left));
         }
         self.finished.store(true, Ordering::Release);
-        *lock(&self.slot) = Some(held);
+        lock(&self.slot).held = Some(held);
     }
 
     /// What was left when the tree ended, taken out (none before it has ended).
@@ -492,7 +522,7 @@ impl<T> Shared<T> {
         if !self.finished.load(Ordering::Acquire) {
             return Undelivered::default();
         }
-        let left = lock(&self.slot).as_mut().and_then(|held| held.left.take());
+        let left = lock(&self.gate).left.take();
         left.map_or_else(Undelivered::default, |left| *left)
     }
 
@@ -532,4 +562,14 @@ impl<T> Shared<T> {
             dead_lettered: unreceived + spent,
         }
     }
+}
+
+/// The path of the child `claim` names, if that is a child still in a tree other than `child`
+/// (the same path is the same child, run again by its supervisor).
+fn other_than(claim: &Weak<ChildShared>, child: &Arc<ChildShared>) -> Option<Arc<str>> {
+    if std::ptr::eq(claim.as_ptr(), Arc::as_ptr(child)) {
+        return None;
+    }
+    let other = claim.upgrade()?;
+    (other.path != child.path).then(|| Arc::clone(&other.path))
 }

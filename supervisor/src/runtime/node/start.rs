@@ -120,9 +120,8 @@ impl Node {
         };
         // A consumer started again after it had ended for good takes messages again; a clone
         // of another child's consumer spec touches nothing (its lease is refused).
-        let consumer = self.child_spec(index).mailbox();
-        if let Some(mailbox) = consumer.filter(|m| m.claim(&self.slots[index].shared).is_ok()) {
-            let dead = mailbox.revive();
+        if let Some(mailbox) = self.child_spec(index).mailbox() {
+            let dead = mailbox.revive(&self.slots[index].shared);
             if dead > 0 {
                 let name = Arc::from(mailbox.name());
                 self.emit(Some(index), |_| EventKind::DeadLettered {
@@ -131,7 +130,8 @@ impl Node {
                     reason: "sent while its consumer had terminated".to_owned(),
                 });
             }
-            if attempt == 1 {
+            // Claimed when its slot was made; claimed again here, for the same child.
+            if attempt == 1 && mailbox.claim(&self.slots[index].shared).is_ok() {
                 self.tree.register_mailbox(mailbox);
             }
         }
