@@ -72,7 +72,10 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
     /// Cancel safe: if this future is dropped before it is ready (in a `select!`), no message
     /// was taken.
     pub async fn recv(&mut self) -> Option<Delivery<'_, T>> {
-        if let Some((message, deliveries)) = self.take_given_back() {
+        // Checked here, inline: a message is given back only after a failure or a nack.
+        if self.held.given_back.is_some()
+            && let Some((message, deliveries)) = self.take_given_back()
+        {
             return Some(Delivery::new(self, message, deliveries));
         }
         let message = self.receive_fresh().await?;
@@ -86,7 +89,9 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
     /// [`TryRecvError::Empty`] when none is; [`TryRecvError::Closed`] once the tree is
     /// shutting down and every queued message was received.
     pub fn try_recv(&mut self) -> Result<Delivery<'_, T>, TryRecvError> {
-        if let Some((message, deliveries)) = self.take_given_back() {
+        if self.held.given_back.is_some()
+            && let Some((message, deliveries)) = self.take_given_back()
+        {
             return Ok(Delivery::new(self, message, deliveries));
         }
         let message = self.try_receive_fresh()?;
@@ -95,12 +100,13 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
 
     /// The message given back, if it may be delivered again, with its delivery count
     /// (counting this one); one delivered `max_deliveries` times becomes a dead letter.
+    #[cold]
     fn take_given_back(&mut self) -> Option<(T, u32)> {
         let Requeued {
             message,
             deliveries,
             ending,
-        } = *self.held.as_mut()?.given_back.take()?;
+        } = *self.held.given_back.take()?;
         if deliveries < self.shared.max_deliveries().unwrap_or(u32::MAX) {
             self.counts.redelivered += 1;
             self.counted();
@@ -132,13 +138,11 @@ impl<T: Send + 'static> Inbox<T, AtLeastOnce> {
     /// Puts a message back at the front, for its next delivery. The place is free: the
     /// delivery borrowed the inbox, and took what was there before it.
     fn give_back(&mut self, message: T, deliveries: u32, ending: Option<Arc<str>>) {
-        if let Some(held) = self.held.as_mut() {
-            held.given_back = Some(Box::new(Requeued {
-                message,
-                deliveries,
-                ending,
-            }));
-        }
+        self.held.given_back = Some(Box::new(Requeued {
+            message,
+            deliveries,
+            ending,
+        }));
     }
 }
 

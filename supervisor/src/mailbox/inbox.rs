@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -64,7 +65,7 @@ impl<T: Send + 'static, D: DeliveryMode> Consumer<T, D> {
             }
         };
         Ok(Inbox {
-            held: Some(held),
+            held: ManuallyDrop::new(held),
             shared: Arc::clone(&self.shared),
             counts: Counts::default(),
             consumer: ctx.consumer_attempt(),
@@ -82,8 +83,8 @@ impl<T: Send + 'static, D: DeliveryMode> Consumer<T, D> {
 /// attempt fails while handling it, it is gone with the attempt, as in Erlang/OTP and Akka.
 /// With [`AckInbox<T>`](super::AckInbox) (at least once), it comes back until acknowledged.
 pub struct Inbox<T, D = AtMostOnce> {
-    /// Always `Some` until dropped.
-    pub(super) held: Option<Held<T>>,
+    /// Given back to the mailbox when dropped (taken in `drop` only).
+    pub(super) held: ManuallyDrop<Held<T>>,
     pub(super) shared: Arc<Shared<T>>,
     /// Not yet added to the stats.
     pub(super) counts: Counts,
@@ -108,10 +109,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
 
     /// Messages queued now, one given back for redelivery among them.
     pub fn len(&self) -> usize {
-        let given_back = self
-            .held
-            .as_ref()
-            .is_some_and(|held| held.given_back.is_some());
+        let given_back = self.held.given_back.is_some();
         self.shared.len().saturating_add(usize::from(given_back))
     }
 
@@ -137,10 +135,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
     /// is [`poll_not_ready`](Self::poll_not_ready).
     #[inline(always)]
     fn poll_fresh(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
-        let Some(held) = self.held.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match held.receiver.poll_recv(cx) {
+        match self.held.receiver.poll_recv(cx) {
             Poll::Ready(Some(message)) => {
                 self.counts.delivered += 1;
                 self.counted();
@@ -160,10 +155,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
         cx: &mut std::task::Context<'_>,
     ) -> Poll<Option<T>> {
         loop {
-            let Some(held) = self.held.as_mut() else {
-                return Poll::Ready(None);
-            };
-            let receiver = &mut held.receiver;
+            let receiver = &mut self.held.receiver;
             if ended {
                 // `None` comes only once the channel is closed (below) and empty, with no
                 // send under way: what is queued is received first, closed or not.
@@ -194,10 +186,7 @@ impl<T: Send + 'static, D: DeliveryMode> Inbox<T, D> {
 
     /// The next message from the channel if one is queued now, counted as a first delivery.
     pub(super) fn try_receive_fresh(&mut self) -> Result<T, TryRecvError> {
-        let Some(held) = self.held.as_mut() else {
-            return Err(TryRecvError::Closed);
-        };
-        let receiver = &mut held.receiver;
+        let receiver = &mut self.held.receiver;
         if self.shared.is_closed() && !receiver.is_closed() {
             receiver.close();
         }
@@ -278,10 +267,7 @@ impl<T: Send + 'static> Inbox<T> {
         // What is queued now; not the end of a closed mailbox, which the next call reports
         // (so that the drain ends after this batch was handled, not before).
         while taken < limit {
-            let Some(held) = self.held.as_mut() else {
-                break;
-            };
-            let Ok(message) = held.receiver.try_recv() else {
+            let Ok(message) = self.held.receiver.try_recv() else {
                 break;
             };
             buffer.push(message);
@@ -306,9 +292,9 @@ impl<T: Send + 'static> Inbox<T> {
 impl<T, D> Drop for Inbox<T, D> {
     /// The receiver goes back to the tree, for the next attempt.
     fn drop(&mut self) {
-        if let Some(held) = self.held.take() {
-            self.shared.return_receiver(held, &mut self.counts);
-        }
+        // SAFETY: `held` is taken here only, once, and not touched after.
+        let held = unsafe { ManuallyDrop::take(&mut self.held) };
+        self.shared.return_receiver(held, &mut self.counts);
     }
 }
 

@@ -24,9 +24,10 @@ const ORPHANED: u8 = 1;
 /// The tree is shutting down: sends fail, the consumer receives what is left, then `None`.
 const CLOSED: u8 = 2;
 
-/// How many deliveries an inbox counts before it adds them to the mailbox's stats (it also
-/// does whenever it waits and when its attempt ends): one shared write per batch, not per
-/// message.
+/// How many first deliveries an inbox counts before it adds its counts to the mailbox's
+/// stats (it also does whenever it waits and when its attempt ends): one shared write per
+/// batch, not per message. Only first deliveries are compared (the cheapest check): the rest
+/// follow failures and nacks, and a failure ends its attempt, which publishes them.
 const PUBLISH_EVERY: u64 = 32;
 
 /// Hands a dead letter to another mailbox without waiting; the error says why it could not.
@@ -205,11 +206,18 @@ impl<T> Shared<T> {
         self.dead_letters.as_ref().map(|sink| sink.1.clone())
     }
 
-    /// Why it takes no messages now, if it does not.
+    /// Why it takes no messages now, if it does not. Inline: every send asks, and an open
+    /// mailbox answers with one load.
+    #[inline]
     pub(crate) fn refusal(&self) -> Option<CloseReason> {
         if self.state.load(Ordering::Acquire) == OPEN {
             return None;
         }
+        self.refusal_reason()
+    }
+
+    #[cold]
+    fn refusal_reason(&self) -> Option<CloseReason> {
         // Set before the state: present. A revival in between leaves it `None`, as it should.
         lock(&self.gate).reason.clone()
     }
@@ -317,7 +325,7 @@ impl<T> Shared<T> {
     /// [`publish`](Self::publish) once a batch has gathered.
     #[inline]
     pub(crate) fn publish_batch(&self, counts: &mut Counts) {
-        if counts.delivered + counts.redelivered >= PUBLISH_EVERY {
+        if counts.delivered >= PUBLISH_EVERY {
             self.publish(counts);
         }
     }
