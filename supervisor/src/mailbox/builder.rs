@@ -79,10 +79,14 @@ impl<T: Send + 'static, D: DeliveryMode> MailboxBuilder<T, D> {
         self
     }
 
-    /// Whether a consumer that is not running when the tree shuts down (backing off after a
-    /// failure, or waiting for a dependency) gets one attempt at once to drain what is
-    /// queued; on unless turned off here. Off, what is queued then is counted undelivered,
-    /// as Erlang/OTP leaves unstarted children.
+    /// Whether the consumer drains the mailbox at the tree's shutdown before it is
+    /// cancelled; on unless turned off here. On, a running consumer receives what is queued
+    /// until `recv` returns `None`, then its context is cancelled, and one not running
+    /// (backing off after a failure, or waiting for a dependency) gets one attempt at once to
+    /// do so. Off, the mailbox closes when the consumer's turn to stop comes and the consumer
+    /// is cancelled at once, as any child; what it does not receive before it returns is
+    /// counted undelivered (and can be [taken](super::Mailbox::take_undelivered)), as
+    /// Erlang/OTP leaves unstarted children.
     pub fn drain_on_shutdown(mut self, drain: bool) -> Self {
         self.drain_on_shutdown = drain;
         self

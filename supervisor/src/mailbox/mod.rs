@@ -28,8 +28,10 @@
 //! the drain: a consumer still draining at its timeout is aborted, and what is left is
 //! counted as queued (an at-least-once message it held, as in doubt). A consumer not running
 //! at shutdown (backing off, or waiting for a dependency) with messages waiting gets one
-//! attempt at once to drain them, unless its mailbox was built with
-//! [`drain_on_shutdown(false)`](MailboxBuilder::drain_on_shutdown). Children that send into
+//! attempt at once to drain them. A mailbox built with
+//! [`drain_on_shutdown(false)`](MailboxBuilder::drain_on_shutdown) opts out of both: its
+//! consumer is cancelled at its turn as any child, and what is left is undelivered (and
+//! [taken out](Mailbox::take_undelivered) after shutdown, to keep). Children that send into
 //! the mailbox and say so ([`ChildSpec::produces`](crate::ChildSpec::produces)) stop before
 //! it closes, so their last messages are received.
 //!
@@ -312,6 +314,8 @@ pub(crate) trait MailboxControl: Send + Sync {
     /// Whether its consumer, not running as the tree shuts down, is to drain it: a message
     /// waits, and draining at shutdown is on.
     fn wants_drain(&self) -> bool;
+    /// Whether its consumer drains it at shutdown before it is cancelled.
+    fn drains_on_shutdown(&self) -> bool;
     /// Its tree, for the events its inbox reports (set once, when the tree lists it).
     fn observe(&self, events: std::sync::Weak<dyn MailboxEvents>);
     /// `child` consumes it (its slot is made), unless another child still in a tree does:
@@ -352,6 +356,10 @@ impl<T: Send + 'static> MailboxControl for Shared<T> {
 
     fn wants_drain(&self) -> bool {
         self.drain_on_shutdown && self.has_waiting()
+    }
+
+    fn drains_on_shutdown(&self) -> bool {
+        self.drain_on_shutdown
     }
 
     fn observe(&self, events: std::sync::Weak<dyn MailboxEvents>) {

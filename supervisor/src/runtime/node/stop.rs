@@ -189,6 +189,11 @@ impl Node {
         if !crate::mailbox::consumed_within(mailbox.as_ref(), self.slots[index].path()) {
             return false;
         }
+        // Opted out: closed, and the consumer cancelled at once as any child is.
+        if !mailbox.drains_on_shutdown() {
+            mailbox.close();
+            return false;
+        }
         match self.slots[index].token.clone() {
             Some(token) => mailbox.close_draining(token),
             None => mailbox.close(),
