@@ -22,8 +22,9 @@ use crate::error::ServiceError;
 /// ([`service_with_inbox`](super::service_with_inbox)). A clone of that child's spec is the
 /// one way to a second consumer, and it is refused: by the tree's build, by
 /// [`add_child`](crate::SupervisorHandle::add_child) anywhere in the tree, and, in another
-/// tree, by its attempts, which fail for good without closing the mailbox. `D` is the mailbox's delivery mode: the consumer takes `&mut Inbox<T>` for
-/// [`AtMostOnce`], `&mut AckInbox<T>` for [`AtLeastOnce`](super::AtLeastOnce).
+/// tree, by its attempts, which fail for good without closing the mailbox. `D` is the
+/// mailbox's delivery mode: the consumer takes `&mut Inbox<T>` for [`AtMostOnce`],
+/// `&mut AckInbox<T>` for [`AtLeastOnce`](super::AtLeastOnce).
 pub struct Consumer<T, D = AtMostOnce> {
     pub(super) shared: Arc<Shared<T>>,
     pub(super) mode: PhantomData<D>,
