@@ -142,13 +142,9 @@ async fn b1_paired() -> Figures {
         inbox.push(ns[1] / ns[0]);
         ack.push(ns[2] / ns[0]);
     }
-    let median = |ratios: &mut Vec<f64>| {
-        ratios.sort_by(f64::total_cmp);
-        ratios[ratios.len() / 2]
-    };
     Figures::from([
-        ("inbox_ratio".to_owned(), median(&mut inbox)),
-        ("ack_ratio".to_owned(), median(&mut ack)),
+        ("inbox_ratio".to_owned(), harness::median(inbox)),
+        ("ack_ratio".to_owned(), harness::median(ack)),
     ])
 }
 
@@ -286,7 +282,6 @@ async fn drains() -> Figures {
         let (raw, ours) = (times[0][round], times[2][round]);
         ratios.push(ours.as_secs_f64() / raw.as_secs_f64());
     }
-    ratios.sort_by(f64::total_cmp);
     let per_message = |times: &mut Vec<Duration>| {
         harness::quantile(times, 0.5).as_secs_f64() * 1e9 / QUEUED as f64
     };
@@ -295,7 +290,7 @@ async fn drains() -> Figures {
         ("raw_ns_per_msg".to_owned(), per_message(raw)),
         ("tree_ns_per_msg".to_owned(), per_message(tree)),
         ("ns_per_msg".to_owned(), per_message(ours)),
-        ("paired_ratio".to_owned(), ratios[ratios.len() / 2]),
+        ("paired_ratio".to_owned(), harness::median(ratios)),
     ])
 }
 
@@ -391,8 +386,7 @@ async fn restart_latencies() -> Figures {
             figures.insert(format!("{side}_{key}"), value);
         }
     }
-    ratios.sort_by(f64::total_cmp);
-    figures.insert("paired_p50_ratio".to_owned(), ratios[ratios.len() / 2]);
+    figures.insert("paired_p50_ratio".to_owned(), harness::median(ratios));
     figures
 }
 
